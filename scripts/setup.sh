@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Installs whatever Tether needs to build and test, and nothing that is there
+# already. Safe to run on every `make` invocation: once set up it takes well
+# under a second.
+#
+# Two ways to get a wasm32 standard library:
+#   - rustup's wasm32-unknown-unknown target, when it is installed (or can be
+#     installed within a short, bounded wait);
+#   - otherwise Debian's rustc-web toolchain with the std sources, building
+#     std for wasm32 from source (-Zbuild-std). See shared/TOOLCHAIN.md.
+# The choice is written to .tools/env.sh, which the other scripts source.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+STAMP_DIR=.tools
+ENV_FILE=$STAMP_DIR/env.sh
+mkdir -p "$STAMP_DIR"
+
+say() { echo "setup: $*" >&2; }
+
+# wasm-bindgen-cli must equal the wasm-bindgen crate exactly; read it from the
+# lock file (regenerating it first if it is missing).
+wbg_version() {
+  [ -f Cargo.lock ] || cargo generate-lockfile >/dev/null 2>&1
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do have_pkg "$p" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || { say "need packages ${missing[*]} but apt-get is not available; install them yourself"; exit 1; }
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+rustup_has_wasm() {
+  command -v rustup >/dev/null && timeout 20 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown
+}
+
+choose_mode() {
+  if [ -n "${TETHER_WASM_MODE:-}" ]; then echo "$TETHER_WASM_MODE"; return; fi
+  if rustup_has_wasm; then echo rustup; return; fi
+  # On a machine that can reach rustup's server this succeeds quickly; here it
+  # would hang, so bound it and remember the answer (the stamp below).
+  if command -v rustup >/dev/null && [ ! -f "$STAMP_DIR/rustup-unreachable" ]; then
+    say "trying 'rustup target add wasm32-unknown-unknown' (at most 45 s)"
+    if timeout 45 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then echo rustup; return; fi
+    touch "$STAMP_DIR/rustup-unreachable"
+    say "rustup could not fetch the wasm32 target; using Debian's rustc-web with build-std"
+  fi
+  echo debian
+}
+
+# Fast path: everything recorded as installed is still there.
+if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wbg_version)" ]; then
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  if command -v trunk >/dev/null && command -v wasm-bindgen-test-runner >/dev/null \
+     && [ -x /usr/bin/chromedriver ] && command -v wasm-opt >/dev/null \
+     && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; }; then
+    exit 0
+  fi
+fi
+
+mode=$(choose_mode)
+say "wasm toolchain: $mode"
+
+# Browser for the tests, wasm-opt for release builds; both modes need them.
+pkgs=(chromium chromium-driver binaryen)
+[ "$mode" = debian ] && pkgs+=(rustc-web cargo-web rust-web-src lld-22)
+apt_install "${pkgs[@]}"
+
+export PATH="$HOME/.cargo/bin:$PATH"
+want=$(wbg_version)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+  # Not --locked: its lock file pins a webpki-roots the registry does not serve.
+  say "installing wasm-bindgen-cli $want (a few minutes, once)"
+  cargo install -q wasm-bindgen-cli --version "$want" --force
+fi
+if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
+  # --locked: without it trunk's dependencies drift to ones needing newer rustc.
+  say "installing trunk $TRUNK_VERSION (about 5 minutes, once)"
+  cargo install -q trunk --version "$TRUNK_VERSION" --locked --force
+fi
+
+{
+  echo "# Written by scripts/setup.sh; sourced by the build and test scripts."
+  echo "export TETHER_WASM_MODE=$mode"
+  echo "export PATH=\"\$HOME/.cargo/bin:\$PATH\""
+  echo "export CHROMEDRIVER=/usr/bin/chromedriver"
+  echo "export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner"
+  # Separate target dir: a different compiler (or build-std) in the same dir
+  # would invalidate the native build every time.
+  echo "export WASM_TARGET_DIR=target/wasm"
+  if [ "$mode" = debian ]; then
+    echo "export WASM_CARGO=/usr/bin/cargo"
+    echo "wasm_env() { env PATH=\"/usr/bin:\$PATH\" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_TARGET_DIR=target/wasm \"\$@\"; }"
+  else
+    echo "export WASM_CARGO=cargo"
+    echo "wasm_env() { env CARGO_TARGET_DIR=target/wasm \"\$@\"; }"
+  fi
+} > "$ENV_FILE"
+echo "$want" > "$STAMP_DIR/wbg-version"
+say "ready"

@@ -1,0 +1,347 @@
+//! The hook's brain, free of `web_sys`: events go in (with the time they
+//! happened), commands come out, and the browser glue carries them out.
+//!
+//! Keeping every decision here (when to connect, reconnect, give up, ping,
+//! flush the queue) means the rules are unit-tested natively with a fake
+//! clock and a seeded random source, and the glue cannot grow its own
+//! opinions. Each timer kind exists at most once: `SetTimer` replaces, so two
+//! events racing to schedule a reconnect (the classic onerror + onclose storm)
+//! still leave exactly one timer.
+
+use super::backoff::RandomSource;
+use super::config::{CloseAction, DriverConfig};
+use super::metrics::Metrics;
+use super::queue::{QueueFull, SendQueue};
+use super::state::{ConnState, check_transition};
+use tether_protocol::close_code;
+
+mod liveness;
+#[cfg(test)]
+mod tests;
+
+/// The timers the driver may ask for; at most one of each kind is pending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimerKind {
+    Reconnect,
+    ConnectTimeout,
+    CloseTimeout,
+    Heartbeat,
+    PongTimeout,
+}
+
+/// What the glue must do, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cmd {
+    /// Replace the current socket (detach and close it with 1000 if any) by a
+    /// new one to `url`.
+    Connect { url: String },
+    /// Start a graceful close; keep handlers to learn when it finished.
+    Close { code: u16, reason: &'static str },
+    /// Detach handlers now and close: the connection is written off.
+    Abandon { code: u16, reason: &'static str },
+    /// Send a text frame on the open socket.
+    Transmit(String),
+    /// Send a heartbeat ping carrying `nonce`.
+    Ping { nonce: u64 },
+    SetTimer { kind: TimerKind, delay_ms: f64 },
+    CancelTimer(TimerKind),
+    /// Something worth a console warning (a rejected transition).
+    Warn(String),
+}
+
+pub struct Driver {
+    cfg: DriverConfig,
+    rng: Box<dyn RandomSource>,
+    state: ConnState,
+    url: Result<String, String>,
+    /// Auto-reconnect is on: cleared by `close()`, set again by `open()`.
+    wanted: bool,
+    /// Failed attempts in the current streak; indexes the backoff.
+    attempt: u32,
+    opened_at: Option<f64>,
+    online: bool,
+    visible: bool,
+    queue: SendQueue,
+    next_nonce: u64,
+    /// The last unanswered ping, for RTT: (nonce, sent at).
+    ping_in_flight: Option<(u64, f64)>,
+    /// A pong deadline is pending; any inbound frame disarms it.
+    pong_armed: bool,
+    metrics: Metrics,
+    cmds: Vec<Cmd>,
+}
+
+impl Driver {
+    pub fn new(cfg: DriverConfig, rng: Box<dyn RandomSource>) -> Self {
+        let queue = SendQueue::new(cfg.queue_capacity);
+        Self {
+            cfg,
+            rng,
+            state: ConnState::Idle,
+            url: Err("no URL yet".into()),
+            wanted: false,
+            attempt: 0,
+            opened_at: None,
+            online: true,
+            visible: true,
+            queue,
+            next_nonce: 0,
+            ping_in_flight: None,
+            pong_armed: false,
+            metrics: Metrics::default(),
+            cmds: Vec::new(),
+        }
+    }
+
+    pub fn state(&self) -> &ConnState {
+        &self.state
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn take_commands(&mut self) -> Vec<Cmd> {
+        std::mem::take(&mut self.cmds)
+    }
+
+    /// A new URL (or the reason it is not one). An active connection moves to
+    /// it at once; otherwise it is used by the next `open()`.
+    pub fn set_url(&mut self, url: Result<String, String>, now: f64) {
+        self.url = url;
+        let active = matches!(self.state, ConnState::Connecting | ConnState::Open | ConnState::Reconnecting { .. });
+        let failed_while_wanted = self.wanted && matches!(self.state, ConnState::Failed { .. });
+        if active || failed_while_wanted {
+            self.attempt = 0;
+            self.connect(now);
+        }
+    }
+
+    /// Connect (on mount, `open()` and "reconnect now"), re-enabling automatic
+    /// reconnection and starting a fresh backoff.
+    pub fn open(&mut self, now: f64) {
+        self.wanted = true;
+        self.attempt = 0;
+        match self.state {
+            ConnState::Connecting | ConnState::Open => {}
+            _ => self.connect(now),
+        }
+    }
+
+    /// The app's own close: no reconnect until `open()`; a pending retry is
+    /// cancelled, so it cannot fire later.
+    pub fn close(&mut self, now: f64) {
+        self.wanted = false;
+        self.cmds.push(Cmd::CancelTimer(TimerKind::Reconnect));
+        match self.state {
+            ConnState::Connecting | ConnState::Open => {
+                self.stop_connection_timers();
+                self.cmds.push(Cmd::Close { code: close_code::NORMAL, reason: "closed by client" });
+                self.cmds.push(Cmd::SetTimer { kind: TimerKind::CloseTimeout, delay_ms: self.cfg.close_timeout_ms });
+                self.goto(ConnState::Closing);
+            }
+            ConnState::Idle | ConnState::Reconnecting { .. } | ConnState::Failed { .. } => {
+                self.goto(ConnState::Closed { code: close_code::NORMAL, reason: "closed by client".into() });
+            }
+            ConnState::Closing | ConnState::Closed { .. } => {}
+        }
+        let _ = now;
+    }
+
+    /// The glue could not even create the socket (a malformed URL).
+    pub fn connect_failed(&mut self, reason: String) {
+        self.cmds.push(Cmd::CancelTimer(TimerKind::ConnectTimeout));
+        self.goto(ConnState::Failed { reason });
+    }
+
+    pub fn on_open(&mut self, now: f64, handshake: Vec<String>) {
+        if !self.goto(ConnState::Open) {
+            return;
+        }
+        self.cmds.push(Cmd::CancelTimer(TimerKind::ConnectTimeout));
+        self.opened_at = Some(now);
+        self.metrics.opens += 1;
+        for frame in handshake {
+            self.transmit(frame);
+        }
+        while let Some(frame) = self.queue.pop() {
+            self.transmit(frame);
+        }
+        self.sync_queue_metrics();
+        if let Some(hb) = &self.cfg.heartbeat {
+            self.cmds.push(Cmd::SetTimer { kind: TimerKind::Heartbeat, delay_ms: hb.interval_ms });
+        }
+    }
+
+    pub fn on_close(&mut self, code: u16, reason: String, now: f64) {
+        if !matches!(self.state, ConnState::Connecting | ConnState::Open | ConnState::Closing) {
+            return; // the glue only reports its current socket; nothing to do
+        }
+        self.stop_connection_timers();
+        self.cmds.push(Cmd::CancelTimer(TimerKind::CloseTimeout));
+        if matches!(self.state, ConnState::Closing) || !self.wanted {
+            self.goto(ConnState::Closed { code, reason });
+            return;
+        }
+        self.metrics.drops += 1;
+        match (self.cfg.close_policy)(code, &reason) {
+            CloseAction::Reconnect => self.schedule_reconnect(now),
+            CloseAction::Stay => {
+                self.wanted = false;
+                self.goto(ConnState::Closed { code, reason });
+            }
+            CloseAction::Fail => {
+                let why = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+                self.goto(ConnState::Failed { reason: format!("server refused the connection ({code}{why})") });
+            }
+        }
+    }
+
+    /// Any inbound frame: proof the connection is alive.
+    pub fn on_frame(&mut self, bytes: usize) {
+        self.metrics.frames_in += 1;
+        self.metrics.bytes_in += bytes as u64;
+        if self.pong_armed {
+            self.pong_armed = false;
+            self.cmds.push(Cmd::CancelTimer(TimerKind::PongTimeout));
+        }
+    }
+
+    pub fn on_malformed(&mut self) {
+        self.metrics.malformed_in += 1;
+    }
+
+    pub fn on_timer(&mut self, kind: TimerKind, now: f64) {
+        match (kind, &self.state) {
+            (TimerKind::Reconnect, ConnState::Reconnecting { retry_at_ms: Some(_), .. }) => self.connect(now),
+            (TimerKind::ConnectTimeout, ConnState::Connecting) => {
+                self.metrics.connect_timeouts += 1;
+                self.write_off(close_code::CONNECT_TIMEOUT, "connect timeout", now);
+            }
+            (TimerKind::CloseTimeout, ConnState::Closing) => {
+                self.cmds.push(Cmd::Abandon { code: close_code::NORMAL, reason: "closed by client" });
+                self.goto(ConnState::Closed { code: close_code::NORMAL, reason: "closed by client".into() });
+            }
+            (TimerKind::Heartbeat, ConnState::Open) => self.heartbeat(now),
+            (TimerKind::PongTimeout, ConnState::Open) => {
+                self.metrics.heartbeat_timeouts += 1;
+                self.write_off(close_code::HEARTBEAT_TIMEOUT, "heartbeat timeout", now);
+            }
+            _ => {} // a timer for a state we already left; harmless
+        }
+    }
+
+    /// Queue or transmit a frame. Order is kept: while anything is queued, new
+    /// frames go behind it.
+    pub fn send(&mut self, frame: String) -> Result<(), QueueFull> {
+        if self.state.is_open() && self.queue.is_empty() {
+            self.transmit(frame);
+            return Ok(());
+        }
+        let r = self.queue.push(frame);
+        if r.is_err() {
+            self.metrics.queue_rejected += 1;
+        }
+        self.sync_queue_metrics();
+        r
+    }
+
+    /// Frames the glue could not hand to the socket (it was no longer open),
+    /// in their original order: they go back to the front of the queue.
+    pub fn untransmitted(&mut self, frames: Vec<String>) {
+        for frame in frames.into_iter().rev() {
+            self.metrics.frames_out = self.metrics.frames_out.saturating_sub(1);
+            self.metrics.bytes_out = self.metrics.bytes_out.saturating_sub(frame.len() as u64);
+            self.queue.push_front(frame);
+        }
+        self.sync_queue_metrics();
+    }
+
+    pub(super) fn connect(&mut self, now: f64) {
+        let _ = now;
+        self.cmds.push(Cmd::CancelTimer(TimerKind::Reconnect));
+        self.cmds.push(Cmd::CancelTimer(TimerKind::CloseTimeout));
+        self.stop_connection_timers();
+        match self.url.clone() {
+            Ok(url) => {
+                if self.goto(ConnState::Connecting) {
+                    self.metrics.connects += 1;
+                    self.cmds.push(Cmd::Connect { url });
+                    self.cmds.push(Cmd::SetTimer { kind: TimerKind::ConnectTimeout, delay_ms: self.cfg.connect_timeout_ms });
+                }
+            }
+            Err(reason) => {
+                self.goto(ConnState::Failed { reason });
+            }
+        }
+    }
+
+    /// The connection is dead or hopeless: drop it and retry per backoff.
+    fn write_off(&mut self, code: u16, reason: &'static str, now: f64) {
+        self.stop_connection_timers();
+        self.cmds.push(Cmd::Abandon { code, reason });
+        self.metrics.drops += 1;
+        self.schedule_reconnect(now);
+    }
+
+    fn schedule_reconnect(&mut self, now: f64) {
+        // The streak resets only after a connection proved itself stable, so
+        // a server that accepts and immediately drops cannot cause a storm.
+        if let Some(at) = self.opened_at.take() {
+            if now - at >= self.cfg.min_uptime_ms {
+                self.attempt = 0;
+            }
+        }
+        if let Some(max) = self.cfg.max_attempts {
+            if self.attempt >= max {
+                self.cmds.push(Cmd::CancelTimer(TimerKind::Reconnect));
+                self.goto(ConnState::Failed { reason: format!("gave up after {max} reconnect attempts") });
+                return;
+            }
+        }
+        self.attempt += 1;
+        if !(self.online && self.visible) {
+            self.goto(ConnState::Reconnecting { attempt: self.attempt, retry_at_ms: None });
+            return;
+        }
+        let delay = self.cfg.backoff.delay_ms(self.attempt - 1, self.rng.as_mut());
+        self.metrics.reconnects += 1;
+        if self.goto(ConnState::Reconnecting { attempt: self.attempt, retry_at_ms: Some(now + delay) }) {
+            self.cmds.push(Cmd::SetTimer { kind: TimerKind::Reconnect, delay_ms: delay });
+        }
+    }
+
+    fn stop_connection_timers(&mut self) {
+        self.ping_in_flight = None;
+        self.pong_armed = false;
+        for kind in [TimerKind::ConnectTimeout, TimerKind::Heartbeat, TimerKind::PongTimeout] {
+            self.cmds.push(Cmd::CancelTimer(kind));
+        }
+    }
+
+    fn transmit(&mut self, frame: String) {
+        self.metrics.frames_out += 1;
+        self.metrics.bytes_out += frame.len() as u64;
+        self.cmds.push(Cmd::Transmit(frame));
+    }
+
+    fn sync_queue_metrics(&mut self) {
+        self.metrics.queued = self.queue.len();
+        self.metrics.queue_high_water = self.queue.high_water();
+    }
+
+    /// Apply a validated transition; a refused one is counted and reported.
+    pub(super) fn goto(&mut self, to: ConnState) -> bool {
+        match check_transition(&self.state, &to) {
+            Ok(()) => {
+                self.state = to;
+                true
+            }
+            Err(e) => {
+                self.metrics.invalid_transitions += 1;
+                self.cmds.push(Cmd::Warn(e.to_string()));
+                false
+            }
+        }
+    }
+}
