@@ -59,7 +59,8 @@ choose_mode() {
 }
 
 # Fast path: everything recorded as installed is still there.
-if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wbg_version)" ]; then
+if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wbg_version)" ] \
+   && { [ -z "${TETHER_WASM_MODE:-}" ] || grep -q "TETHER_WASM_MODE=$TETHER_WASM_MODE\$" "$ENV_FILE"; }; then
   # shellcheck disable=SC1090
   . "$ENV_FILE"
   if command -v trunk >/dev/null && command -v wasm-bindgen-test-runner >/dev/null \
@@ -98,13 +99,13 @@ fi
   echo "export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner"
   # Separate target dir: a different compiler (or build-std) in the same dir
   # would invalidate the native build every time.
-  echo "export WASM_TARGET_DIR=target/wasm"
+  echo "export WASM_TARGET_DIR=target/wasm-$mode"
   if [ "$mode" = debian ]; then
     echo "export WASM_CARGO=/usr/bin/cargo"
-    echo "wasm_env() { env PATH=\"/usr/bin:\$PATH\" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_TARGET_DIR=target/wasm \"\$@\"; }"
+    echo "wasm_env() { env PATH=\"/usr/bin:\$PATH\" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_TARGET_DIR=\$WASM_TARGET_DIR \"\$@\"; }"
   else
     echo "export WASM_CARGO=cargo"
-    echo "wasm_env() { env CARGO_TARGET_DIR=target/wasm \"\$@\"; }"
+    echo "wasm_env() { env CARGO_TARGET_DIR=\$WASM_TARGET_DIR \"\$@\"; }"
   fi
 } > "$ENV_FILE"
 echo "$want" > "$STAMP_DIR/wbg-version"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test: native (the whole workspace) and browser (wasm-bindgen-test
+# in headless Chromium against the real server, supervised by tether-testctl
+# so tests can kill, restart and stall it). Usage: test.sh [all|native|browser]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. .tools/env.sh
+what=${1:-all}
+start=$(date +%s)
+
+if [ "$what" = all ] || [ "$what" = native ]; then
+  echo "== native tests (cargo test --workspace)"
+  cargo test --workspace
+fi
+
+if [ "$what" = all ] || [ "$what" = browser ]; then
+  echo "== browser tests (headless Chromium, real server)"
+  cargo build -q -p tether-server -p tether-testkit
+  work=$(mktemp -d)
+  ctl_out=$work/testctl.out
+  # testctl exits when its stdin closes, so it cannot outlive this script.
+  mkfifo "$work/stdin"
+  ./target/debug/tether-testctl --server-bin ./target/debug/tether-server --db "$work/test.db" \
+    <"$work/stdin" >"$ctl_out" 2>"$work/testctl.err" &
+  ctl_pid=$!
+  exec 9>"$work/stdin"
+  cleanup() { exec 9>&-; kill "$ctl_pid" 2>/dev/null || true; wait "$ctl_pid" 2>/dev/null || true; rm -rf "$work"; }
+  trap cleanup EXIT
+  for _ in $(seq 1 100); do
+    grep -q '^control on ' "$ctl_out" 2>/dev/null && break
+    kill -0 "$ctl_pid" 2>/dev/null || { cat "$work/testctl.err" >&2; echo "tether-testctl died" >&2; exit 1; }
+    sleep 0.1
+  done
+  ctl=$(sed -n 's/^control on //p' "$ctl_out" | head -n1)
+  [ -n "$ctl" ] || { cat "$work/testctl.err" >&2; echo "tether-testctl did not start" >&2; exit 1; }
+  echo "test control at $ctl"
+  # The address is compiled into the test crate (the browser has no env).
+  TETHER_TESTCTL=$ctl WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600} \
+    wasm_env "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown --test '*'
+fi
+echo "== all requested tests passed in $(( $(date +%s) - start )) s"

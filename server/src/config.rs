@@ -1,0 +1,31 @@
+//! Command-line and environment configuration (see shared/CONTRACT.md);
+//! every flag has an env var so containers and scripts need no arguments.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use clap::builder::BoolishValueParser;
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "tether-server", version, about = "Tether chat server")]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "TETHER_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// SQLite database file; parent directories are created.
+    #[arg(long, env = "TETHER_DB", default_value = "./data/tether.db")]
+    pub db: PathBuf,
+    /// Directory of the built app, served with an index.html fallback.
+    #[arg(long, env = "TETHER_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+    /// Enable the /test/* fault-injection endpoints. Never in production.
+    #[arg(
+        long,
+        env = "TETHER_TEST_FAULTS",
+        value_parser = BoolishValueParser::new(),
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub test_faults: bool,
+}

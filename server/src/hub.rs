@@ -1,0 +1,255 @@
+//! Rooms and who is in them: the ordering heart of the server.
+//!
+//! Each room has one async lock. Appending + broadcasting a post and
+//! reading history + subscribing a joiner both happen under it, so a joiner
+//! sees every message exactly once: either in its `joined` history or as a
+//! live `message`, never both and never neither.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, ServerMsg};
+
+use crate::metrics::Metrics;
+use crate::outbox::{ConnId, Ending, Outbox, encode};
+use crate::store::{Store, StoreError};
+
+/// Largest gap a cursor may be behind and still get an exact replay; past
+/// it the client gets the recent window instead (bounded work per join).
+pub const MAX_REPLAY: u64 = 1000;
+
+/// Why a hub operation failed; logged, clients only see `internal`.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("storage task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+pub struct Room {
+    pub name: String,
+    pub epoch: String,
+    members: tokio::sync::Mutex<HashMap<ConnId, Outbox>>,
+}
+
+struct Connected {
+    outbox: Outbox,
+    greeted: bool,
+}
+
+/// Everything connections share: connected clients, room names, live rooms.
+pub struct Hub {
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    /// Guards connections and room names together, so a client saying hello
+    /// and a room being created cannot miss each other's `rooms` update.
+    registry: Mutex<(HashMap<ConnId, Connected>, BTreeSet<String>)>,
+    rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+/// Removes a connection from the registry when dropped.
+pub struct Registration<'a> {
+    hub: &'a Hub,
+    id: ConnId,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut reg) = self.hub.registry.lock() {
+            reg.0.remove(&self.id);
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, HubError> {
+    Ok(tokio::task::spawn_blocking(f).await??)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Hub {
+    /// Loads the room list so `rooms` frames are correct from the start.
+    pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
+        let names = store.rooms()?.into_iter().collect();
+        Ok(Self {
+            store,
+            metrics,
+            registry: Mutex::new((HashMap::new(), names)),
+            rooms: tokio::sync::Mutex::new(HashMap::new()),
+            next_id: std::sync::atomic::AtomicU64::new(1),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn lock_registry(
+        &self,
+    ) -> std::sync::MutexGuard<'_, (HashMap<ConnId, Connected>, BTreeSet<String>)> {
+        // A panic while holding this lock leaves plain maps behind; keep going.
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn register(&self, outbox: Outbox) -> Registration<'_> {
+        let id = outbox.id;
+        self.lock_registry().0.insert(
+            id,
+            Connected {
+                outbox,
+                greeted: false,
+            },
+        );
+        Registration { hub: self, id }
+    }
+
+    /// Sends `welcome` then the room list, and from now on room updates.
+    pub fn greet(&self, outbox: &Outbox, welcome: &ServerMsg) {
+        let mut reg = self.lock_registry();
+        let (conns, names) = &mut *reg;
+        if let Some(c) = conns.get_mut(&outbox.id) {
+            c.greeted = true;
+        }
+        outbox.push(welcome);
+        outbox.push(&ServerMsg::Rooms {
+            rooms: names.iter().cloned().collect(),
+        });
+    }
+
+    /// Ends every connection (test faults, shutdown). Returns how many.
+    pub fn end_all(&self, ending: Ending) -> usize {
+        let reg = self.lock_registry();
+        for c in reg.0.values() {
+            c.outbox.closer.end(ending.clone());
+        }
+        reg.0.len()
+    }
+
+    /// The live room, creating it (and announcing it to everyone) if new.
+    pub async fn room(&self, name: &str) -> Result<Arc<Room>, HubError> {
+        let mut rooms = self.rooms.lock().await;
+        if let Some(room) = rooms.get(name) {
+            return Ok(room.clone());
+        }
+        let store = self.store.clone();
+        let owned = name.to_owned();
+        let info = blocking(move || store.ensure_room(&owned)).await?;
+        let room = Arc::new(Room {
+            name: name.to_owned(),
+            epoch: info.epoch,
+            members: tokio::sync::Mutex::new(HashMap::new()),
+        });
+        rooms.insert(name.to_owned(), room.clone());
+        let mut reg = self.lock_registry();
+        let (conns, names) = &mut *reg;
+        if names.insert(name.to_owned()) || info.created {
+            let update = ServerMsg::Rooms {
+                rooms: names.iter().cloned().collect(),
+            };
+            if let Some(frame) = encode(&update) {
+                for c in conns.values().filter(|c| c.greeted) {
+                    c.outbox.push_frame(frame.clone());
+                }
+            }
+        }
+        Ok(room)
+    }
+
+    /// Replies `joined` and subscribes, atomically with respect to posts.
+    pub async fn join(
+        &self,
+        room: &Arc<Room>,
+        outbox: &Outbox,
+        since: Option<Cursor>,
+    ) -> Result<(), HubError> {
+        let mut members = room.members.lock().await;
+        let store = self.store.clone();
+        let name = room.name.clone();
+        let usable = since.filter(|c| c.epoch == room.epoch).map(|c| c.seq);
+        let (recovered, history) = blocking(move || {
+            let last = store.last_seq(&name)?;
+            match usable {
+                Some(seq) if seq <= last && last - seq <= MAX_REPLAY => {
+                    // The gap bounds the count, so no message is cut off.
+                    Ok((true, store.after(&name, seq, MAX_REPLAY as usize)?))
+                }
+                _ => Ok((false, store.recent(&name, HISTORY_WINDOW)?)),
+            }
+        })
+        .await?;
+        outbox.push(&ServerMsg::Joined {
+            room: room.name.clone(),
+            epoch: room.epoch.clone(),
+            recovered,
+            history,
+        });
+        members.insert(outbox.id, outbox.clone());
+        Ok(())
+    }
+
+    pub async fn leave(&self, room: &str, conn: ConnId) {
+        let room = self.rooms.lock().await.get(room).cloned();
+        if let Some(room) = room {
+            room.members.lock().await.remove(&conn);
+        }
+    }
+
+    /// Stores, then acks the poster, then broadcasts to the room. A retried
+    /// id is acked with its original seq and not broadcast again.
+    pub async fn post(
+        &self,
+        room: &Arc<Room>,
+        poster: &Outbox,
+        id: String,
+        author: String,
+        body: String,
+    ) -> Result<(), HubError> {
+        let mut members = room.members.lock().await;
+        let store = self.store.clone();
+        let name = room.name.clone();
+        let appended = blocking(move || store.append(&name, &id, &author, &body, now_ms())).await?;
+        let ChatMessage {
+            room: stored_room,
+            seq,
+            id,
+            ..
+        } = appended.message.clone();
+        poster.push(&ServerMsg::Ack {
+            id,
+            room: stored_room,
+            seq,
+        });
+        if appended.duplicate {
+            self.metrics.duplicate_posts.inc();
+            return Ok(());
+        }
+        self.metrics.messages_stored.inc();
+        if let Some(frame) = encode(&ServerMsg::Message {
+            message: appended.message,
+        }) {
+            // Dead or too-slow members (already told to close) leave the room.
+            members.retain(|_, m| m.push_frame(frame.clone()));
+        }
+        Ok(())
+    }
+
+    /// Looks up a live room without creating it.
+    pub async fn existing_room(&self, name: &str) -> Option<Arc<Room>> {
+        self.rooms.lock().await.get(name).cloned()
+    }
+}

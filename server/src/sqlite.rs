@@ -1,0 +1,218 @@
+//! The embedded default [`Store`]: one SQLite file, WAL mode.
+//!
+//! `synchronous=FULL` because an `ack` promises the message survives a power
+//! cut. A single connection behind a mutex is enough: the hub already
+//! serialises writes per room, and SQLite serialises writers anyway.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tether_protocol::ChatMessage;
+
+use crate::store::{Appended, RoomInfo, Store, StoreError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS rooms (
+    name     TEXT PRIMARY KEY,
+    epoch    TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS messages (
+    room      TEXT NOT NULL REFERENCES rooms(name),
+    seq       INTEGER NOT NULL,
+    client_id TEXT NOT NULL UNIQUE,
+    author    TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    ts_ms     INTEGER NOT NULL,
+    PRIMARY KEY (room, seq)
+);
+";
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database, creating missing parent directories
+    /// so a fresh checkout can just run.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn to_seq(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative seq {v}")))
+}
+
+fn to_sql(v: u64) -> i64 {
+    // Seqs beyond i64::MAX cannot exist in the table, so clamping is exact.
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn row_to_message(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, i64, String, String, String, i64)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn collect(
+    rows: impl Iterator<Item = rusqlite::Result<(String, i64, String, String, String, i64)>>,
+) -> Result<Vec<ChatMessage>, StoreError> {
+    rows.map(|r| {
+        let (room, seq, id, author, body, ts_ms) = r?;
+        Ok(ChatMessage {
+            room,
+            seq: to_seq(seq)?,
+            id,
+            author,
+            body,
+            ts_ms,
+        })
+    })
+    .collect()
+}
+
+const COLUMNS: &str = "room, seq, client_id, author, body, ts_ms";
+
+impl Store for SqliteStore {
+    fn ensure_room(&self, room: &str) -> Result<RoomInfo, StoreError> {
+        let conn = self.conn()?;
+        let fresh = uuid::Uuid::new_v4().to_string();
+        let inserted = conn.execute(
+            "INSERT INTO rooms (name, epoch) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+            params![room, fresh],
+        )?;
+        let epoch: String =
+            conn.query_row("SELECT epoch FROM rooms WHERE name = ?1", [room], |r| {
+                r.get(0)
+            })?;
+        Ok(RoomInfo {
+            epoch,
+            created: inserted == 1,
+        })
+    }
+
+    fn append(
+        &self,
+        room: &str,
+        id: &str,
+        author: &str,
+        body: &str,
+        ts_ms: i64,
+    ) -> Result<Appended, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing = tx
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"),
+                [id],
+                row_to_message,
+            )
+            .optional()?;
+        if let Some(row) = existing {
+            let message = collect(std::iter::once(Ok(row)))?.remove(0);
+            return Ok(Appended {
+                message,
+                duplicate: true,
+            });
+        }
+        let seq: i64 = tx
+            .query_row(
+                "UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ?1 RETURNING last_seq",
+                [room],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
+        tx.execute(
+            "INSERT INTO messages (room, seq, client_id, author, body, ts_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![room, seq, id, author, body, ts_ms],
+        )?;
+        tx.commit()?;
+        let message = ChatMessage {
+            room: room.to_owned(),
+            seq: to_seq(seq)?,
+            id: id.to_owned(),
+            author: author.to_owned(),
+            body: body.to_owned(),
+            ts_ms,
+        };
+        Ok(Appended {
+            message,
+            duplicate: false,
+        })
+    }
+
+    fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![room, to_sql(seq), limit], row_to_message)?;
+        collect(rows)
+    }
+
+    fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room = ?1 ORDER BY seq DESC LIMIT ?2"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut out = collect(stmt.query_map(params![room, limit], row_to_message)?)?;
+        out.reverse();
+        Ok(out)
+    }
+
+    fn rooms(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached("SELECT name FROM rooms ORDER BY name")?;
+        let names = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(names)
+    }
+
+    fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let seq: Option<i64> = conn
+            .query_row("SELECT last_seq FROM rooms WHERE name = ?1", [room], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        to_seq(seq.unwrap_or(0))
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! The storage boundary: what the hub needs from durable history.
+//!
+//! The protocol and hub talk only to [`Store`], so another engine (Postgres,
+//! an in-memory store for benchmarks) can be added without touching either.
+//! Methods are blocking on purpose: implementations are simple synchronous
+//! code, and the async side moves every call onto the blocking pool.
+
+use tether_protocol::ChatMessage;
+
+/// Why storage failed. Never shown to clients; the hub logs it and answers
+/// with a generic `internal`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("creating the database directory {path}: {source}")]
+    CreateDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("room {0:?} does not exist")]
+    NoSuchRoom(String),
+    #[error("storage lock poisoned by an earlier panic")]
+    Poisoned,
+    #[error("stored value out of range: {0}")]
+    Corrupt(String),
+}
+
+/// A room as storage knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomInfo {
+    /// Changes only when the room's history is lost, so clients know their
+    /// cursor is meaningless.
+    pub epoch: String,
+    /// True when this call created the room (so the hub announces it).
+    pub created: bool,
+}
+
+/// Result of [`Store::append`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The stored message; for a duplicate, the ORIGINAL one (its room and seq
+    /// are what the retrying client must be acked with).
+    pub message: ChatMessage,
+    /// The client id was already stored; nothing was written.
+    pub duplicate: bool,
+}
+
+/// Durable, ordered, deduplicated chat history.
+///
+/// Callers serialise appends per room (the hub's room lock), but an
+/// implementation must still be safe under concurrent calls.
+pub trait Store: Send + Sync + 'static {
+    /// Returns the room's epoch, creating the room with a fresh epoch if new.
+    fn ensure_room(&self, room: &str) -> Result<RoomInfo, StoreError>;
+    /// Stores a message durably (committed before returning) with the next
+    /// seq, unless a message with the same client `id` exists anywhere.
+    fn append(
+        &self,
+        room: &str,
+        id: &str,
+        author: &str,
+        body: &str,
+        ts_ms: i64,
+    ) -> Result<Appended, StoreError>;
+    /// Messages with seq > `seq`, oldest first, at most `limit`.
+    fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
+    /// The last `limit` messages, oldest first.
+    fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Every room name, sorted.
+    fn rooms(&self) -> Result<Vec<String>, StoreError>;
+    /// Highest seq in the room (0 when empty).
+    fn last_seq(&self, room: &str) -> Result<u64, StoreError>;
+    /// Flushes everything to the main database file; called on shutdown.
+    /// The store stays usable afterwards.
+    fn close(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,211 @@
+//! Shared helpers: an in-process server on port 0 and a WebSocket client
+//! that fails fast (every network await is under a timeout).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tether_protocol::{ClientMsg, ServerMsg};
+use tether_server::{AppState, Settings, SqliteStore, serve};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), tether_server::ServerError>>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &Path) -> Self {
+        Self::start_with(
+            db,
+            Settings {
+                static_dir: PathBuf::from("/nonexistent"),
+                test_faults: true,
+            },
+        )
+        .await
+    }
+
+    pub async fn start_with(db: &Path, settings: Settings) -> Self {
+        let store = Arc::new(SqliteStore::open(db).expect("open db"));
+        let state = AppState::new(store, settings).expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Triggers shutdown and waits for `serve` to return.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let res = tokio::time::timeout(Duration::from_secs(10), t).await;
+            res.expect("serve returns within 10 s")
+                .expect("serve task")
+                .expect("serve ok");
+        }
+    }
+
+    pub async fn http(&self, method: &str, path: &str) -> (u16, String) {
+        http(self.addr, method, path).await
+    }
+}
+
+/// Minimal HTTP/1.1 request; returns status and body.
+pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    let fut = async {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.expect("read");
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("status");
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    };
+    tokio::time::timeout(WAIT, fut)
+        .await
+        .expect("http timed out")
+}
+
+pub async fn metric(addr: SocketAddr, name: &str) -> i64 {
+    let (_, body) = http(addr, "GET", "/metrics").await;
+    body.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("metric {name} missing in:\n{body}"))
+}
+
+/// Polls until `metric` equals `want` (gauges settle asynchronously).
+pub async fn wait_metric(addr: SocketAddr, name: &str, want: i64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let v = metric(addr, name).await;
+        if v == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} stuck at {v}, wanted {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How a connection ended, as the client saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Closed {
+    Code(u16),
+    /// No close frame: the TCP connection just ended.
+    Abnormal,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Self {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect timed out")
+            .expect("connect");
+        Self { ws }
+    }
+
+    /// Connects and says hello, consuming `welcome` and `rooms`.
+    pub async fn hello(url: &str, nick: &str) -> Self {
+        let mut c = Self::connect(url).await;
+        c.send(&ClientMsg::Hello { nick: nick.into() }).await;
+        assert!(matches!(c.recv().await, ServerMsg::Welcome { .. }));
+        assert!(matches!(c.recv().await, ServerMsg::Rooms { .. }));
+        c
+    }
+
+    pub async fn send(&mut self, msg: &ClientMsg) {
+        self.send_raw(Message::text(serde_json::to_string(msg).expect("json")))
+            .await;
+    }
+
+    pub async fn send_raw(&mut self, msg: Message) {
+        tokio::time::timeout(WAIT, self.ws.send(msg))
+            .await
+            .expect("send timed out")
+            .expect("send");
+    }
+
+    pub async fn recv(&mut self) -> ServerMsg {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("recv timed out");
+            match next {
+                Some(Ok(Message::Text(t))) => {
+                    return serde_json::from_str(&t).expect("server json");
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Asserts nothing arrives for `d`.
+    pub async fn recv_nothing(&mut self, d: Duration) {
+        if let Ok(got) = tokio::time::timeout(d, self.ws.next()).await {
+            panic!("expected silence, got {got:?}");
+        }
+    }
+
+    /// Reads until the connection ends and reports how.
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("close timed out");
+            match next {
+                Some(Ok(Message::Close(Some(f)))) => return Closed::Code(f.code.into()),
+                Some(Ok(Message::Close(None))) => return Closed::Code(1005),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Closed::Abnormal,
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! One room's message list as the user sees it, as plain data.
+//!
+//! Messages the server has stored are ordered by `seq` and deduplicated by
+//! it; one's own messages that are not stored yet follow, in the order they
+//! were typed. An own message is matched to its stored copy by client id, so
+//! the ack and the broadcast can arrive in either order (or twice, after a
+//! resend) and the user still sees it once.
+
+use tether_protocol::{ChatMessage, Cursor};
+
+/// Delivery status, as shown in `data-status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Waiting for the connection.
+    Queued,
+    /// Handed to an open socket; not yet confirmed.
+    Sent,
+    /// Stored by the server.
+    Acked,
+    /// Refused; see `error`.
+    Failed,
+    /// Someone else's message.
+    Delivered,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Sent => "sent",
+            Status::Acked => "acked",
+            Status::Failed => "failed",
+            Status::Delivered => "delivered",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub id: String,
+    pub seq: Option<u64>,
+    pub author: String,
+    pub body: String,
+    pub status: Status,
+    pub own: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoomLog {
+    /// Stored messages (by seq), then pending own messages.
+    entries: Vec<Entry>,
+    epoch: Option<String>,
+}
+
+impl RoomLog {
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// Where to resume from: the room's epoch and the highest seq we hold.
+    pub fn cursor(&self) -> Option<Cursor> {
+        let epoch = self.epoch.clone()?;
+        let seq = self.entries.iter().filter_map(|e| e.seq).max().unwrap_or(0);
+        Some(Cursor { epoch, seq })
+    }
+
+    /// A message typed here, before the server has seen it.
+    pub fn add_own(&mut self, id: String, author: String, body: String, status: Status) {
+        self.entries.push(Entry { id, seq: None, author, body, status, own: true, error: None });
+    }
+
+    /// Own messages that were sent on an earlier connection and never acked:
+    /// they must be sent again (the server deduplicates by id).
+    pub fn unacked_sent(&self) -> Vec<&Entry> {
+        self.entries.iter().filter(|e| e.own && e.status == Status::Sent).collect()
+    }
+
+    pub fn mark_all(&mut self, from: Status, to: Status) {
+        for e in self.entries.iter_mut().filter(|e| e.own && e.status == from) {
+            e.status = to;
+        }
+    }
+
+    pub fn fail(&mut self, id: &str, why: String) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none()) {
+            e.status = Status::Failed;
+            e.error = Some(why);
+        }
+    }
+
+    /// The server stored our message as `seq`.
+    pub fn ack(&mut self, id: &str, seq: u64) {
+        if let Some(i) = self.entries.iter().position(|e| e.id == id) {
+            let mut e = self.entries.remove(i);
+            e.seq = Some(seq);
+            e.status = Status::Acked;
+            e.error = None;
+            self.place(e);
+        }
+    }
+
+    /// A stored message from the server (live or history). Returns whether
+    /// anything changed.
+    pub fn apply(&mut self, m: ChatMessage, me: &str) -> bool {
+        if self.entries.iter().any(|e| e.seq == Some(m.seq)) {
+            return false;
+        }
+        if let Some(i) = self.entries.iter().position(|e| e.id == m.id) {
+            let mut e = self.entries.remove(i);
+            e.seq = Some(m.seq);
+            e.status = if e.own { Status::Acked } else { Status::Delivered };
+            self.place(e);
+            return true;
+        }
+        let own = m.author == me;
+        let status = if own { Status::Acked } else { Status::Delivered };
+        self.place(Entry { id: m.id, seq: Some(m.seq), author: m.author, body: m.body, status, own, error: None });
+        true
+    }
+
+    /// The answer to a join. `recovered` means `history` continues what we
+    /// hold; otherwise it replaces it, keeping only own messages still on
+    /// their way (they will be matched when stored).
+    pub fn joined(&mut self, epoch: String, recovered: bool, history: Vec<ChatMessage>, me: &str) {
+        if !recovered || self.epoch.as_deref() != Some(epoch.as_str()) {
+            self.entries.retain(|e| e.seq.is_none());
+        }
+        self.epoch = Some(epoch);
+        for m in history {
+            self.apply(m, me);
+        }
+    }
+
+    /// Insert a stored entry at its seq position, ahead of pending ones.
+    fn place(&mut self, e: Entry) {
+        let seq = e.seq.unwrap_or(u64::MAX);
+        let at = self.entries.iter().position(|x| x.seq.is_none_or(|s| s > seq)).unwrap_or(self.entries.len());
+        self.entries.insert(at, e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(seq: u64, id: &str, author: &str) -> ChatMessage {
+        ChatMessage { room: "r".into(), seq, id: id.into(), author: author.into(), body: format!("b{seq}"), ts_ms: 0 }
+    }
+
+    fn view(l: &RoomLog) -> Vec<(String, Option<u64>, &'static str)> {
+        l.entries().iter().map(|e| (e.id.clone(), e.seq, e.status.name())).collect()
+    }
+
+    #[test]
+    fn orders_by_seq_and_drops_duplicates() {
+        let mut l = RoomLog::default();
+        l.joined("e".into(), false, vec![msg(1, "a", "bob"), msg(3, "c", "bob")], "me");
+        assert!(l.apply(msg(2, "b", "bob"), "me"));
+        assert!(!l.apply(msg(3, "c", "bob"), "me"), "same seq twice");
+        let ids: Vec<_> = l.entries().iter().map(|e| e.seq.unwrap()).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert_eq!(l.cursor(), Some(Cursor { epoch: "e".into(), seq: 3 }));
+    }
+
+    #[test]
+    fn own_message_is_shown_once_whatever_the_order_of_ack_and_broadcast() {
+        for ack_first in [true, false] {
+            let mut l = RoomLog::default();
+            l.joined("e".into(), false, vec![msg(1, "x", "bob")], "me");
+            l.add_own("mine".into(), "me".into(), "hi".into(), Status::Queued);
+            l.mark_all(Status::Queued, Status::Sent);
+            assert_eq!(l.unacked_sent().len(), 1);
+            if ack_first {
+                l.ack("mine", 2);
+                l.apply(msg(2, "mine", "me"), "me");
+            } else {
+                l.apply(msg(2, "mine", "me"), "me");
+                l.ack("mine", 2);
+            }
+            assert_eq!(view(&l), [("x".into(), Some(1), "delivered"), ("mine".into(), Some(2), "acked")]);
+            assert!(l.unacked_sent().is_empty());
+        }
+    }
+
+    #[test]
+    fn pending_own_messages_stay_after_stored_ones() {
+        let mut l = RoomLog::default();
+        l.joined("e".into(), false, vec![], "me");
+        l.add_own("p".into(), "me".into(), "pending".into(), Status::Sent);
+        l.apply(msg(1, "o", "bob"), "me");
+        assert_eq!(view(&l), [("o".into(), Some(1), "delivered"), ("p".into(), None, "sent")]);
+        l.fail("p", "too long".into());
+        assert_eq!(l.get("p").unwrap().status, Status::Failed);
+        assert_eq!(l.get("p").unwrap().error.as_deref(), Some("too long"));
+    }
+
+    #[test]
+    fn an_unrecovered_join_replaces_the_view_but_keeps_pending_posts() {
+        let mut l = RoomLog::default();
+        l.joined("e1".into(), false, vec![msg(1, "a", "bob"), msg(2, "b", "bob")], "me");
+        l.add_own("p".into(), "me".into(), "x".into(), Status::Sent);
+        l.joined("e2".into(), false, vec![msg(1, "z", "bob")], "me");
+        assert_eq!(view(&l), [("z".into(), Some(1), "delivered"), ("p".into(), None, "sent")]);
+        // A recovered join appends without losing anything.
+        l.joined("e2".into(), true, vec![msg(2, "y", "bob")], "me");
+        assert_eq!(l.entries().len(), 3);
+    }
+}

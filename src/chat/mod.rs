@@ -1,0 +1,7 @@
+//! Chat state: per-room message logs with delivery status (pure, in `log`),
+//! message ids, and the reactive store that connects them to the hook.
+pub mod ids;
+pub mod log;
+pub mod store;
+
+pub use store::{Chat, default_ws_url, use_chat};

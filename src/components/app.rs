@@ -1,0 +1,74 @@
+//! The root: pick the nickname and room (URL, saved nickname, or a prompt),
+//! then show the chat.
+
+use super::{badge::ConnectionBadge, composer::Composer, health::HealthPanel, messages::MessageList, nickname::NickPrompt, rooms::RoomList};
+use crate::chat::{default_ws_url, use_chat};
+use leptos::prelude::*;
+use tether_protocol::{validate_nick, validate_room};
+
+const NICK_KEY: &str = "tether.nick";
+
+fn query(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+pub fn saved_nick() -> Option<String> {
+    storage()?.get_item(NICK_KEY).ok().flatten().filter(|n| validate_nick(n).is_ok())
+}
+
+pub fn save_nick(nick: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(NICK_KEY, nick);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let from_url = query("name").filter(|n| validate_nick(n).is_ok());
+    let nick = RwSignal::new(from_url.or_else(saved_nick));
+    let room = query("room").filter(|r| validate_room(r).is_ok()).unwrap_or_else(|| "general".into());
+    view! {
+        <Show
+            when=move || nick.with(Option::is_some)
+            fallback=move || view! { <NickPrompt on_done=move |n: String| { save_nick(&n); nick.set(Some(n)) } /> }
+        >
+            <ChatView nick=nick.get_untracked().unwrap_or_default() room=room.clone() />
+        </Show>
+    }
+}
+
+/// The chat for `nick` in `room`. `url` defaults to this origin's `/ws`.
+#[component]
+pub fn ChatView(nick: String, room: String, #[prop(optional)] url: Option<String>) -> impl IntoView {
+    let chat = use_chat(Signal::stored(url.unwrap_or_else(default_ws_url)), nick, room);
+    provide_context(chat.clone());
+    let notice = chat.notice;
+    view! {
+        <div class="layout">
+            <header class="topbar">
+                <h1>"Tether"</h1>
+                <span class="who">{chat.nick.clone()}</span>
+                <ConnectionBadge />
+            </header>
+            <aside class="sidebar">
+                <RoomList />
+                <HealthPanel />
+            </aside>
+            <main class="chat">
+                <h2 class="room-title">"#" {move || chat.room.get()}</h2>
+                <MessageList />
+                <Show when=move || notice.with(Option::is_some)>
+                    <p class="notice" role="alert" on:click=move |_| notice.set(None)>
+                        {move || notice.get().unwrap_or_default()}
+                    </p>
+                </Show>
+                <Composer />
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,56 @@
+//! The current room's messages, oldest first. Keyed by client id: a new
+//! message appends one row, and a status change updates only its own row.
+
+use crate::chat::Chat;
+use crate::chat::log::Status;
+use leptos::prelude::*;
+
+#[component]
+pub fn MessageList() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let (logs, room) = (chat.logs, chat.room);
+    let ids = Memo::new(move |_| {
+        let r = room.get();
+        logs.with(|l| l.get(&r).map(|log| log.entries().iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default())
+    });
+    view! {
+        <ul class="messages" data-testid="message-list" aria-live="polite">
+            <For each=move || ids.get() key=|id| id.clone() let:id>
+                <MessageRow id />
+            </For>
+        </ul>
+    }
+}
+
+fn icon(s: Status) -> &'static str {
+    match s {
+        Status::Queued => "🕓",
+        Status::Sent => "✓",
+        Status::Acked => "✓✓",
+        Status::Failed => "⚠",
+        Status::Delivered => "",
+    }
+}
+
+#[component]
+fn MessageRow(id: String) -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let (logs, room) = (chat.logs, chat.room.get_untracked());
+    let key = id.clone();
+    let entry = Memo::new(move |_| logs.with(|l| l.get(&room).and_then(|log| log.get(&key).cloned())));
+    let Some(first) = entry.get_untracked() else { return ().into_any() };
+    let status = move || entry.get().map_or(Status::Delivered, |e| e.status);
+    let own = first.own;
+    view! {
+        <li class="message" class:own=own data-testid="message" data-id=id data-author=first.author.clone()
+            data-seq=move || entry.get().and_then(|e| e.seq).map(|s| s.to_string())
+            data-status=move || status().name()>
+            <span class="author">{first.author.clone()}</span>
+            <span class="body" data-testid="message-body">{first.body.clone()}</span>
+            <span class="status" title=move || entry.get().and_then(|e| e.error).unwrap_or_else(|| status().name().into())>
+                {move || icon(status())}
+            </span>
+        </li>
+    }
+    .into_any()
+}

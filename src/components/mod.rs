@@ -1,0 +1,9 @@
+//! The UI, one component per file. Components read the [`crate::chat::Chat`]
+//! from context; `data-testid` names follow CONTRACT.md.
+pub mod app;
+pub mod badge;
+pub mod composer;
+pub mod health;
+pub mod messages;
+pub mod nickname;
+pub mod rooms;

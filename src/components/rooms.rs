@@ -1,0 +1,49 @@
+//! Room list and the box to switch to (or create) a room.
+
+use crate::chat::Chat;
+use leptos::prelude::*;
+
+#[component]
+pub fn RoomList() -> impl IntoView {
+    let chat = expect_context::<Chat>();
+    let error = RwSignal::new(None::<String>);
+    let value = RwSignal::new(String::new());
+    let c = chat.clone();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" {
+            match c.switch_room(value.get_untracked().trim()) {
+                Ok(()) => {
+                    value.set(String::new());
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    };
+    let current = chat.room;
+    view! {
+        <nav class="rooms">
+            <h2>"Rooms"</h2>
+            <ul data-testid="room-list">
+                <For each=move || chat.rooms.get() key=|r| r.clone() let:name>
+                    {
+                        let c = chat.clone();
+                        let n = name.clone();
+                        let active = { let n = name.clone(); move || current.get() == n };
+                        view! {
+                            <li>
+                                <a href="#" data-testid="room-link" data-room=name.clone() class:active=active
+                                    on:click=move |ev| { ev.prevent_default(); let _ = c.switch_room(&n); }>
+                                    "#" {name.clone()}
+                                </a>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+            <input data-testid="room-input" placeholder="join or create a room" maxlength="64"
+                prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) on:keydown=on_key />
+            <p class="error" role="alert">{move || error.get()}</p>
+        </nav>
+    }
+}

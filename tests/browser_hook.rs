@@ -1,0 +1,198 @@
+//! The hook in real headless Chromium against the real server: round trips,
+//! ordering of sends made before open, clean unmount in every phase, URL
+//! changes, and bad input.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+use tether::ws::{ConnState, Incoming, UseWebSocketOptions, UseWebSocketReturn, WsError, registry, use_websocket_with_options};
+use tether_protocol::{ClientMsg, ServerMsg};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+type Ret = UseWebSocketReturn<ClientMsg, ServerMsg>;
+
+/// A hook instance under its own owner, as a component would hold it.
+struct Client {
+    owner: Owner,
+    ws: Ret,
+    inbox: Rc<RefCell<Vec<ServerMsg>>>,
+    calls: Rc<RefCell<u32>>,
+}
+
+fn client_with(url: Signal<String>, nick: &str, room: &str, tweak: impl FnOnce(UseWebSocketOptions<ClientMsg, ServerMsg>) -> UseWebSocketOptions<ClientMsg, ServerMsg>) -> Client {
+    init();
+    let owner = Owner::new();
+    let inbox = Rc::new(RefCell::new(Vec::new()));
+    let calls = Rc::new(RefCell::new(0));
+    let (n, r, i, c) = (nick.to_owned(), room.to_owned(), inbox.clone(), calls.clone());
+    let opts = UseWebSocketOptions::default()
+        .handshake(move || vec![ClientMsg::Hello { nick: n.clone() }, ClientMsg::Join { room: r.clone(), since: None }])
+        .on_message(move |m: &Incoming<ServerMsg>| {
+            *c.borrow_mut() += 1;
+            if let Incoming::Typed(m) = m {
+                i.borrow_mut().push(m.clone());
+            }
+        });
+    let ws = owner.with(|| use_websocket_with_options(url, tweak(opts)));
+    Client { owner, ws, inbox, calls }
+}
+
+fn client(url: &str, nick: &str, room: &str) -> Client {
+    client_with(Signal::stored(url.to_owned()), nick, room, |o| o)
+}
+
+impl Client {
+    fn state(&self) -> ConnState {
+        self.ws.state.get_untracked()
+    }
+    async fn wait_open(&self) {
+        assert!(wait_for(5_000, || self.state().is_open()).await, "never opened: {:?}", self.state());
+    }
+    fn post(&self, room: &str, id: &str, body: &str) -> Result<(), WsError> {
+        (self.ws.send)(&ClientMsg::Post { room: room.into(), id: id.into(), body: body.into() })
+    }
+    fn acked(&self) -> Vec<(String, u64)> {
+        self.inbox.borrow().iter().filter_map(|m| if let ServerMsg::Ack { id, seq, .. } = m { Some((id.clone(), *seq)) } else { None }).collect()
+    }
+    fn bodies(&self) -> Vec<String> {
+        self.inbox.borrow().iter().filter_map(|m| if let ServerMsg::Message { message } = m { Some(message.body.clone()) } else { None }).collect()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn open_send_receive_round_trip() {
+    let url = ws_url().await;
+    let room = unique_room("rt");
+    let a = client(&url, "alice", &room);
+    let b = client(&url, "bob", &room);
+    a.wait_open().await;
+    b.wait_open().await;
+    assert!(wait_for(2_000, || b.inbox.borrow().iter().any(|m| matches!(m, ServerMsg::Joined { .. }))).await);
+    a.post(&room, "rt-1", "hello bob").unwrap();
+    assert!(wait_for(3_000, || b.bodies() == ["hello bob"]).await, "bob got {:?}", b.bodies());
+    assert!(wait_for(3_000, || a.acked().len() == 1).await);
+    assert_eq!(a.acked()[0].0, "rt-1");
+    assert_eq!(a.bodies(), ["hello bob"], "the author sees its own message once");
+    let m = a.ws.metrics.get_untracked();
+    assert_eq!((m.opens, m.malformed_in, m.invalid_transitions), (1, 0, 0));
+    a.owner.cleanup();
+    b.owner.cleanup();
+    assert!(wait_for_server_connections(5_000, 0).await);
+}
+
+#[wasm_bindgen_test]
+async fn sends_before_open_arrive_once_in_order() {
+    let url = ws_url().await;
+    let room = unique_room("order");
+    let watcher = client(&url, "watcher", &room);
+    watcher.wait_open().await;
+    let a = client(&url, "eager", &room);
+    assert_ne!(a.state(), ConnState::Open);
+    let expected: Vec<String> = (0..25).map(|i| format!("early {i}")).collect();
+    for (i, body) in expected.iter().enumerate() {
+        a.post(&room, &format!("order-{i}"), body).unwrap();
+    }
+    assert_eq!(a.ws.metrics.get_untracked().queued, 25, "held until open");
+    assert!(wait_for(5_000, || a.acked().len() == 25).await, "acks: {}", a.acked().len());
+    let seqs: Vec<u64> = a.acked().iter().map(|(_, s)| *s).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "stored in send order: {seqs:?}");
+    assert!(wait_for(3_000, || watcher.bodies().len() == 25).await);
+    assert_eq!(watcher.bodies(), expected, "exactly once, in order");
+    a.owner.cleanup();
+    watcher.owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn unmount_while_connecting_leaves_nothing_open() {
+    let url = ws_url().await;
+    let hooks_before = registry::live_hooks();
+    let c = client(&url, "brief", &unique_room("uc"));
+    sleep(0).await; // let the mount effect create the socket
+    assert_eq!(c.state(), ConnState::Connecting);
+    assert_eq!(registry::live_hooks(), hooks_before + 1);
+    c.owner.cleanup();
+    assert_eq!(registry::live_hooks(), hooks_before);
+    assert!(wait_for(3_000, || registry::live_sockets() == 0).await, "sockets: {}", registry::live_sockets());
+    assert!(wait_for_server_connections(5_000, 0).await, "server still has {}", server_connections().await);
+    assert_eq!(*c.calls.borrow(), 0, "no frame delivered after unmount");
+    assert_eq!(registry::late_events(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn unmount_while_open_closes_and_nothing_reaches_the_disposed_hook() {
+    let url = ws_url().await;
+    let room = unique_room("uo");
+    let c = client(&url, "leaver", &room);
+    c.wait_open().await;
+    assert!(wait_for_server_connections(3_000, 1).await);
+    let calls = *c.calls.borrow();
+    c.owner.cleanup();
+    assert!(wait_for(3_000, || registry::live_sockets() == 0).await);
+    assert!(wait_for_server_connections(5_000, 0).await);
+    // Traffic in the room it left must not reach it.
+    let other = client(&url, "stayer", &room);
+    other.wait_open().await;
+    other.post(&room, "uo-1", "anyone?").unwrap();
+    assert!(wait_for(3_000, || other.acked().len() == 1).await);
+    sleep(200).await;
+    assert_eq!(*c.calls.borrow(), calls, "callback ran after unmount");
+    assert_eq!(registry::late_events(), 0);
+    assert_eq!((c.ws.send)(&ClientMsg::Ping { nonce: 1 }), Err(WsError::Disposed), "commands after unmount say so");
+    other.owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn url_change_closes_the_old_socket_and_opens_the_new_one() {
+    let url = ws_url().await;
+    init();
+    let url_sig = RwSignal::new(format!("{url}?which=first"));
+    let c = client_with(url_sig.into(), "mover", &unique_room("url"), |o| o);
+    c.wait_open().await;
+    assert!(wait_for_server_connections(3_000, 1).await);
+    url_sig.set(format!("{url}?which=second"));
+    assert!(wait_for(3_000, || c.ws.metrics.get_untracked().opens == 2).await, "{:?}", c.ws.metrics.get_untracked());
+    assert!(c.state().is_open());
+    assert!(wait_for_server_connections(3_000, 1).await, "old socket closed: exactly one connection remains");
+    assert_eq!(registry::live_sockets(), 1);
+    let m = c.ws.metrics.get_untracked();
+    assert_eq!((m.connects, m.drops, m.reconnects), (2, 0, 0), "a move, not a drop");
+    c.owner.cleanup();
+    assert!(wait_for(3_000, || registry::live_sockets() == 0).await);
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_url_is_an_error_state_not_a_panic() {
+    for bad in ["not a url", "http://127.0.0.1:1/ws", "ws://"] {
+        let c = client(bad, "x", "r");
+        assert!(wait_for(1_000, || matches!(c.state(), ConnState::Failed { .. })).await, "{bad}: {:?}", c.state());
+        assert!(matches!(c.ws.error.get_untracked(), Some(WsError::InvalidUrl(_))), "{bad}");
+        // Sending still queues (and would go out if the URL were fixed).
+        assert!(c.post("r", "id", "b").is_ok());
+        c.owner.cleanup();
+    }
+    assert_eq!(registry::live_sockets(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_full_queue_refuses_visibly_and_keeps_what_it_holds() {
+    init();
+    let room = unique_room("full");
+    let c = client_with(Signal::stored("ws://127.0.0.1:9/ws".to_owned()), "q", &room, |o| o.queue_capacity(3).immediate(false));
+    for i in 0..3 {
+        c.post(&room, &format!("f{i}"), "x").unwrap();
+    }
+    let err = c.post(&room, "f3", "x").unwrap_err();
+    assert!(matches!(err, WsError::QueueFull(_)), "{err:?}");
+    assert!(err.to_string().contains("queue is full"));
+    assert_eq!(c.ws.error.get_untracked(), Some(err));
+    let m = c.ws.metrics.get_untracked();
+    assert_eq!((m.queued, m.queue_rejected), (3, 1));
+    c.owner.cleanup();
+}
