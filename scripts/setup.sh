@@ -13,6 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
+# Debian's binaryen (108) cannot read what current wasm-bindgen emits
+# (table.fill), so wasm-opt comes from npm, project-local.
+BINARYEN_VERSION=132.0.0
+BINARYEN_BIN=$PWD/.tools/binaryen/node_modules/.bin
 STAMP_DIR=.tools
 ENV_FILE=$STAMP_DIR/env.sh
 mkdir -p "$STAMP_DIR"
@@ -64,7 +68,7 @@ if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wb
   # shellcheck disable=SC1090
   . "$ENV_FILE"
   if command -v trunk >/dev/null && command -v wasm-bindgen-test-runner >/dev/null \
-     && [ -x /usr/bin/chromedriver ] && command -v wasm-opt >/dev/null \
+     && [ -x /usr/bin/chromedriver ] && [ -x "$BINARYEN_BIN/wasm-opt" ] \
      && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; }; then
     exit 0
   fi
@@ -73,8 +77,9 @@ fi
 mode=$(choose_mode)
 say "wasm toolchain: $mode"
 
-# Browser for the tests, wasm-opt for release builds; both modes need them.
-pkgs=(chromium chromium-driver binaryen)
+# Browser for the tests; node/npm for wasm-opt. Both modes need them.
+pkgs=(chromium chromium-driver)
+command -v npm >/dev/null || pkgs+=(nodejs npm)
 [ "$mode" = debian ] && pkgs+=(rustc-web cargo-web rust-web-src lld-22)
 apt_install "${pkgs[@]}"
 
@@ -91,10 +96,15 @@ if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; 
   cargo install -q trunk --version "$TRUNK_VERSION" --locked --force
 fi
 
+if [ "$("$BINARYEN_BIN/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "${BINARYEN_VERSION%%.*}" ]; then
+  say "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+  npm install --silent --no-audit --no-fund --prefix .tools/binaryen "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
 {
   echo "# Written by scripts/setup.sh; sourced by the build and test scripts."
   echo "export TETHER_WASM_MODE=$mode"
-  echo "export PATH=\"\$HOME/.cargo/bin:\$PATH\""
+  echo "export PATH=\"$BINARYEN_BIN:\$HOME/.cargo/bin:\$PATH\""
   echo "export CHROMEDRIVER=/usr/bin/chromedriver"
   echo "export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner"
   # Separate target dir: a different compiler (or build-std) in the same dir
@@ -102,7 +112,7 @@ fi
   echo "export WASM_TARGET_DIR=target/wasm-$mode"
   if [ "$mode" = debian ]; then
     echo "export WASM_CARGO=/usr/bin/cargo"
-    echo "wasm_env() { env PATH=\"/usr/bin:\$PATH\" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_TARGET_DIR=\$WASM_TARGET_DIR \"\$@\"; }"
+    echo "wasm_env() { env PATH=\"$BINARYEN_BIN:/usr/bin:\$PATH\" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_TARGET_DIR=\$WASM_TARGET_DIR \"\$@\"; }"
   else
     echo "export WASM_CARGO=cargo"
     echo "wasm_env() { env CARGO_TARGET_DIR=\$WASM_TARGET_DIR \"\$@\"; }"

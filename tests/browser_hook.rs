@@ -6,65 +6,14 @@
 
 mod common;
 
+use common::client::*;
 use common::*;
 use leptos::prelude::*;
-use std::cell::RefCell;
-use std::rc::Rc;
-use tether::ws::{ConnState, Incoming, UseWebSocketOptions, UseWebSocketReturn, WsError, registry, use_websocket_with_options};
+use tether::ws::{ConnState, WsError, registry};
 use tether_protocol::{ClientMsg, ServerMsg};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-type Ret = UseWebSocketReturn<ClientMsg, ServerMsg>;
-
-/// A hook instance under its own owner, as a component would hold it.
-struct Client {
-    owner: Owner,
-    ws: Ret,
-    inbox: Rc<RefCell<Vec<ServerMsg>>>,
-    calls: Rc<RefCell<u32>>,
-}
-
-fn client_with(url: Signal<String>, nick: &str, room: &str, tweak: impl FnOnce(UseWebSocketOptions<ClientMsg, ServerMsg>) -> UseWebSocketOptions<ClientMsg, ServerMsg>) -> Client {
-    init();
-    let owner = Owner::new();
-    let inbox = Rc::new(RefCell::new(Vec::new()));
-    let calls = Rc::new(RefCell::new(0));
-    let (n, r, i, c) = (nick.to_owned(), room.to_owned(), inbox.clone(), calls.clone());
-    let opts = UseWebSocketOptions::default()
-        .handshake(move || vec![ClientMsg::Hello { nick: n.clone() }, ClientMsg::Join { room: r.clone(), since: None }])
-        .on_message(move |m: &Incoming<ServerMsg>| {
-            *c.borrow_mut() += 1;
-            if let Incoming::Typed(m) = m {
-                i.borrow_mut().push(m.clone());
-            }
-        });
-    let ws = owner.with(|| use_websocket_with_options(url, tweak(opts)));
-    Client { owner, ws, inbox, calls }
-}
-
-fn client(url: &str, nick: &str, room: &str) -> Client {
-    client_with(Signal::stored(url.to_owned()), nick, room, |o| o)
-}
-
-impl Client {
-    fn state(&self) -> ConnState {
-        self.ws.state.get_untracked()
-    }
-    async fn wait_open(&self) {
-        assert!(wait_for(5_000, || self.state().is_open()).await, "never opened: {:?}", self.state());
-    }
-    fn post(&self, room: &str, id: &str, body: &str) -> Result<(), WsError> {
-        (self.ws.send)(&ClientMsg::Post { room: room.into(), id: id.into(), body: body.into() })
-    }
-    fn acked(&self) -> Vec<(String, u64)> {
-        self.inbox.borrow().iter().filter_map(|m| if let ServerMsg::Ack { id, seq, .. } = m { Some((id.clone(), *seq)) } else { None }).collect()
-    }
-    fn bodies(&self) -> Vec<String> {
-        self.inbox.borrow().iter().filter_map(|m| if let ServerMsg::Message { message } = m { Some(message.body.clone()) } else { None }).collect()
-    }
-}
 
 #[wasm_bindgen_test]
 async fn open_send_receive_round_trip() {

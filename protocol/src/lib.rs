@@ -36,6 +36,10 @@ pub mod close_code {
     pub const POLICY: u16 = 1008;
     /// Frame larger than [`super::MAX_FRAME_BYTES`].
     pub const TOO_BIG: u16 = 1009;
+    /// The server closed the connection because the client could not keep up
+    /// (its outgoing queue filled). Not fatal: reconnect and resume from the
+    /// cursor, which replays what was missed.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
     /// The client closed because no pong arrived in time.
     pub const HEARTBEAT_TIMEOUT: u16 = 4000;
     /// The client abandoned a handshake that took too long.

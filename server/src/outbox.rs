@@ -10,15 +10,12 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::{Message, Utf8Bytes};
 use prometheus_client::metrics::counter::Counter;
-use tether_protocol::ServerMsg;
+use tether_protocol::{ServerMsg, close_code};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Frames a connection may have queued before it counts as too slow.
 pub const OUTBOX_FRAMES: usize = 1024;
-
-/// WebSocket "try again later": the client is too slow to keep up.
-pub const TRY_AGAIN_LATER: u16 = 1013;
 
 pub type ConnId = u64;
 
@@ -101,7 +98,8 @@ impl Outbox {
                     tracing::info!(conn = self.id, "outgoing queue full; closing with 1013");
                     self.overflows.inc();
                 }
-                self.closer.close(TRY_AGAIN_LATER, "too slow, reconnect");
+                self.closer
+                    .close(close_code::TRY_AGAIN_LATER, "too slow, reconnect");
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,

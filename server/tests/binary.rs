@@ -3,53 +3,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
+use common::process::spawn;
 use common::{Client, Closed, http};
 use tether_protocol::close_code;
 
-struct Proc {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary and reads `listening on http://HOST:PORT` from stdout.
-fn spawn(configure: impl FnOnce(&mut Command)) -> Proc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-server"));
-    cmd.env_remove("TETHER_TEST_FAULTS")
-        .env_remove("TETHER_ADDR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    configure(&mut cmd);
-    let mut child = cmd.spawn().expect("spawn tether-server");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("no announce line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .expect("address");
-    Proc { child, addr }
-}
 
 fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + within;

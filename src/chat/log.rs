@@ -44,6 +44,8 @@ pub struct Entry {
     pub status: Status,
     pub own: bool,
     pub error: Option<String>,
+    /// When an own message was typed (ms since the Unix epoch); 0 for others.
+    pub created_ms: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -69,15 +71,43 @@ impl RoomLog {
         Some(Cursor { epoch, seq })
     }
 
-    /// A message typed here, before the server has seen it.
-    pub fn add_own(&mut self, id: String, author: String, body: String, status: Status) {
-        self.entries.push(Entry { id, seq: None, author, body, status, own: true, error: None });
+    /// A message typed here (or restored after a reload), before the server
+    /// has stored it. Ignored if the id is already present.
+    pub fn add_own(&mut self, id: String, author: String, body: String, status: Status, created_ms: f64) {
+        if self.get(&id).is_none() {
+            self.entries.push(Entry { id, seq: None, author, body, status, own: true, error: None, created_ms });
+        }
     }
 
-    /// Own messages that were sent on an earlier connection and never acked:
-    /// they must be sent again (the server deduplicates by id).
-    pub fn unacked_sent(&self) -> Vec<&Entry> {
-        self.entries.iter().filter(|e| e.own && e.status == Status::Sent).collect()
+    /// Own messages not yet stored and not given up on, in the order typed:
+    /// what the next connection sends and what must survive a reload.
+    pub fn pending(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.own && e.seq.is_none() && e.status != Status::Failed)
+    }
+
+    /// Give up on own messages older than `deadline_ms` that are still not
+    /// stored: better an honest "failed, retry?" than a message that may
+    /// arrive hours later out of context. Returns how many expired.
+    pub fn expire(&mut self, now_ms: f64, deadline_ms: f64) -> usize {
+        let mut n = 0;
+        for e in self.entries.iter_mut() {
+            if e.own && e.seq.is_none() && matches!(e.status, Status::Queued | Status::Sent) && now_ms - e.created_ms >= deadline_ms {
+                e.status = Status::Failed;
+                e.error = Some("not delivered in time; retry to send it again".into());
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The user asked to retry a failed message: it goes out again with the
+    /// same id (so it can never be stored twice) and a fresh deadline.
+    pub fn retry(&mut self, id: &str, status: Status, now_ms: f64) -> Option<String> {
+        let e = self.entries.iter_mut().find(|e| e.id == id && e.status == Status::Failed)?;
+        e.status = status;
+        e.error = None;
+        e.created_ms = now_ms;
+        Some(e.body.clone())
     }
 
     pub fn mark_all(&mut self, from: Status, to: Status) {
@@ -119,7 +149,7 @@ impl RoomLog {
         }
         let own = m.author == me;
         let status = if own { Status::Acked } else { Status::Delivered };
-        self.place(Entry { id: m.id, seq: Some(m.seq), author: m.author, body: m.body, status, own, error: None });
+        self.place(Entry { id: m.id, seq: Some(m.seq), author: m.author, body: m.body, status, own, error: None, created_ms: 0.0 });
         true
     }
 
@@ -172,9 +202,9 @@ mod tests {
         for ack_first in [true, false] {
             let mut l = RoomLog::default();
             l.joined("e".into(), false, vec![msg(1, "x", "bob")], "me");
-            l.add_own("mine".into(), "me".into(), "hi".into(), Status::Queued);
+            l.add_own("mine".into(), "me".into(), "hi".into(), Status::Queued, 0.0);
             l.mark_all(Status::Queued, Status::Sent);
-            assert_eq!(l.unacked_sent().len(), 1);
+            assert_eq!(l.pending().count(), 1);
             if ack_first {
                 l.ack("mine", 2);
                 l.apply(msg(2, "mine", "me"), "me");
@@ -183,7 +213,7 @@ mod tests {
                 l.ack("mine", 2);
             }
             assert_eq!(view(&l), [("x".into(), Some(1), "delivered"), ("mine".into(), Some(2), "acked")]);
-            assert!(l.unacked_sent().is_empty());
+            assert_eq!(l.pending().count(), 0);
         }
     }
 
@@ -191,7 +221,7 @@ mod tests {
     fn pending_own_messages_stay_after_stored_ones() {
         let mut l = RoomLog::default();
         l.joined("e".into(), false, vec![], "me");
-        l.add_own("p".into(), "me".into(), "pending".into(), Status::Sent);
+        l.add_own("p".into(), "me".into(), "pending".into(), Status::Sent, 0.0);
         l.apply(msg(1, "o", "bob"), "me");
         assert_eq!(view(&l), [("o".into(), Some(1), "delivered"), ("p".into(), None, "sent")]);
         l.fail("p", "too long".into());
@@ -203,11 +233,28 @@ mod tests {
     fn an_unrecovered_join_replaces_the_view_but_keeps_pending_posts() {
         let mut l = RoomLog::default();
         l.joined("e1".into(), false, vec![msg(1, "a", "bob"), msg(2, "b", "bob")], "me");
-        l.add_own("p".into(), "me".into(), "x".into(), Status::Sent);
+        l.add_own("p".into(), "me".into(), "x".into(), Status::Sent, 0.0);
         l.joined("e2".into(), false, vec![msg(1, "z", "bob")], "me");
         assert_eq!(view(&l), [("z".into(), Some(1), "delivered"), ("p".into(), None, "sent")]);
         // A recovered join appends without losing anything.
         l.joined("e2".into(), true, vec![msg(2, "y", "bob")], "me");
         assert_eq!(l.entries().len(), 3);
+    }
+
+    #[test]
+    fn old_pending_messages_expire_and_retry_keeps_the_id() {
+        let mut l = RoomLog::default();
+        l.add_own("old".into(), "me".into(), "x".into(), Status::Sent, 1_000.0);
+        l.add_own("new".into(), "me".into(), "y".into(), Status::Queued, 9_000.0);
+        l.add_own("old".into(), "me".into(), "dup".into(), Status::Queued, 9_000.0);
+        assert_eq!(l.entries().len(), 2, "restoring an id twice adds nothing");
+        assert_eq!(l.expire(10_000.0, 5_000.0), 1);
+        assert_eq!(l.get("old").unwrap().status, Status::Failed);
+        assert_eq!(l.get("new").unwrap().status, Status::Queued);
+        assert_eq!(l.pending().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["new"], "failed ones are not resent");
+        assert_eq!(l.retry("old", Status::Sent, 10_000.0).as_deref(), Some("x"));
+        assert_eq!(l.get("old").unwrap().status, Status::Sent);
+        assert_eq!(l.retry("new", Status::Sent, 0.0), None, "only failed messages are retried");
+        assert_eq!(l.expire(10_001.0, 5_000.0), 0, "fresh deadline");
     }
 }

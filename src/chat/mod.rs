@@ -2,6 +2,8 @@
 //! message ids, and the reactive store that connects them to the hook.
 pub mod ids;
 pub mod log;
+pub mod outbox;
+pub mod persist;
 pub mod store;
 
 pub use store::{Chat, default_ws_url, use_chat};

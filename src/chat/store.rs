@@ -1,16 +1,24 @@
 //! The chat's reactive state and the connection that feeds it.
 //!
-//! Every (re)connection starts with hello, a join with our resume cursor, and
-//! a resend of our own messages that were sent but never acknowledged (the
-//! server deduplicates by id, so a resend can never show twice). Posts typed
-//! while disconnected wait in the hook's queue and follow in order.
+//! The room logs are the outbox: a post is transmitted at once only while
+//! the connection is open; otherwise it waits in its log as `queued`. Every
+//! (re)connection starts with hello, a join of the current room with our
+//! resume cursor, and every own message not yet stored, in order, in every
+//! room that has some (the server deduplicates by id, so a resend can never
+//! show twice). Keeping one outbox, rather than also the hook's frame queue,
+//! is what lets an expired message really stay unsent.
 
 use super::ids::new_id;
 use super::log::{RoomLog, Status};
-use crate::ws::{ConnState, Incoming, Metrics, UseWebSocketOptions, WsError, use_websocket_with_options};
+use super::outbox::{self, Logs};
+use crate::ws::{Command, ConnState, Incoming, Metrics, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options};
 use leptos::prelude::*;
 use std::collections::HashMap;
 use tether_protocol::{ClientMsg, ServerMsg, validate_body, validate_room};
+
+/// How long an own message may stay undelivered before it is marked failed
+/// (with a retry button). Default: one day.
+pub const DEFAULT_OUTBOX_DEADLINE_MS: f64 = 24.0 * 3600.0 * 1000.0;
 
 /// Shared with every component through context. All fields are `Copy`
 /// handles or cheap clones.
@@ -19,14 +27,14 @@ pub struct Chat {
     pub nick: String,
     pub rooms: RwSignal<Vec<String>>,
     pub room: RwSignal<String>,
-    pub logs: RwSignal<HashMap<String, RoomLog>>,
+    pub logs: Logs,
     /// The latest problem worth telling the user (a refused post, a server error).
     pub notice: RwSignal<Option<String>>,
     pub state: Signal<ConnState>,
     pub metrics: Signal<Metrics>,
     pub ws_error: Signal<Option<WsError>>,
-    send: crate::ws::SendFn<ClientMsg>,
-    pub reconnect_now: crate::ws::Command,
+    send: SendFn<ClientMsg>,
+    pub reconnect_now: Command,
 }
 
 /// The app's WebSocket URL: same origin, `/ws`.
@@ -38,44 +46,47 @@ pub fn default_ws_url() -> String {
     format!("{scheme}://{host}/ws")
 }
 
-pub fn use_chat(url: Signal<String>, nick: String, room: String) -> Chat {
+/// The frames that open every connection.
+fn handshake(nick: &str, current: &str, logs: &HashMap<String, RoomLog>) -> Vec<ClientMsg> {
+    let mut frames = vec![ClientMsg::Hello { nick: nick.to_owned() }];
+    // The current room first, then any other room with posts to resend.
+    let mut others: Vec<String> = logs.iter().filter(|(r, l)| *r != current && l.pending().next().is_some()).map(|(r, _)| r.clone()).collect();
+    others.sort();
+    for room in std::iter::once(current.to_owned()).chain(others) {
+        let log = logs.get(&room);
+        frames.push(ClientMsg::Join { room: room.clone(), since: log.and_then(RoomLog::cursor) });
+        for e in log.into_iter().flat_map(RoomLog::pending) {
+            frames.push(ClientMsg::Post { room: room.clone(), id: e.id.clone(), body: e.body.clone() });
+        }
+    }
+    frames
+}
+
+pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline_ms: f64) -> Chat {
     let rooms = RwSignal::new(vec![room.clone()]);
     let room = RwSignal::new(room);
-    let logs = RwSignal::new(HashMap::<String, RoomLog>::new());
+    let logs: Logs = RwSignal::new(HashMap::new());
     let notice = RwSignal::new(None::<String>);
+    let adopted = outbox::restore(logs, &nick);
+    outbox::keep_in_step(logs, adopted, outbox_deadline_ms);
 
     let hs_nick = nick.clone();
-    let handshake = move || {
-        let r = room.get_untracked();
-        let (since, resend) = logs.with_untracked(|l| match l.get(&r) {
-            Some(log) => (log.cursor(), log.unacked_sent().iter().map(|e| (e.id.clone(), e.body.clone())).collect()),
-            None => (None, Vec::new()),
-        });
-        let mut frames = vec![ClientMsg::Hello { nick: hs_nick.clone() }, ClientMsg::Join { room: r.clone(), since }];
-        frames.extend(resend.into_iter().map(|(id, body)| ClientMsg::Post { room: r.clone(), id, body }));
-        frames
-    };
     let me = nick.clone();
-    let on_message = move |m: &Incoming<ServerMsg>| match m {
-        Incoming::Typed(msg) => handle(msg.clone(), &me, rooms, logs, notice),
-        Incoming::Raw { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
-    };
     let opts = UseWebSocketOptions::default()
-        .handshake(handshake)
-        .on_message(on_message)
+        .handshake(move || {
+            let frames = logs.with_untracked(|l| handshake(&hs_nick, &room.get_untracked(), l));
+            logs.update(|l| l.values_mut().for_each(|log| log.mark_all(Status::Queued, Status::Sent)));
+            frames
+        })
+        .on_message(move |m: &Incoming<ServerMsg>| match m {
+            Incoming::Typed(msg) => handle(msg.clone(), &me, rooms, logs, notice),
+            Incoming::Raw { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
+        })
         .heartbeat(15_000, 10_000, |nonce| ClientMsg::Ping { nonce }, |m| match m {
             ServerMsg::Pong { nonce } => Some(*nonce),
             _ => None,
         });
     let ws = use_websocket_with_options(url, opts);
-
-    // Queued posts are flushed right after open; show them as sent.
-    let state = ws.state;
-    Effect::new(move |_| {
-        if state.get().is_open() {
-            logs.update(|l| l.values_mut().for_each(|log| log.mark_all(Status::Queued, Status::Sent)));
-        }
-    });
 
     Chat {
         nick,
@@ -91,7 +102,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String) -> Chat {
     }
 }
 
-fn handle(msg: ServerMsg, me: &str, rooms: RwSignal<Vec<String>>, logs: RwSignal<HashMap<String, RoomLog>>, notice: RwSignal<Option<String>>) {
+fn handle(msg: ServerMsg, me: &str, rooms: RwSignal<Vec<String>>, logs: Logs, notice: RwSignal<Option<String>>) {
     match msg {
         ServerMsg::Rooms { rooms: list } => rooms.set(list),
         ServerMsg::Joined { room, epoch, recovered, history } => {
@@ -114,19 +125,42 @@ fn handle(msg: ServerMsg, me: &str, rooms: RwSignal<Vec<String>>, logs: RwSignal
 }
 
 impl Chat {
-    /// Post `body` to the current room. The message shows at once with its
-    /// status; an invalid or unsendable one is marked failed with the reason.
-    pub fn post(&self, body: String) -> Result<(), String> {
-        validate_body(&body).map_err(|e| e.to_string())?;
-        let room = self.room.get_untracked();
-        let id = new_id();
-        let status = if self.state.get_untracked().is_open() { Status::Sent } else { Status::Queued };
-        self.logs.update(|l| l.entry(room.clone()).or_default().add_own(id.clone(), self.nick.clone(), body.clone(), status));
+    fn status_now(&self) -> Status {
+        if self.state.get_untracked().is_open() { Status::Sent } else { Status::Queued }
+    }
+
+    /// Transmit a post if the connection is open; otherwise it waits in its
+    /// log for the next handshake. A refusal by the hook marks it failed.
+    fn transmit(&self, room: String, id: String, body: String) -> Result<(), String> {
+        if !self.state.get_untracked().is_open() {
+            return Ok(());
+        }
         if let Err(e) = (self.send)(&ClientMsg::Post { room: room.clone(), id: id.clone(), body }) {
             self.logs.update(|l| l.entry(room).or_default().fail(&id, e.to_string()));
             return Err(e.to_string());
         }
         Ok(())
+    }
+
+    /// Post `body` to the current room. The message shows at once with its
+    /// status; an invalid or unsendable one says why.
+    pub fn post(&self, body: String) -> Result<(), String> {
+        validate_body(&body).map_err(|e| e.to_string())?;
+        let room = self.room.get_untracked();
+        let id = new_id();
+        let status = self.status_now();
+        let now = js_sys::Date::now();
+        self.logs.update(|l| l.entry(room.clone()).or_default().add_own(id.clone(), self.nick.clone(), body.clone(), status, now));
+        self.transmit(room, id, body)
+    }
+
+    /// Send a failed message of the current room again, with the same id.
+    pub fn retry(&self, id: &str) -> Result<(), String> {
+        let room = self.room.get_untracked();
+        let status = self.status_now();
+        let body = self.logs.try_update(|l| l.get_mut(&room).and_then(|log| log.retry(id, status, js_sys::Date::now()))).flatten();
+        let Some(body) = body else { return Err("nothing to retry".into()) };
+        self.transmit(room, id.to_owned(), body)
     }
 
     /// Switch to (and create, if new) another room.
@@ -152,4 +186,3 @@ impl Chat {
         Ok(())
     }
 }
-

@@ -2,6 +2,7 @@
 //! then show the chat.
 
 use super::{badge::ConnectionBadge, composer::Composer, health::HealthPanel, messages::MessageList, nickname::NickPrompt, rooms::RoomList};
+use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
 use crate::chat::{default_ws_url, use_chat};
 use leptos::prelude::*;
 use tether_protocol::{validate_nick, validate_room};
@@ -42,10 +43,17 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The chat for `nick` in `room`. `url` defaults to this origin's `/ws`.
+/// The chat for `nick` in `room`. `url` defaults to this origin's `/ws`;
+/// `outbox_deadline_ms` to one day.
 #[component]
-pub fn ChatView(nick: String, room: String, #[prop(optional)] url: Option<String>) -> impl IntoView {
-    let chat = use_chat(Signal::stored(url.unwrap_or_else(default_ws_url)), nick, room);
+pub fn ChatView(
+    nick: String,
+    room: String,
+    #[prop(optional)] url: Option<String>,
+    #[prop(optional)] outbox_deadline_ms: Option<f64>,
+) -> impl IntoView {
+    let url = Signal::stored(url.unwrap_or_else(default_ws_url));
+    let chat = use_chat(url, nick, room, outbox_deadline_ms.unwrap_or(DEFAULT_OUTBOX_DEADLINE_MS));
     provide_context(chat.clone());
     let notice = chat.notice;
     view! {

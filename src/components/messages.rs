@@ -41,6 +41,7 @@ fn MessageRow(id: String) -> impl IntoView {
     let Some(first) = entry.get_untracked() else { return ().into_any() };
     let status = move || entry.get().map_or(Status::Delivered, |e| e.status);
     let own = first.own;
+    let retry_id = id.clone();
     view! {
         <li class="message" class:own=own data-testid="message" data-id=id data-author=first.author.clone()
             data-seq=move || entry.get().and_then(|e| e.seq).map(|s| s.to_string())
@@ -50,6 +51,14 @@ fn MessageRow(id: String) -> impl IntoView {
             <span class="status" title=move || entry.get().and_then(|e| e.error).unwrap_or_else(|| status().name().into())>
                 {move || icon(status())}
             </span>
+            <Show when=move || status() == Status::Failed>
+                {
+                    let (chat, id) = (chat.clone(), retry_id.clone());
+                    view! { <button class="retry" data-testid="message-retry" on:click=move |_| {
+                        if let Err(e) = chat.retry(&id) { chat.notice.set(Some(e)) }
+                    }>"Retry"</button> }
+                }
+            </Show>
         </li>
     }
     .into_any()

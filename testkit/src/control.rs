@@ -25,6 +25,7 @@ pub fn router(supervisor: Shared) -> Router {
         .route("/kill", post(kill))
         .route("/start", post(start))
         .route("/restart", post(restart))
+        .route("/wipe", post(wipe))
         .route("/term", post(term))
         .route("/connections", get(connections))
         .route("/metrics", get(metrics))
@@ -86,6 +87,12 @@ async fn restart(State(s): State<Shared>) -> Result<Json<serde_json::Value>, Fai
     let mut sup = s.lock().await;
     sup.kill().await?;
     sup.start().await?;
+    Ok(info_json(sup.port()))
+}
+
+async fn wipe(State(s): State<Shared>) -> Result<Json<serde_json::Value>, Failure> {
+    let mut sup = s.lock().await;
+    sup.wipe().await?;
     Ok(info_json(sup.port()))
 }
 

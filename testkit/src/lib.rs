@@ -59,7 +59,7 @@ pub async fn run(args: Args) -> Result<(), TestctlError> {
         "--static-dir".to_owned(),
         static_dir.display().to_string(),
     ];
-    let mut sup = supervisor::Supervisor::new(args.server_bin.clone(), server_args);
+    let mut sup = supervisor::Supervisor::new(args.server_bin.clone(), server_args).with_db(args.db.clone());
     sup.start().await?;
     let shared = Arc::new(tokio::sync::Mutex::new(sup));
     let listener = tokio::net::TcpListener::bind(&args.control_addr).await?;

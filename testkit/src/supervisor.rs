@@ -65,6 +65,8 @@ pub struct Supervisor {
     child: Option<Child>,
     /// 0 until the first start picks a port; then every start reuses it.
     port: u16,
+    /// The server's database, for `wipe`.
+    db: Option<PathBuf>,
 }
 
 impl Supervisor {
@@ -75,7 +77,32 @@ impl Supervisor {
             args,
             child: None,
             port: 0,
+            db: None,
         }
+    }
+
+    /// Remember the database file so `wipe` can delete it.
+    pub fn with_db(mut self, db: PathBuf) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// Lose all history: kill the server, delete its database (and WAL
+    /// files), start it again. Clients must notice via a new room epoch.
+    pub async fn wipe(&mut self) -> Result<(), SupervisorError> {
+        self.kill().await?;
+        if let Some(db) = &self.db {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = db.clone().into_os_string();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        self.start().await
     }
 
     pub fn port(&self) -> u16 {

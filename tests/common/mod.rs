@@ -3,6 +3,9 @@
 //! connections) and waiting for conditions without fixed sleeps.
 #![allow(dead_code)]
 
+pub mod client;
+pub mod dom;
+
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;

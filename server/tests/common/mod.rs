@@ -2,6 +2,8 @@
 //! that fails fast (every network await is under a timeout).
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,74 @@
+//! The reactive side of the outbox: restore pending messages on start, keep
+//! `localStorage` in step with the logs, and expire what waited too long.
+//!
+//! Several chats may share one storage (two tabs, or two nicknames in one
+//! page), so a save merges: it replaces only the ids this instance adopted or
+//! wrote, and keeps everything else as it finds it at that moment. Writing
+//! back a snapshot taken at start-up would erase the other tabs' pending
+//! messages.
+
+use super::log::{RoomLog, Status};
+use super::persist::{self, Pending};
+use leptos::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub type Logs = RwSignal<HashMap<String, RoomLog>>;
+
+/// Put messages pending from an earlier visit back into the logs. They may
+/// or may not have reached the server before the reload, so they count as
+/// sent: the next handshake resends them and the server's dedup decides.
+/// Returns the ids adopted, which this instance now answers for.
+pub fn restore(logs: Logs, nick: &str) -> HashSet<String> {
+    let mine: Vec<_> = persist::load().into_iter().filter(|p| p.author == nick).collect();
+    let adopted = mine.iter().map(|p| p.id.clone()).collect();
+    if !mine.is_empty() {
+        logs.update(|l| {
+            for p in mine {
+                l.entry(p.room).or_default().add_own(p.id, p.author, p.body, Status::Sent, p.created_ms);
+            }
+        });
+    }
+    adopted
+}
+
+/// Save on every change of the logs, and expire pending messages older than
+/// `deadline_ms` (checked every second).
+pub fn keep_in_step(logs: Logs, adopted: HashSet<String>, deadline_ms: f64) {
+    let owned = Arc::new(Mutex::new(adopted));
+    Effect::new(move |_| {
+        let mut mine = Vec::new();
+        logs.with(|l| {
+            for (room, log) in l {
+                mine.extend(log.pending().map(|e| Pending {
+                    room: room.clone(),
+                    id: e.id.clone(),
+                    author: e.author.clone(),
+                    body: e.body.clone(),
+                    created_ms: e.created_ms,
+                }));
+            }
+        });
+        let Ok(mut owned) = owned.lock() else { return };
+        owned.extend(mine.iter().map(|p| p.id.clone()));
+        let mut items: Vec<Pending> = persist::load().into_iter().filter(|p| !owned.contains(&p.id)).collect();
+        items.extend(mine);
+        persist::save(&items);
+    });
+    let tick = set_interval_with_handle(
+        move || {
+            let now = js_sys::Date::now();
+            let due = logs.with_untracked(|l| l.values().any(|log| log.pending().any(|e| now - e.created_ms >= deadline_ms)));
+            if due {
+                logs.update(|l| l.values_mut().for_each(|log| {
+                    log.expire(now, deadline_ms);
+                }));
+            }
+        },
+        Duration::from_secs(1),
+    );
+    if let Ok(handle) = tick {
+        on_cleanup(move || handle.clear());
+    }
+}
