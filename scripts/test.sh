@@ -36,6 +36,8 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
   echo "test control at $ctl"
   # The address is compiled into the test crate (the browser has no env).
   TETHER_TESTCTL=$ctl WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600} \
-    wasm_env "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown --test '*'
+    # TETHER_BROWSER_TESTS="--test browser_faults" runs one file.
+    # shellcheck disable=SC2086
+    wasm_env "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown ${TETHER_BROWSER_TESTS:---test '*'} -- --nocapture
 fi
 echo "== all requested tests passed in $(( $(date +%s) - start )) s"

@@ -24,6 +24,9 @@ async fn two_users_chat_with_statuses_and_text_never_becomes_html() {
     type_and_enter(&a, "message-input", "<b>bold?</b> hi ben");
     // Shown immediately for the author, then acked with a seq.
     assert!(wait_for(200, || !messages(&a).is_empty()).await, "the author sees the message at once");
+    // Keyed rows: the status change and later messages update this row in
+    // place and append others; it is never re-rendered.
+    let first_row = q(&a, "[data-testid=message]").unwrap();
     assert!(wait_for(3_000, || messages(&a).first().is_some_and(|m| m.2 == "acked")).await, "{:?}", messages(&a));
     let row = q(&a, "[data-testid=message]").unwrap();
     assert_eq!(row.get_attribute("data-seq").as_deref(), Some("1"));
@@ -43,6 +46,7 @@ async fn two_users_chat_with_statuses_and_text_never_becomes_html() {
     btn.click();
     assert!(wait_for(3_000, || messages(&a).len() == 2).await);
     assert_eq!(messages(&a)[1], ("ben".into(), "hi ann".into(), "delivered".into()));
+    assert!(first_row.is_same_node(q(&a, "[data-testid=message]").as_ref().map(|e| e.as_ref())), "old row kept, not re-rendered");
     drop(ha);
     drop(hb);
     assert!(wait_for_server_connections(5_000, 0).await);

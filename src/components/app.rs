@@ -56,6 +56,13 @@ pub fn ChatView(
     let chat = use_chat(url, nick, room, outbox_deadline_ms.unwrap_or(DEFAULT_OUTBOX_DEADLINE_MS));
     provide_context(chat.clone());
     let notice = chat.notice;
+    // Connection-level problems (bad URL, unreadable frames) from the hook.
+    let ws_error = chat.ws_error;
+    Effect::new(move |_| {
+        if let Some(e) = ws_error.get() {
+            notice.set(Some(e.to_string()));
+        }
+    });
     view! {
         <div class="layout">
             <header class="topbar">
