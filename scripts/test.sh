@@ -35,9 +35,10 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
   [ -n "$ctl" ] || { cat "$work/testctl.err" >&2; echo "tether-testctl did not start" >&2; exit 1; }
   echo "test control at $ctl"
   # The address is compiled into the test crate (the browser has no env).
-  TETHER_TESTCTL=$ctl WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600} \
-    # TETHER_BROWSER_TESTS="--test browser_faults" runs one file.
-    # shellcheck disable=SC2086
-    wasm_env "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown ${TETHER_BROWSER_TESTS:---test '*'} -- --nocapture
+  # TETHER_BROWSER_TESTS="--test browser_faults" runs one file.
+  export TETHER_TESTCTL=$ctl
+  export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
+  if [ -n "${TETHER_BROWSER_TESTS:-}" ]; then read -ra which <<<"$TETHER_BROWSER_TESTS"; else which=(--test '*'); fi
+  wasm_env "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
 fi
 echo "== all requested tests passed in $(( $(date +%s) - start )) s"
