@@ -51,7 +51,7 @@ where
     Rx: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     pub fn new(opts: UseWebSocketOptions<Tx, Rx>, sig: Signals<Rx>) -> Rc<Self> {
-        let driver = Driver::new(opts.driver_config(), Box::new(|| js_sys::Math::random()));
+        let driver = Driver::new(opts.driver_config(), Box::new(js_sys::Math::random));
         let inner = Rc::new_cyclic(|me| Self {
             me: me.clone(),
             driver: RefCell::new(driver),

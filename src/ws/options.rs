@@ -6,14 +6,19 @@ use super::codec::Incoming;
 use super::config::{CloseAction, DriverConfig, HeartbeatConfig};
 use std::rc::Rc;
 
+/// Called with every inbound frame.
+pub type OnMessage<Rx> = Rc<dyn Fn(&Incoming<Rx>)>;
+/// Recognises a pong and returns its nonce.
+pub type PongFn<Rx> = Rc<dyn Fn(&Rx) -> Option<u64>>;
+
 /// How the hook behaves. Every builder method documents its default.
 pub struct UseWebSocketOptions<Tx, Rx> {
     pub(crate) driver: DriverConfig,
     pub(crate) immediate: bool,
     pub(crate) handshake: Rc<dyn Fn() -> Vec<Tx>>,
-    pub(crate) on_message: Rc<dyn Fn(&Incoming<Rx>)>,
+    pub(crate) on_message: OnMessage<Rx>,
     pub(crate) ping: Option<Rc<dyn Fn(u64) -> Tx>>,
-    pub(crate) pong: Option<Rc<dyn Fn(&Rx) -> Option<u64>>>,
+    pub(crate) pong: Option<PongFn<Rx>>,
 }
 
 impl<Tx: 'static, Rx: 'static> Default for UseWebSocketOptions<Tx, Rx> {

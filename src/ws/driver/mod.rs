@@ -287,18 +287,16 @@ impl Driver {
     fn schedule_reconnect(&mut self, now: f64) {
         // The streak resets only after a connection proved itself stable, so
         // a server that accepts and immediately drops cannot cause a storm.
-        if let Some(at) = self.opened_at.take() {
-            if now - at >= self.cfg.min_uptime_ms {
+        if let Some(at) = self.opened_at.take()
+            && now - at >= self.cfg.min_uptime_ms {
                 self.attempt = 0;
             }
-        }
-        if let Some(max) = self.cfg.max_attempts {
-            if self.attempt >= max {
+        if let Some(max) = self.cfg.max_attempts
+            && self.attempt >= max {
                 self.cmds.push(Cmd::CancelTimer(TimerKind::Reconnect));
                 self.goto(ConnState::Failed { reason: format!("gave up after {max} reconnect attempts") });
                 return;
             }
-        }
         self.attempt += 1;
         if !(self.online && self.visible) {
             self.goto(ConnState::Reconnecting { attempt: self.attempt, retry_at_ms: None });
