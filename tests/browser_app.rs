@@ -31,7 +31,11 @@ async fn two_users_chat_with_statuses_and_text_never_becomes_html() {
     let row = q(&a, "[data-testid=message]").unwrap();
     assert_eq!(row.get_attribute("data-seq").as_deref(), Some("1"));
     assert!(row.get_attribute("data-id").is_some_and(|id| id.len() == 36));
-    assert!(wait_for(3_000, || messages(&b) == [("ann".into(), "<b>bold?</b> hi ben".into(), "delivered".into())]).await, "{:?}", messages(&b));
+    assert!(
+        wait_for(3_000, || messages(&b) == [("ann".into(), "<b>bold?</b> hi ben".into(), "delivered".into())]).await,
+        "{:?}",
+        messages(&b)
+    );
     assert!(q(&b, "[data-testid=message-body] b").is_none(), "message text must not be parsed as HTML");
     let input: HtmlInputElement = q(&a, "[data-testid=message-input]").unwrap().unchecked_into();
     assert_eq!(input.value(), "", "input cleared after sending");
@@ -46,7 +50,10 @@ async fn two_users_chat_with_statuses_and_text_never_becomes_html() {
     btn.click();
     assert!(wait_for(3_000, || messages(&a).len() == 2).await);
     assert_eq!(messages(&a)[1], ("ben".into(), "hi ann".into(), "delivered".into()));
-    assert!(first_row.is_same_node(q(&a, "[data-testid=message]").as_ref().map(|e| e.as_ref())), "old row kept, not re-rendered");
+    assert!(
+        first_row.is_same_node(q(&a, "[data-testid=message]").as_ref().map(|e| e.as_ref())),
+        "old row kept, not re-rendered"
+    );
     drop(ha);
     drop(hb);
     assert!(wait_for_server_connections(5_000, 0).await);
@@ -62,7 +69,12 @@ async fn switching_rooms_creates_them_and_shows_only_that_rooms_messages() {
     type_and_enter(&a, "message-input", "in first");
     assert!(wait_for(3_000, || messages(&a).len() == 1 && messages(&a)[0].2 == "acked").await);
     type_and_enter(&a, "room-input", &second);
-    assert!(wait_for(3_000, || all(&a, "[data-testid=room-link]").iter().any(|l| l.get_attribute("data-room").as_deref() == Some(second.as_str()))).await);
+    assert!(
+        wait_for(3_000, || all(&a, "[data-testid=room-link]")
+            .iter()
+            .any(|l| l.get_attribute("data-room").as_deref() == Some(second.as_str())))
+        .await
+    );
     assert!(wait_for(3_000, || messages(&a).is_empty()).await, "the new room starts empty");
     type_and_enter(&a, "message-input", "in second");
     assert!(wait_for(3_000, || messages(&a).len() == 1 && messages(&a)[0].2 == "acked").await, "{:?}", messages(&a));
@@ -73,7 +85,11 @@ async fn switching_rooms_creates_them_and_shows_only_that_rooms_messages() {
         .unwrap()
         .unchecked_into();
     link.click();
-    assert!(wait_for(3_000, || messages(&a).iter().map(|m| m.1.as_str()).collect::<Vec<_>>() == ["in first"]).await, "{:?}", messages(&a));
+    assert!(
+        wait_for(3_000, || messages(&a).iter().map(|m| m.1.as_str()).collect::<Vec<_>>() == ["in first"]).await,
+        "{:?}",
+        messages(&a)
+    );
     type_and_enter(&a, "room-input", "no spaces allowed");
     assert!(wait_for(500, || q(&a, ".rooms .error").unwrap().text_content().unwrap().contains("room name")).await);
     drop(h);

@@ -86,14 +86,24 @@ async fn soak_kills_drops_and_reloads_lose_nothing_and_duplicate_nothing() {
             _ => {}
         }
     }
-    let settled = wait_for(60_000, || all_own_acked(&a, "ann") && all_own_acked(&b, "bob") && messages(&a).len() >= sent.len() && messages(&b).len() >= sent.len()).await;
+    let settled = wait_for(60_000, || {
+        all_own_acked(&a, "ann")
+            && all_own_acked(&b, "bob")
+            && messages(&a).len() >= sent.len()
+            && messages(&b).len() >= sent.len()
+    })
+    .await;
 
     let seen_a = messages(&a);
     let seen_b = messages(&b);
-    let count = |seen: &[(String, String, String)], m: &(String, String)| seen.iter().filter(|s| s.0 == m.0 && s.1 == m.1).count();
-    let lost_list: Vec<&(String, String)> = sent.iter().filter(|m| count(&seen_a, m) == 0 || count(&seen_b, m) == 0).collect();
+    let count = |seen: &[(String, String, String)], m: &(String, String)| {
+        seen.iter().filter(|s| s.0 == m.0 && s.1 == m.1).count()
+    };
+    let lost_list: Vec<&(String, String)> =
+        sent.iter().filter(|m| count(&seen_a, m) == 0 || count(&seen_b, m) == 0).collect();
     let lost = lost_list.len();
-    let duplicated = sent.iter().map(|m| count(&seen_a, m).saturating_sub(1) + count(&seen_b, m).saturating_sub(1)).sum::<usize>();
+    let duplicated =
+        sent.iter().map(|m| count(&seen_a, m).saturating_sub(1) + count(&seen_b, m).saturating_sub(1)).sum::<usize>();
     // Out of order: a user's message shown before one they typed earlier.
     let out_of_order = ["ann", "bob"]
         .iter()
@@ -102,13 +112,20 @@ async fn soak_kills_drops_and_reloads_lose_nothing_and_duplicate_nothing() {
             mine.windows(2).filter(|w| w[0] > w[1]).count()
         })
         .sum::<usize>();
-    let unacked = seen_a.iter().filter(|m| m.0 == "ann" && m.2 != "acked").count() + seen_b.iter().filter(|m| m.0 == "bob" && m.2 != "acked").count();
+    let unacked = seen_a.iter().filter(|m| m.0 == "ann" && m.2 != "acked").count()
+        + seen_b.iter().filter(|m| m.0 == "bob" && m.2 != "acked").count();
     wasm_bindgen_test::console_log!(
         "SOAK: sent {} lost {lost} duplicated {duplicated} out_of_order {out_of_order} unacked {unacked} restarts {restarts} drops {drops} reloads {reloads}",
         sent.len()
     );
     assert!(lost == 0, "lost: {lost_list:?}");
-    assert!(settled, "did not settle: {} / {} rows, a: {:?}", seen_a.len(), seen_b.len(), seen_a.iter().filter(|m| m.2 != "acked" && m.2 != "delivered").collect::<Vec<_>>());
+    assert!(
+        settled,
+        "did not settle: {} / {} rows, a: {:?}",
+        seen_a.len(),
+        seen_b.len(),
+        seen_a.iter().filter(|m| m.2 != "acked" && m.2 != "delivered").collect::<Vec<_>>()
+    );
     assert_eq!((lost, duplicated, out_of_order, unacked), (0, 0, 0, 0));
     let order_a: Vec<_> = seen_a.iter().map(|m| (&m.0, &m.1)).collect();
     let order_b: Vec<_> = seen_b.iter().map(|m| (&m.0, &m.1)).collect();
@@ -133,13 +150,25 @@ async fn messages_queued_before_a_reload_are_delivered_after_it_once() {
         type_and_enter(&a, "message-input", &format!("queued {i}"));
     }
     type_and_enter(&b, "message-input", "from sam");
-    assert!(wait_for(1_000, || stored_outbox().len() == 4).await, "both chats' pending messages persisted: {:?}", stored_outbox());
+    assert!(
+        wait_for(1_000, || stored_outbox().len() == 4).await,
+        "both chats' pending messages persisted: {:?}",
+        stored_outbox()
+    );
     drop(ha); // the reload
     a.remove();
     ctl_post("/start").await;
     let (a, ha) = mount(url.clone(), "rae", &room);
-    assert!(wait_for(200, || bodies(&a).starts_with(&["queued 1".into(), "queued 2".into(), "queued 3".into()])).await, "restored at once: {:?}", messages(&a));
-    assert!(wait_for(15_000, || all_own_acked(&a, "rae") && all_own_acked(&b, "sam") && messages(&a).len() == 4).await, "{:?}", messages(&a));
+    assert!(
+        wait_for(200, || bodies(&a).starts_with(&["queued 1".into(), "queued 2".into(), "queued 3".into()])).await,
+        "restored at once: {:?}",
+        messages(&a)
+    );
+    assert!(
+        wait_for(15_000, || all_own_acked(&a, "rae") && all_own_acked(&b, "sam") && messages(&a).len() == 4).await,
+        "{:?}",
+        messages(&a)
+    );
     let (c, hc) = mount(url, "obs", &room);
     assert!(wait_for(5_000, || bodies(&c).len() == 4).await, "{:?}", bodies(&c));
     let mut seen = bodies(&c);

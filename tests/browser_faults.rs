@@ -64,7 +64,11 @@ async fn server_killed_and_restarted_page_recovers_and_typed_messages_arrive_onc
     for t in &typed {
         type_and_enter(&a, "message-input", t);
     }
-    assert!(wait_for(1_000, || messages(&a).iter().filter(|m| m.2 == "queued").count() == 5).await, "{:?}", messages(&a));
+    assert!(
+        wait_for(1_000, || messages(&a).iter().filter(|m| m.2 == "queued").count() == 5).await,
+        "{:?}",
+        messages(&a)
+    );
     ctl_post("/start").await;
 
     assert!(wait_for(20_000, || state(&a) == "open" && state(&b) == "open").await, "{} {}", state(&a), state(&b));
@@ -74,7 +78,8 @@ async fn server_killed_and_restarted_page_recovers_and_typed_messages_arrive_onc
     let bodies = |root: &HtmlElement| messages(root).into_iter().map(|m| m.1).collect::<Vec<_>>();
     assert!(wait_for(5_000, || bodies(&b) == want).await, "observer saw {:?}", bodies(&b));
     assert_eq!(bodies(&a), want, "author sees each once, in order");
-    let seqs: Vec<String> = all(&b, "[data-testid=message]").iter().filter_map(|m| m.get_attribute("data-seq")).collect();
+    let seqs: Vec<String> =
+        all(&b, "[data-testid=message]").iter().filter_map(|m| m.get_attribute("data-seq")).collect();
     assert_eq!(seqs, ["1", "2", "3", "4", "5", "6"]);
     drop(ha);
     drop(hb);
@@ -98,10 +103,15 @@ async fn silent_server_is_detected_by_heartbeat_within_interval_plus_timeout() {
     reset().await;
     let (interval, timeout) = (600u32, 400u32);
     let c = client_with(Signal::stored(ws_url().await), "hb", &unique_room("hb"), |o| {
-        o.heartbeat(interval, timeout, |nonce| tether_protocol::ClientMsg::Ping { nonce }, |m| match m {
-            tether_protocol::ServerMsg::Pong { nonce } => Some(*nonce),
-            _ => None,
-        })
+        o.heartbeat(
+            interval,
+            timeout,
+            |nonce| tether_protocol::ClientMsg::Ping { nonce },
+            |m| match m {
+                tether_protocol::ServerMsg::Pong { nonce } => Some(*nonce),
+                _ => None,
+            },
+        )
     });
     c.wait_open().await;
     assert!(wait_for(3_000, || c.ws.metrics.get_untracked().last_rtt_ms.is_some()).await, "pongs measured");
@@ -132,7 +142,11 @@ async fn own_close_does_not_reconnect_and_open_re_enables_it() {
     (c.ws.open)();
     c.wait_open().await;
     ctl_post("/drop-all?code=1001").await;
-    assert!(wait_for(5_000, || c.ws.metrics.get_untracked().opens == 3).await, "auto-reconnect is back: {:?}", c.ws.metrics.get_untracked());
+    assert!(
+        wait_for(5_000, || c.ws.metrics.get_untracked().opens == 3).await,
+        "auto-reconnect is back: {:?}",
+        c.ws.metrics.get_untracked()
+    );
     c.owner.cleanup();
 }
 
@@ -141,7 +155,9 @@ async fn unreachable_server_backs_off_gives_up_then_reconnect_now_works() {
     reset().await;
     ctl_post("/kill").await;
     let times = Rc::new(RefCell::new(Vec::<f64>::new()));
-    let c = client_with(Signal::stored(ws_url().await), "retry", &unique_room("backoff"), |o| o.backoff(200, 800).max_attempts(Some(4)));
+    let c = client_with(Signal::stored(ws_url().await), "retry", &unique_room("backoff"), |o| {
+        o.backoff(200, 800).max_attempts(Some(4))
+    });
     let (t, st) = (times.clone(), c.ws.state);
     c.owner.with(|| {
         Effect::new(move |_| {
@@ -158,7 +174,12 @@ async fn unreachable_server_backs_off_gives_up_then_reconnect_now_works() {
     assert!(t.len() >= 4, "saw the connect attempts: {t:?}");
     for (i, pair) in t.windows(2).enumerate() {
         let ceiling = f64::from(200u32 << i).min(800.0);
-        assert!(pair[1] - pair[0] <= ceiling + 400.0, "retry {} after {:.0} ms (ceiling {ceiling})", i + 1, pair[1] - pair[0]);
+        assert!(
+            pair[1] - pair[0] <= ceiling + 400.0,
+            "retry {} after {:.0} ms (ceiling {ceiling})",
+            i + 1,
+            pair[1] - pair[0]
+        );
     }
     sleep(1_500).await;
     assert_eq!(connects(&c), 5, "gave up for good");
@@ -177,7 +198,11 @@ async fn offline_pauses_retries_and_online_retries_at_once() {
     sleep(300).await;
     assert!(c.state().is_open(), "going offline does not close a working socket");
     ctl_post("/kill").await;
-    assert!(wait_for(3_000, || matches!(c.state(), ConnState::Reconnecting { retry_at_ms: None, .. })).await, "{:?}", c.state());
+    assert!(
+        wait_for(3_000, || matches!(c.state(), ConnState::Reconnecting { retry_at_ms: None, .. })).await,
+        "{:?}",
+        c.state()
+    );
     let before = connects(&c);
     ctl_post("/start").await;
     sleep(2_000).await;
@@ -198,7 +223,11 @@ async fn hidden_page_keeps_its_socket_and_pauses_retries_until_visible() {
     assert!(c.state().is_open(), "hidden is no reason to close");
     assert_eq!(c.ws.metrics.get_untracked().drops, 0);
     ctl_post("/kill").await;
-    assert!(wait_for(3_000, || matches!(c.state(), ConnState::Reconnecting { retry_at_ms: None, .. })).await, "{:?}", c.state());
+    assert!(
+        wait_for(3_000, || matches!(c.state(), ConnState::Reconnecting { retry_at_ms: None, .. })).await,
+        "{:?}",
+        c.state()
+    );
     let before = connects(&c);
     ctl_post("/start").await;
     sleep(2_000).await;

@@ -133,7 +133,9 @@ async fn a_bad_url_is_an_error_state_not_a_panic() {
 async fn a_full_queue_refuses_visibly_and_keeps_what_it_holds() {
     init();
     let room = unique_room("full");
-    let c = client_with(Signal::stored("ws://127.0.0.1:9/ws".to_owned()), "q", &room, |o| o.queue_capacity(3).immediate(false));
+    let c = client_with(Signal::stored("ws://127.0.0.1:9/ws".to_owned()), "q", &room, |o| {
+        o.queue_capacity(3).immediate(false)
+    });
     for i in 0..3 {
         c.post(&room, &format!("f{i}"), "x").unwrap();
     }

@@ -77,7 +77,9 @@ pub struct ChatMessage {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     /// First frame of every connection.
-    Hello { nick: String },
+    Hello {
+        nick: String,
+    },
     /// Enter a room (creating it if new). With `since`, the server replays
     /// what came after the cursor instead of the recent window.
     Join {
@@ -85,11 +87,19 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<Cursor>,
     },
-    Leave { room: String },
+    Leave {
+        room: String,
+    },
     /// Post to a room the connection has joined.
-    Post { room: String, id: ClientMsgId, body: String },
+    Post {
+        room: String,
+        id: ClientMsgId,
+        body: String,
+    },
     /// Application-level heartbeat; the server answers with `pong`.
-    Ping { nonce: u64 },
+    Ping {
+        nonce: u64,
+    },
 }
 
 /// Why a post was refused. The post is not stored; retrying unchanged will
@@ -129,7 +139,9 @@ pub enum ServerMsg {
         max_body_chars: usize,
     },
     /// All rooms that exist; sent after `welcome` and whenever a room is created.
-    Rooms { rooms: Vec<String> },
+    Rooms {
+        rooms: Vec<String>,
+    },
     /// Answer to `join`: either the replay after the client's cursor
     /// (`recovered = true`) or a fresh window of recent history that replaces
     /// the client's view (`recovered = false`). Oldest first.
@@ -140,9 +152,15 @@ pub enum ServerMsg {
         history: Vec<ChatMessage>,
     },
     /// A new message in a joined room (including one's own).
-    Message { message: ChatMessage },
+    Message {
+        message: ChatMessage,
+    },
     /// The post with client id `id` is durably stored as `seq`.
-    Ack { id: ClientMsgId, room: String, seq: u64 },
+    Ack {
+        id: ClientMsgId,
+        room: String,
+        seq: u64,
+    },
     /// The post with client id `id` was refused.
     Rejected {
         id: ClientMsgId,
@@ -150,8 +168,13 @@ pub enum ServerMsg {
         reason: RejectReason,
         detail: String,
     },
-    Error { code: ErrorCode, message: String },
-    Pong { nonce: u64 },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    Pong {
+        nonce: u64,
+    },
 }
 
 /// Why a client-side value cannot be sent. Checked before sending so the UI
@@ -182,10 +205,7 @@ pub fn validate_nick(nick: &str) -> Result<(), ValidationError> {
 /// A room name: 1..=64 of `[A-Za-z0-9_-]`, so it is safe in URLs and logs.
 pub fn validate_room(room: &str) -> Result<(), ValidationError> {
     let n = room.chars().count();
-    if n == 0
-        || n > MAX_ROOM_CHARS
-        || !room.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if n == 0 || n > MAX_ROOM_CHARS || !room.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(ValidationError::Room);
     }
     Ok(())

@@ -29,10 +29,7 @@ fn sample() -> ChatMessage {
 fn client_messages_round_trip() {
     round_trip_client(ClientMsg::Hello { nick: "ada".into() });
     round_trip_client(ClientMsg::Join { room: "r".into(), since: None });
-    round_trip_client(ClientMsg::Join {
-        room: "r".into(),
-        since: Some(Cursor { epoch: "e1".into(), seq: 42 }),
-    });
+    round_trip_client(ClientMsg::Join { room: "r".into(), since: Some(Cursor { epoch: "e1".into(), seq: 42 }) });
     round_trip_client(ClientMsg::Leave { room: "r".into() });
     round_trip_client(ClientMsg::Post { room: "r".into(), id: "x".into(), body: "b".into() });
     round_trip_client(ClientMsg::Ping { nonce: u64::MAX });
@@ -40,12 +37,26 @@ fn client_messages_round_trip() {
 
 #[test]
 fn server_messages_round_trip() {
-    round_trip_server(ServerMsg::Welcome { nick: "ada".into(), protocol: PROTOCOL_VERSION, max_body_chars: MAX_BODY_CHARS });
+    round_trip_server(ServerMsg::Welcome {
+        nick: "ada".into(),
+        protocol: PROTOCOL_VERSION,
+        max_body_chars: MAX_BODY_CHARS,
+    });
     round_trip_server(ServerMsg::Rooms { rooms: vec!["a".into(), "b".into()] });
-    round_trip_server(ServerMsg::Joined { room: "general".into(), epoch: "e".into(), recovered: false, history: vec![sample()] });
+    round_trip_server(ServerMsg::Joined {
+        room: "general".into(),
+        epoch: "e".into(),
+        recovered: false,
+        history: vec![sample()],
+    });
     round_trip_server(ServerMsg::Message { message: sample() });
     round_trip_server(ServerMsg::Ack { id: "x".into(), room: "r".into(), seq: 3 });
-    round_trip_server(ServerMsg::Rejected { id: "x".into(), room: "r".into(), reason: RejectReason::BodyTooLong, detail: "too long".into() });
+    round_trip_server(ServerMsg::Rejected {
+        id: "x".into(),
+        room: "r".into(),
+        reason: RejectReason::BodyTooLong,
+        detail: "too long".into(),
+    });
     round_trip_server(ServerMsg::Error { code: ErrorCode::BadFrame, message: "bad".into() });
     round_trip_server(ServerMsg::Pong { nonce: 1 });
 }
@@ -64,7 +75,9 @@ fn wire_shape_is_stable() {
 
 #[test]
 fn unknown_or_malformed_frames_are_errors_not_panics() {
-    for bad in ["", "{", "null", "[]", r#"{"type":"nope"}"#, r#"{"type":"post","room":"r"}"#, r#"{"type":"ping","nonce":-1}"#] {
+    for bad in
+        ["", "{", "null", "[]", r#"{"type":"nope"}"#, r#"{"type":"post","room":"r"}"#, r#"{"type":"ping","nonce":-1}"#]
+    {
         assert!(serde_json::from_str::<ClientMsg>(bad).is_err(), "{bad:?} should not parse");
         assert!(serde_json::from_str::<ServerMsg>(bad).is_err(), "{bad:?} should not parse");
     }

@@ -72,15 +72,9 @@ async fn drop_all(
 ) -> Result<String, (StatusCode, &'static str)> {
     let code = q.code.unwrap_or(tether_protocol::close_code::GOING_AWAY);
     if !sendable(code) {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "code cannot be sent in a close frame\n",
-        ));
+        return Err((StatusCode::BAD_REQUEST, "code cannot be sent in a close frame\n"));
     }
-    let n = state.hub().end_all(Ending::Close {
-        code,
-        reason: "dropped by test",
-    });
+    let n = state.hub().end_all(Ending::Close { code, reason: "dropped by test" });
     tracing::info!(code, n, "test fault: drop all");
     Ok(format!("closed {n}\n"))
 }

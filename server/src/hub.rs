@@ -71,10 +71,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
 impl Hub {
@@ -95,26 +92,17 @@ impl Hub {
     }
 
     pub fn next_conn_id(&self) -> ConnId {
-        self.next_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn lock_registry(
-        &self,
-    ) -> std::sync::MutexGuard<'_, (HashMap<ConnId, Connected>, BTreeSet<String>)> {
+    fn lock_registry(&self) -> std::sync::MutexGuard<'_, (HashMap<ConnId, Connected>, BTreeSet<String>)> {
         // A panic while holding this lock leaves plain maps behind; keep going.
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn register(&self, outbox: Outbox) -> Registration<'_> {
         let id = outbox.id;
-        self.lock_registry().0.insert(
-            id,
-            Connected {
-                outbox,
-                greeted: false,
-            },
-        );
+        self.lock_registry().0.insert(id, Connected { outbox, greeted: false });
         Registration { hub: self, id }
     }
 
@@ -126,9 +114,7 @@ impl Hub {
             c.greeted = true;
         }
         outbox.push(welcome);
-        outbox.push(&ServerMsg::Rooms {
-            rooms: names.iter().cloned().collect(),
-        });
+        outbox.push(&ServerMsg::Rooms { rooms: names.iter().cloned().collect() });
     }
 
     /// Ends every connection (test faults, shutdown). Returns how many.
@@ -158,9 +144,7 @@ impl Hub {
         let mut reg = self.lock_registry();
         let (conns, names) = &mut *reg;
         if names.insert(name.to_owned()) || info.created {
-            let update = ServerMsg::Rooms {
-                rooms: names.iter().cloned().collect(),
-            };
+            let update = ServerMsg::Rooms { rooms: names.iter().cloned().collect() };
             if let Some(frame) = encode(&update) {
                 for c in conns.values().filter(|c| c.greeted) {
                     c.outbox.push_frame(frame.clone());
@@ -171,12 +155,7 @@ impl Hub {
     }
 
     /// Replies `joined` and subscribes, atomically with respect to posts.
-    pub async fn join(
-        &self,
-        room: &Arc<Room>,
-        outbox: &Outbox,
-        since: Option<Cursor>,
-    ) -> Result<(), HubError> {
+    pub async fn join(&self, room: &Arc<Room>, outbox: &Outbox, since: Option<Cursor>) -> Result<(), HubError> {
         let mut members = room.members.lock().await;
         let store = self.store.clone();
         let name = room.name.clone();
@@ -192,12 +171,7 @@ impl Hub {
             }
         })
         .await?;
-        outbox.push(&ServerMsg::Joined {
-            room: room.name.clone(),
-            epoch: room.epoch.clone(),
-            recovered,
-            history,
-        });
+        outbox.push(&ServerMsg::Joined { room: room.name.clone(), epoch: room.epoch.clone(), recovered, history });
         members.insert(outbox.id, outbox.clone());
         Ok(())
     }
@@ -223,25 +197,14 @@ impl Hub {
         let store = self.store.clone();
         let name = room.name.clone();
         let appended = blocking(move || store.append(&name, &id, &author, &body, now_ms())).await?;
-        let ChatMessage {
-            room: stored_room,
-            seq,
-            id,
-            ..
-        } = appended.message.clone();
-        poster.push(&ServerMsg::Ack {
-            id,
-            room: stored_room,
-            seq,
-        });
+        let ChatMessage { room: stored_room, seq, id, .. } = appended.message.clone();
+        poster.push(&ServerMsg::Ack { id, room: stored_room, seq });
         if appended.duplicate {
             self.metrics.duplicate_posts.inc();
             return Ok(());
         }
         self.metrics.messages_stored.inc();
-        if let Some(frame) = encode(&ServerMsg::Message {
-            message: appended.message,
-        }) {
+        if let Some(frame) = encode(&ServerMsg::Message { message: appended.message }) {
             // Dead or too-slow members (already told to close) leave the room.
             members.retain(|_, m| m.push_frame(frame.clone()));
         }

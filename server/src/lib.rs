@@ -57,10 +57,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            static_dir: PathBuf::from("dist"),
-            test_faults: false,
-        }
+        Self { static_dir: PathBuf::from("dist"), test_faults: false }
     }
 }
 
@@ -95,10 +92,7 @@ impl AppState {
     /// Opens the SQLite database named in `config` and builds the state.
     pub fn from_config(config: &Config) -> Result<Self, StoreError> {
         let store = Arc::new(SqliteStore::open(&config.db)?);
-        let settings = Settings {
-            static_dir: config.static_dir.clone(),
-            test_faults: config.test_faults,
-        };
+        let settings = Settings { static_dir: config.static_dir.clone(), test_faults: config.test_faults };
         Self::new(store, settings)
     }
 
@@ -124,14 +118,9 @@ impl AppState {
     }
 }
 
-async fn metrics_text(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> impl IntoResponse {
+async fn metrics_text(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    (
-        [(header::CONTENT_TYPE, content_type)],
-        state.metrics().render(),
-    )
+    ([(header::CONTENT_TYPE, content_type)], state.metrics().render())
 }
 
 /// The full router: API routes first, then the app's static files.
@@ -182,14 +171,8 @@ pub async fn serve(
     token.cancel();
     let tracker = state.tracker().clone();
     tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            open = tracker.len(),
-            "sockets still closing at shutdown; dropping them"
-        );
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
+        tracing::warn!(open = tracker.len(), "sockets still closing at shutdown; dropping them");
     }
     let store = state.hub().store().clone();
     tokio::task::spawn_blocking(move || store.close()).await??;

@@ -32,21 +32,13 @@ impl Metrics {
         let duplicate_posts = Counter::default();
         let slow_consumer_closes = Counter::default();
         // The text encoder appends `_total` to counter names.
-        registry.register(
-            "tether_connections_open",
-            "WebSocket connections open now",
-            connections_open.clone(),
-        );
+        registry.register("tether_connections_open", "WebSocket connections open now", connections_open.clone());
         registry.register(
             "tether_connections",
             "WebSocket connections accepted since start",
             connections_total.clone(),
         );
-        registry.register(
-            "tether_messages_stored",
-            "Chat messages durably stored",
-            messages_stored.clone(),
-        );
+        registry.register("tether_messages_stored", "Chat messages durably stored", messages_stored.clone());
         registry.register(
             "tether_frames_malformed",
             "Client frames that were not a valid message",

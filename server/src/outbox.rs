@@ -77,15 +77,7 @@ impl Outbox {
     pub fn new(id: ConnId, overflows: Counter) -> (Self, mpsc::Receiver<Message>) {
         let (tx, rx) = mpsc::channel(OUTBOX_FRAMES);
         let closer = Arc::new(Closer::default());
-        (
-            Self {
-                id,
-                tx,
-                closer,
-                overflows,
-            },
-            rx,
-        )
+        (Self { id, tx, closer, overflows }, rx)
     }
 
     /// Queues a frame. Returns false if the connection is gone or was just
@@ -98,8 +90,7 @@ impl Outbox {
                     tracing::info!(conn = self.id, "outgoing queue full; closing with 1013");
                     self.overflows.inc();
                 }
-                self.closer
-                    .close(close_code::TRY_AGAIN_LATER, "too slow, reconnect");
+                self.closer.close(close_code::TRY_AGAIN_LATER, "too slow, reconnect");
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use axum::extract::ws::Message;
 use tether_protocol::{
-    ClientMsg, Cursor, ErrorCode, MAX_BODY_CHARS, PROTOCOL_VERSION, RejectReason, ServerMsg,
-    ValidationError, close_code, validate_body, validate_id, validate_nick, validate_room,
+    ClientMsg, Cursor, ErrorCode, MAX_BODY_CHARS, PROTOCOL_VERSION, RejectReason, ServerMsg, ValidationError,
+    close_code, validate_body, validate_id, validate_nick, validate_room,
 };
 
 use crate::AppState;
@@ -26,21 +26,12 @@ pub struct Session {
 }
 
 fn error(code: ErrorCode, message: &str) -> ServerMsg {
-    ServerMsg::Error {
-        code,
-        message: message.to_owned(),
-    }
+    ServerMsg::Error { code, message: message.to_owned() }
 }
 
 impl Session {
     pub fn new(state: AppState, outbox: Outbox) -> Self {
-        Self {
-            state,
-            outbox,
-            nick: None,
-            joined: HashSet::new(),
-            malformed_streak: 0,
-        }
+        Self { state, outbox, nick: None, joined: HashSet::new(), malformed_streak: 0 }
     }
 
     pub fn conn_id(&self) -> ConnId {
@@ -71,13 +62,10 @@ impl Session {
         self.state.metrics().frames_malformed.inc();
         self.malformed_streak += 1;
         if self.malformed_streak >= MAX_MALFORMED_STREAK {
-            self.outbox
-                .closer
-                .close(close_code::POLICY, "too many malformed frames");
+            self.outbox.closer.close(close_code::POLICY, "too many malformed frames");
             return;
         }
-        self.outbox
-            .push(&error(ErrorCode::BadFrame, "not a valid Tether frame"));
+        self.outbox.push(&error(ErrorCode::BadFrame, "not a valid Tether frame"));
     }
 
     async fn dispatch(&mut self, msg: ClientMsg) {
@@ -85,8 +73,7 @@ impl Session {
             return self.hello(nick);
         }
         let Some(nick) = self.nick.clone() else {
-            self.outbox
-                .push(&error(ErrorCode::HelloRequired, "send hello first"));
+            self.outbox.push(&error(ErrorCode::HelloRequired, "send hello first"));
             return;
         };
         match msg {
@@ -110,11 +97,8 @@ impl Session {
             self.outbox.push(&error(ErrorCode::BadNick, &e.to_string()));
             return;
         }
-        let welcome = ServerMsg::Welcome {
-            nick: nick.clone(),
-            protocol: PROTOCOL_VERSION,
-            max_body_chars: MAX_BODY_CHARS,
-        };
+        let welcome =
+            ServerMsg::Welcome { nick: nick.clone(), protocol: PROTOCOL_VERSION, max_body_chars: MAX_BODY_CHARS };
         self.nick = Some(nick);
         self.state.hub().greet(&self.outbox, &welcome);
     }
@@ -135,19 +119,14 @@ impl Session {
             }
             Err(e) => {
                 tracing::error!(conn = self.outbox.id, room, error = %e, "join failed");
-                self.outbox
-                    .push(&error(ErrorCode::Internal, "internal error"));
+                self.outbox.push(&error(ErrorCode::Internal, "internal error"));
             }
         }
     }
 
     async fn post(&mut self, author: String, room: String, id: String, body: String) {
-        let reject = |reason, detail: String| ServerMsg::Rejected {
-            id: id.clone(),
-            room: room.clone(),
-            reason,
-            detail,
-        };
+        let reject =
+            |reason, detail: String| ServerMsg::Rejected { id: id.clone(), room: room.clone(), reason, detail };
         let live = match self.joined.contains(&room) {
             true => self.state.hub().existing_room(&room).await,
             false => None,
@@ -158,8 +137,7 @@ impl Session {
             return;
         };
         if let Err(e) = validate_id(&id) {
-            self.outbox
-                .push(&reject(RejectReason::BadId, e.to_string()));
+            self.outbox.push(&reject(RejectReason::BadId, e.to_string()));
             return;
         }
         if let Err(e) = validate_body(&body) {
@@ -171,12 +149,7 @@ impl Session {
             return;
         }
         let rejected_internal = reject(RejectReason::Internal, "internal error".to_owned());
-        if let Err(e) = self
-            .state
-            .hub()
-            .post(&live, &self.outbox, id, author, body)
-            .await
-        {
+        if let Err(e) = self.state.hub().post(&live, &self.outbox, id, author, body).await {
             tracing::error!(conn = self.outbox.id, room, error = %e, "post failed");
             self.outbox.push(&rejected_internal);
         }

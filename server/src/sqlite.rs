@@ -38,10 +38,7 @@ impl SqliteStore {
     /// so a fresh checkout can just run.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -49,9 +46,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        Ok(Self { conn: Mutex::new(conn) })
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -68,17 +63,8 @@ fn to_sql(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn row_to_message(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, i64, String, String, String, i64)> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-    ))
+fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, String, String, String, i64)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
 }
 
 fn collect(
@@ -86,14 +72,7 @@ fn collect(
 ) -> Result<Vec<ChatMessage>, StoreError> {
     rows.map(|r| {
         let (room, seq, id, author, body, ts_ms) = r?;
-        Ok(ChatMessage {
-            room,
-            seq: to_seq(seq)?,
-            id,
-            author,
-            body,
-            ts_ms,
-        })
+        Ok(ChatMessage { room, seq: to_seq(seq)?, id, author, body, ts_ms })
     })
     .collect()
 }
@@ -108,46 +87,24 @@ impl Store for SqliteStore {
             "INSERT INTO rooms (name, epoch) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
             params![room, fresh],
         )?;
-        let epoch: String =
-            conn.query_row("SELECT epoch FROM rooms WHERE name = ?1", [room], |r| {
-                r.get(0)
-            })?;
-        Ok(RoomInfo {
-            epoch,
-            created: inserted == 1,
-        })
+        let epoch: String = conn.query_row("SELECT epoch FROM rooms WHERE name = ?1", [room], |r| r.get(0))?;
+        Ok(RoomInfo { epoch, created: inserted == 1 })
     }
 
-    fn append(
-        &self,
-        room: &str,
-        id: &str,
-        author: &str,
-        body: &str,
-        ts_ms: i64,
-    ) -> Result<Appended, StoreError> {
+    fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"),
-                [id],
-                row_to_message,
-            )
+            .query_row(&format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"), [id], row_to_message)
             .optional()?;
         if let Some(row) = existing {
             let message = collect(std::iter::once(Ok(row)))?.remove(0);
-            return Ok(Appended {
-                message,
-                duplicate: true,
-            });
+            return Ok(Appended { message, duplicate: true });
         }
         let seq: i64 = tx
-            .query_row(
-                "UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ?1 RETURNING last_seq",
-                [room],
-                |r| r.get(0),
-            )
+            .query_row("UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ?1 RETURNING last_seq", [room], |r| {
+                r.get(0)
+            })
             .optional()?
             .ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
         tx.execute(
@@ -164,10 +121,7 @@ impl Store for SqliteStore {
             body: body.to_owned(),
             ts_ms,
         };
-        Ok(Appended {
-            message,
-            duplicate: false,
-        })
+        Ok(Appended { message, duplicate: false })
     }
 
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
@@ -182,9 +136,8 @@ impl Store for SqliteStore {
 
     fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE room = ?1 ORDER BY seq DESC LIMIT ?2"
-        ))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 ORDER BY seq DESC LIMIT ?2"))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut out = collect(stmt.query_map(params![room, limit], row_to_message)?)?;
         out.reverse();
@@ -194,19 +147,14 @@ impl Store for SqliteStore {
     fn rooms(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached("SELECT name FROM rooms ORDER BY name")?;
-        let names = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let names = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(names)
     }
 
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
         let conn = self.conn()?;
-        let seq: Option<i64> = conn
-            .query_row("SELECT last_seq FROM rooms WHERE name = ?1", [room], |r| {
-                r.get(0)
-            })
-            .optional()?;
+        let seq: Option<i64> =
+            conn.query_row("SELECT last_seq FROM rooms WHERE name = ?1", [room], |r| r.get(0)).optional()?;
         to_seq(seq.unwrap_or(0))
     }
 

@@ -14,10 +14,7 @@ pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("creating the database directory {path}: {source}")]
-    CreateDir {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { path: std::path::PathBuf, source: std::io::Error },
     #[error("room {0:?} does not exist")]
     NoSuchRoom(String),
     #[error("storage lock poisoned by an earlier panic")]
@@ -55,14 +52,7 @@ pub trait Store: Send + Sync + 'static {
     fn ensure_room(&self, room: &str) -> Result<RoomInfo, StoreError>;
     /// Stores a message durably (committed before returning) with the next
     /// seq, unless a message with the same client `id` exists anywhere.
-    fn append(
-        &self,
-        room: &str,
-        id: &str,
-        author: &str,
-        body: &str,
-        ts_ms: i64,
-    ) -> Result<Appended, StoreError>;
+    fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError>;
     /// Messages with seq > `seq`, oldest first, at most `limit`.
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
     /// The last `limit` messages, oldest first.

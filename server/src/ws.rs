@@ -51,19 +51,12 @@ async fn run(socket: WebSocket, state: AppState) {
     let closer = outbox.closer.clone();
     let (sink, stream) = socket.split();
     let mut session = Session::new(state.clone(), outbox);
-    tokio::join!(
-        write_loop(sink, rx, &closer),
-        read_loop(stream, &mut session, &closer)
-    );
+    tokio::join!(write_loop(sink, rx, &closer), read_loop(stream, &mut session, &closer));
     session.leave_all().await;
     tracing::debug!(conn = session.conn_id(), ending = ?closer.ending(), "connection ended");
 }
 
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Message>,
-    closer: &Closer,
-) {
+async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: mpsc::Receiver<Message>, closer: &Closer) {
     loop {
         let next = tokio::select! {
             biased;
@@ -81,10 +74,7 @@ async fn write_loop(
         }
     }
     if let Some(Ending::Close { code, reason }) = closer.ending() {
-        let frame = CloseFrame {
-            code: *code,
-            reason: (*reason).into(),
-        };
+        let frame = CloseFrame { code: *code, reason: (*reason).into() };
         let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
     }
 }

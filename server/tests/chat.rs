@@ -7,41 +7,25 @@ use std::time::Duration;
 use common::{Client, Closed, TestServer, metric, wait_metric};
 use futures_util::SinkExt;
 use tether_protocol::{
-    ChatMessage, ClientMsg, Cursor, ErrorCode, HISTORY_WINDOW, MAX_BODY_CHARS, MAX_FRAME_BYTES,
-    PROTOCOL_VERSION, RejectReason, ServerMsg, close_code,
+    ChatMessage, ClientMsg, Cursor, ErrorCode, HISTORY_WINDOW, MAX_BODY_CHARS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    RejectReason, ServerMsg, close_code,
 };
 use tokio_tungstenite::tungstenite::Message;
 
 fn join(room: &str, since: Option<Cursor>) -> ClientMsg {
-    ClientMsg::Join {
-        room: room.into(),
-        since,
-    }
+    ClientMsg::Join { room: room.into(), since }
 }
 
 fn post(room: &str, id: &str, body: &str) -> ClientMsg {
-    ClientMsg::Post {
-        room: room.into(),
-        id: id.into(),
-        body: body.into(),
-    }
+    ClientMsg::Post { room: room.into(), id: id.into(), body: body.into() }
 }
 
 /// Joins and returns (epoch, recovered, history).
-async fn joined(
-    c: &mut Client,
-    room: &str,
-    since: Option<Cursor>,
-) -> (String, bool, Vec<ChatMessage>) {
+async fn joined(c: &mut Client, room: &str, since: Option<Cursor>) -> (String, bool, Vec<ChatMessage>) {
     c.send(&join(room, since)).await;
     loop {
         match c.recv().await {
-            ServerMsg::Joined {
-                room: r,
-                epoch,
-                recovered,
-                history,
-            } => {
+            ServerMsg::Joined { room: r, epoch, recovered, history } => {
                 assert_eq!(r, room);
                 return (epoch, recovered, history);
             }
@@ -87,17 +71,12 @@ async fn two_clients_see_each_others_messages_in_order() {
     joined(&mut bob, "lobby", None).await;
 
     for i in 0..5 {
-        alice
-            .send(&post("lobby", &format!("a{i}"), &format!("hello {i}")))
-            .await;
+        alice.send(&post("lobby", &format!("a{i}"), &format!("hello {i}"))).await;
     }
     for i in 0..5 {
         // The poster gets the ack first, then its own message.
         let (id, room, seq) = recv_ack(&mut alice).await;
-        assert_eq!(
-            (id.as_str(), room.as_str(), seq),
-            (format!("a{i}").as_str(), "lobby", i + 1)
-        );
+        assert_eq!((id.as_str(), room.as_str(), seq), (format!("a{i}").as_str(), "lobby", i + 1));
         let own = recv_message(&mut alice).await;
         assert_eq!((own.seq, own.author.as_str()), (i + 1, "alice"));
         let seen = recv_message(&mut bob).await;
@@ -116,51 +95,20 @@ async fn hello_is_required_and_nick_is_validated() {
     let server = TestServer::start(&dir.path().join("t.db")).await;
     let mut c = Client::connect(&server.ws_url()).await;
     c.send(&join("lobby", None)).await;
-    assert!(matches!(
-        c.recv().await,
-        ServerMsg::Error {
-            code: ErrorCode::HelloRequired,
-            ..
-        }
-    ));
-    c.send(&ClientMsg::Hello {
-        nick: " spaced ".into(),
-    })
-    .await;
-    assert!(matches!(
-        c.recv().await,
-        ServerMsg::Error {
-            code: ErrorCode::BadNick,
-            ..
-        }
-    ));
+    assert!(matches!(c.recv().await, ServerMsg::Error { code: ErrorCode::HelloRequired, .. }));
+    c.send(&ClientMsg::Hello { nick: " spaced ".into() }).await;
+    assert!(matches!(c.recv().await, ServerMsg::Error { code: ErrorCode::BadNick, .. }));
     // The connection survives both errors.
-    c.send(&ClientMsg::Hello {
-        nick: "carol".into(),
-    })
-    .await;
+    c.send(&ClientMsg::Hello { nick: "carol".into() }).await;
     match c.recv().await {
-        ServerMsg::Welcome {
-            nick,
-            protocol,
-            max_body_chars,
-        } => {
-            assert_eq!(
-                (nick.as_str(), protocol, max_body_chars),
-                ("carol", PROTOCOL_VERSION, MAX_BODY_CHARS)
-            );
+        ServerMsg::Welcome { nick, protocol, max_body_chars } => {
+            assert_eq!((nick.as_str(), protocol, max_body_chars), ("carol", PROTOCOL_VERSION, MAX_BODY_CHARS));
         }
         other => panic!("expected welcome, got {other:?}"),
     }
     assert!(matches!(c.recv().await, ServerMsg::Rooms { .. }));
     c.send(&join("bad room!", None)).await;
-    assert!(matches!(
-        c.recv().await,
-        ServerMsg::Error {
-            code: ErrorCode::BadRoom,
-            ..
-        }
-    ));
+    assert!(matches!(c.recv().await, ServerMsg::Error { code: ErrorCode::BadRoom, .. }));
     server.stop().await;
 }
 
@@ -171,19 +119,9 @@ async fn new_rooms_are_announced_to_everyone() {
     let mut a = Client::hello(&server.ws_url(), "a").await;
     let mut b = Client::hello(&server.ws_url(), "b").await;
     joined(&mut a, "zeta", None).await;
-    assert_eq!(
-        b.recv().await,
-        ServerMsg::Rooms {
-            rooms: vec!["zeta".into()]
-        }
-    );
+    assert_eq!(b.recv().await, ServerMsg::Rooms { rooms: vec!["zeta".into()] });
     joined(&mut a, "alpha", None).await;
-    assert_eq!(
-        b.recv().await,
-        ServerMsg::Rooms {
-            rooms: vec!["alpha".into(), "zeta".into()]
-        }
-    );
+    assert_eq!(b.recv().await, ServerMsg::Rooms { rooms: vec!["alpha".into(), "zeta".into()] });
     // Joining an existing room announces nothing.
     joined(&mut b, "alpha", None).await;
     a.recv_nothing(Duration::from_millis(200)).await;
@@ -209,13 +147,9 @@ async fn posts_are_validated() {
     assert_eq!(reason(c.recv().await), RejectReason::BadId);
     c.send(&post("lobby", "x2", "   ")).await;
     assert_eq!(reason(c.recv().await), RejectReason::EmptyBody);
-    c.send(&post("lobby", "x3", &"é".repeat(MAX_BODY_CHARS + 1)))
-        .await;
+    c.send(&post("lobby", "x3", &"é".repeat(MAX_BODY_CHARS + 1))).await;
     assert_eq!(reason(c.recv().await), RejectReason::BodyTooLong);
-    c.send(&ClientMsg::Leave {
-        room: "lobby".into(),
-    })
-    .await;
+    c.send(&ClientMsg::Leave { room: "lobby".into() }).await;
     c.send(&post("lobby", "x4", "after leaving")).await;
     assert_eq!(reason(c.recv().await), RejectReason::NotJoined);
     assert_eq!(metric(server.addr, "tether_messages_stored_total").await, 0);
@@ -236,18 +170,12 @@ async fn duplicate_post_is_stored_once_and_acked_with_the_original_seq() {
     assert_eq!(recv_message(&mut b).await.id, "dup-id");
 
     a.send(&post("lobby", "dup-id", "two (retry)")).await;
-    assert_eq!(
-        recv_ack(&mut a).await,
-        ("dup-id".into(), "lobby".into(), seq)
-    );
+    assert_eq!(recv_ack(&mut a).await, ("dup-id".into(), "lobby".into(), seq));
     a.recv_nothing(Duration::from_millis(200)).await;
     b.recv_nothing(Duration::from_millis(1)).await;
 
     let (_, _, history) = joined(&mut b, "lobby", None).await;
-    assert_eq!(
-        history.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
-        ["one", "two"]
-    );
+    assert_eq!(history.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["one", "two"]);
     assert_eq!(metric(server.addr, "tether_messages_stored_total").await, 2);
     assert_eq!(metric(server.addr, "tether_duplicate_posts_total").await, 1);
     server.stop().await;
@@ -266,58 +194,25 @@ async fn join_since_replays_exactly_the_missing_messages() {
     let last = HISTORY_WINDOW as u64 + 10;
 
     let mut b = Client::hello(&server.ws_url(), "b").await;
-    let since = Some(Cursor {
-        epoch: epoch.clone(),
-        seq: 3,
-    });
+    let since = Some(Cursor { epoch: epoch.clone(), seq: 3 });
     let (e2, recovered, history) = joined(&mut b, "lobby", since).await;
     assert_eq!(e2, epoch);
     assert!(recovered);
-    assert_eq!(
-        history.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (4..=last).collect::<Vec<_>>()
-    );
+    assert_eq!(history.iter().map(|m| m.seq).collect::<Vec<_>>(), (4..=last).collect::<Vec<_>>());
 
     // Up to date: nothing to replay, still recovered.
-    let (_, recovered, history) = joined(
-        &mut b,
-        "lobby",
-        Some(Cursor {
-            epoch: epoch.clone(),
-            seq: last,
-        }),
-    )
-    .await;
+    let (_, recovered, history) = joined(&mut b, "lobby", Some(Cursor { epoch: epoch.clone(), seq: last })).await;
     assert!(recovered && history.is_empty());
 
     // A cursor from another epoch (lost history) gets the fresh window.
-    let (_, recovered, history) = joined(
-        &mut b,
-        "lobby",
-        Some(Cursor {
-            epoch: "old".into(),
-            seq: 3,
-        }),
-    )
-    .await;
+    let (_, recovered, history) = joined(&mut b, "lobby", Some(Cursor { epoch: "old".into(), seq: 3 })).await;
     assert!(!recovered);
     assert_eq!(history.len(), HISTORY_WINDOW);
-    assert_eq!(
-        history.first().map(|m| m.seq),
-        Some(last - HISTORY_WINDOW as u64 + 1)
-    );
+    assert_eq!(history.first().map(|m| m.seq), Some(last - HISTORY_WINDOW as u64 + 1));
     assert_eq!(history.last().map(|m| m.seq), Some(last));
 
     // A cursor ahead of the room is not trusted either.
-    let (_, recovered, _) = joined(
-        &mut b,
-        "lobby",
-        Some(Cursor {
-            epoch,
-            seq: last + 1,
-        }),
-    )
-    .await;
+    let (_, recovered, _) = joined(&mut b, "lobby", Some(Cursor { epoch, seq: last + 1 })).await;
     assert!(!recovered);
     server.stop().await;
 }
@@ -342,11 +237,7 @@ async fn joiner_misses_nothing_while_others_post() {
     while seqs.last().copied().unwrap_or(0) < total {
         seqs.push(recv_message(&mut b).await.seq);
     }
-    assert_eq!(
-        seqs,
-        (1..=total).collect::<Vec<_>>(),
-        "a hole or duplicate between history and live"
-    );
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>(), "a hole or duplicate between history and live");
     drop(poster.await.unwrap());
     server.stop().await;
 }
@@ -356,36 +247,20 @@ async fn malformed_frames_get_an_error_and_the_connection_survives() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("t.db")).await;
     let mut c = Client::hello(&server.ws_url(), "eve").await;
-    for raw in [
-        "{not json",
-        r#"{"type":"nope"}"#,
-        r#"{"type":"post","room":1}"#,
-    ] {
+    for raw in ["{not json", r#"{"type":"nope"}"#, r#"{"type":"post","room":1}"#] {
         c.send_raw(Message::text(raw)).await;
         match c.recv().await {
-            ServerMsg::Error {
-                code: ErrorCode::BadFrame,
-                message,
-            } => {
+            ServerMsg::Error { code: ErrorCode::BadFrame, message } => {
                 assert!(!message.contains("line"), "leaks parser detail: {message}")
             }
             other => panic!("expected bad_frame, got {other:?}"),
         }
     }
     c.send_raw(Message::binary(vec![1u8, 2, 3])).await;
-    assert!(matches!(
-        c.recv().await,
-        ServerMsg::Error {
-            code: ErrorCode::BadFrame,
-            ..
-        }
-    ));
+    assert!(matches!(c.recv().await, ServerMsg::Error { code: ErrorCode::BadFrame, .. }));
     c.send(&ClientMsg::Ping { nonce: 7 }).await;
     assert_eq!(c.recv().await, ServerMsg::Pong { nonce: 7 });
-    assert_eq!(
-        metric(server.addr, "tether_frames_malformed_total").await,
-        4
-    );
+    assert_eq!(metric(server.addr, "tether_frames_malformed_total").await, 4);
     // The server still takes new connections.
     let mut d = Client::hello(&server.ws_url(), "frank").await;
     d.send(&ClientMsg::Ping { nonce: 8 }).await;
@@ -422,13 +297,7 @@ async fn oversize_message_is_closed_with_1009() {
     let frame = serde_json::to_string(&post("lobby", "edge", "")).unwrap();
     let body = "y".repeat(MAX_FRAME_BYTES - frame.len());
     d.send(&post("lobby", "edge", &body)).await;
-    assert!(matches!(
-        d.recv().await,
-        ServerMsg::Rejected {
-            reason: RejectReason::BodyTooLong,
-            ..
-        }
-    ));
+    assert!(matches!(d.recv().await, ServerMsg::Rejected { reason: RejectReason::BodyTooLong, .. }));
     wait_metric(server.addr, "tether_connections_open", 1).await;
     server.stop().await;
 }

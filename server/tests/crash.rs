@@ -24,7 +24,6 @@ const POSTS: usize = 400;
 const KILL_AFTER_ACKS: usize = 50;
 const ROOM: &str = "crash";
 
-
 /// Starts the real binary on `db`.
 fn spawn_on(db: &Path) -> Proc {
     spawn(|c| {
@@ -45,11 +44,7 @@ fn body(i: usize) -> String {
 }
 
 fn post(i: usize) -> ClientMsg {
-    ClientMsg::Post {
-        room: ROOM.into(),
-        id: id(i),
-        body: body(i),
-    }
+    ClientMsg::Post { room: ROOM.into(), id: id(i), body: body(i) }
 }
 
 fn text(msg: &ClientMsg) -> Message {
@@ -59,19 +54,10 @@ fn text(msg: &ClientMsg) -> Message {
 /// Joins `ROOM` and returns `(epoch, recovered, history)`, skipping any
 /// `rooms` update that may come first.
 async fn join(c: &mut Client, since: Option<Cursor>) -> (String, bool, Vec<ChatMessage>) {
-    c.send(&ClientMsg::Join {
-        room: ROOM.into(),
-        since,
-    })
-    .await;
+    c.send(&ClientMsg::Join { room: ROOM.into(), since }).await;
     loop {
         match c.recv().await {
-            ServerMsg::Joined {
-                room,
-                epoch,
-                recovered,
-                history,
-            } => {
+            ServerMsg::Joined { room, epoch, recovered, history } => {
                 assert_eq!(room, ROOM);
                 return (epoch, recovered, history);
             }
@@ -84,10 +70,7 @@ async fn join(c: &mut Client, since: Option<Cursor>) -> (String, bool, Vec<ChatM
 /// The full history, via a cursor at seq 0 (the no-cursor window is only
 /// `HISTORY_WINDOW` long; a replay covers up to `MAX_REPLAY`).
 async fn full_history(c: &mut Client, epoch: &str) -> Vec<ChatMessage> {
-    let since = Cursor {
-        epoch: epoch.to_owned(),
-        seq: 0,
-    };
+    let since = Cursor { epoch: epoch.to_owned(), seq: 0 };
     let (got_epoch, recovered, history) = join(c, Some(since)).await;
     assert_eq!(got_epoch, epoch);
     assert!(recovered, "a seq-0 cursor in the right epoch must replay");
@@ -155,9 +138,7 @@ async fn acked_posts_survive_sigkill_and_dedup_after_restart() {
     let writer = tokio::spawn(async move {
         let mut sent = 0;
         for i in 0..POSTS {
-            let ok = tokio::time::timeout(WAIT, sink.send(text(&post(i))))
-                .await
-                .is_ok_and(|r| r.is_ok());
+            let ok = tokio::time::timeout(WAIT, sink.send(text(&post(i)))).await.is_ok_and(|r| r.is_ok());
             if !ok {
                 break;
             }
@@ -205,10 +186,7 @@ async fn acked_posts_survive_sigkill_and_dedup_after_restart() {
     let mut c = Client::hello(&url(&server), "crasher").await;
     // The room is known from the database, before anyone joins it.
     let (window_epoch, recovered, window) = join(&mut c, None).await;
-    assert_eq!(
-        window_epoch, epoch,
-        "a crash must not look like lost history"
-    );
+    assert_eq!(window_epoch, epoch, "a crash must not look like lost history");
     assert!(!recovered);
     let history = full_history(&mut c, &epoch).await;
     let stored = history.len();
@@ -217,17 +195,12 @@ async fn acked_posts_survive_sigkill_and_dedup_after_restart() {
          {stored} stored after restart (restart + join took {:?})",
         t0.elapsed()
     );
-    assert!(
-        stored >= acked,
-        "{acked} posts were acked but only {stored} survived the crash"
-    );
+    assert!(stored >= acked, "{acked} posts were acked but only {stored} survived the crash");
     assert_prefix(&history, stored, "after restart");
     let by_id: HashMap<&str, &ChatMessage> = history.iter().map(|m| (m.id.as_str(), m)).collect();
     assert_eq!(by_id.len(), stored, "ids must be unique in history");
     for (acked_id, seq) in &acks {
-        let m = by_id
-            .get(acked_id.as_str())
-            .unwrap_or_else(|| panic!("acked {acked_id} missing after the crash"));
+        let m = by_id.get(acked_id.as_str()).unwrap_or_else(|| panic!("acked {acked_id} missing after the crash"));
         assert_eq!(m.seq, *seq, "{acked_id} moved after the crash");
     }
     // The no-cursor window is the tail of the same history.
@@ -241,10 +214,7 @@ async fn acked_posts_survive_sigkill_and_dedup_after_restart() {
     let (mut sink, mut stream) = c.ws.split();
     let writer = tokio::spawn(async move {
         for i in 0..POSTS {
-            tokio::time::timeout(WAIT, sink.send(text(&post(i))))
-                .await
-                .expect("resend timed out")
-                .expect("resend");
+            tokio::time::timeout(WAIT, sink.send(text(&post(i)))).await.expect("resend timed out").expect("resend");
         }
         sink
     });
@@ -254,12 +224,7 @@ async fn acked_posts_survive_sigkill_and_dedup_after_restart() {
     while resend_acks.len() < POSTS {
         let next = tokio::time::timeout(WAIT, stream.next())
             .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "only {} of {POSTS} resends acked before timing out",
-                    resend_acks.len()
-                )
-            });
+            .unwrap_or_else(|_| panic!("only {} of {POSTS} resends acked before timing out", resend_acks.len()));
         let t = match next {
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -276,13 +241,8 @@ async fn acked_posts_survive_sigkill_and_dedup_after_restart() {
             other => panic!("unexpected frame during resend: {other:?}"),
         }
     }
-    let sink = tokio::time::timeout(WAIT, writer)
-        .await
-        .expect("writer did not finish")
-        .expect("writer panicked");
-    let mut c = Client {
-        ws: sink.reunite(stream).expect("same socket"),
-    };
+    let sink = tokio::time::timeout(WAIT, writer).await.expect("writer did not finish").expect("writer panicked");
+    let mut c = Client { ws: sink.reunite(stream).expect("same socket") };
     assert_eq!(order, (0..POSTS).map(id).collect::<Vec<_>>(), "ack order");
     for i in 0..POSTS {
         let seq = resend_acks[&id(i)];

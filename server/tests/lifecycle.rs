@@ -10,19 +10,10 @@ use tether_protocol::{ClientMsg, Cursor, ServerMsg, close_code};
 use tether_server::Settings;
 
 async fn join(c: &mut Client, room: &str, since: Option<Cursor>) -> (String, bool, Vec<u64>) {
-    c.send(&ClientMsg::Join {
-        room: room.into(),
-        since,
-    })
-    .await;
+    c.send(&ClientMsg::Join { room: room.into(), since }).await;
     loop {
         match c.recv().await {
-            ServerMsg::Joined {
-                epoch,
-                recovered,
-                history,
-                ..
-            } => {
+            ServerMsg::Joined { epoch, recovered, history, .. } => {
                 return (epoch, recovered, history.iter().map(|m| m.seq).collect());
             }
             ServerMsg::Rooms { .. } => continue,
@@ -32,12 +23,7 @@ async fn join(c: &mut Client, room: &str, since: Option<Cursor>) -> (String, boo
 }
 
 async fn post(c: &mut Client, room: &str, id: &str) -> u64 {
-    c.send(&ClientMsg::Post {
-        room: room.into(),
-        id: id.into(),
-        body: format!("body of {id}"),
-    })
-    .await;
+    c.send(&ClientMsg::Post { room: room.into(), id: id.into(), body: format!("body of {id}") }).await;
     match c.recv().await {
         ServerMsg::Ack { seq, .. } => seq,
         other => panic!("expected ack, got {other:?}"),
@@ -71,12 +57,7 @@ async fn history_and_epoch_survive_a_restart() {
     let mut c = Client::connect(&server.ws_url()).await;
     c.send(&ClientMsg::Hello { nick: "b".into() }).await;
     assert!(matches!(c.recv().await, ServerMsg::Welcome { .. }));
-    assert_eq!(
-        c.recv().await,
-        ServerMsg::Rooms {
-            rooms: vec!["keep".into()]
-        }
-    );
+    assert_eq!(c.recv().await, ServerMsg::Rooms { rooms: vec!["keep".into()] });
     let (epoch2, _, seqs) = join(&mut c, "keep", None).await;
     assert_eq!(epoch2, epoch);
     assert_eq!(seqs, [1, 2, 3]);
@@ -99,15 +80,8 @@ async fn shutdown_closes_sockets_with_going_away() {
     let stopping = tokio::spawn(server.stop());
     assert_eq!(a.closed().await, Closed::Code(close_code::GOING_AWAY));
     assert_eq!(b.closed().await, Closed::Code(close_code::GOING_AWAY));
-    tokio::time::timeout(Duration::from_secs(5), stopping)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "shutdown took {:?}",
-        started.elapsed()
-    );
+    tokio::time::timeout(Duration::from_secs(5), stopping).await.unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "shutdown took {:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -135,18 +109,12 @@ async fn stall_pongs_stops_pongs_but_not_chat() {
     let mut c = Client::hello(&server.ws_url(), "a").await;
     c.send(&ClientMsg::Ping { nonce: 1 }).await;
     assert_eq!(c.recv().await, ServerMsg::Pong { nonce: 1 });
-    assert_eq!(
-        server.http("POST", "/test/stall-pongs?on=true").await.0,
-        200
-    );
+    assert_eq!(server.http("POST", "/test/stall-pongs?on=true").await.0, 200);
     c.send(&ClientMsg::Ping { nonce: 2 }).await;
     join(&mut c, "room", None).await; // the next frame is joined, not pong
     assert_eq!(post_new(&mut c, "room", "x").await, 1);
     c.recv_nothing(Duration::from_millis(300)).await;
-    assert_eq!(
-        server.http("POST", "/test/stall-pongs?on=false").await.0,
-        200
-    );
+    assert_eq!(server.http("POST", "/test/stall-pongs?on=false").await.0, 200);
     c.send(&ClientMsg::Ping { nonce: 3 }).await;
     assert_eq!(c.recv().await, ServerMsg::Pong { nonce: 3 });
     server.stop().await;
@@ -166,12 +134,7 @@ async fn slow_client_is_closed_with_try_again_later() {
         for _ in 0..25 {
             i += 1;
             let id = format!("f{i}");
-            fast.send(&ClientMsg::Post {
-                room: "flood".into(),
-                id,
-                body: body.clone(),
-            })
-            .await;
+            fast.send(&ClientMsg::Post { room: "flood".into(), id, body: body.clone() }).await;
             assert!(matches!(fast.recv().await, ServerMsg::Ack { .. }));
             assert!(matches!(fast.recv().await, ServerMsg::Message { .. }));
         }
@@ -192,24 +155,12 @@ async fn http_routes() {
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), "<html>tether app</html>").unwrap();
     std::fs::write(dist.join("app.js"), "console.log(1)").unwrap();
-    let settings = Settings {
-        static_dir: dist.clone(),
-        test_faults: false,
-    };
+    let settings = Settings { static_dir: dist.clone(), test_faults: false };
     let server = TestServer::start_with(&dir.path().join("t.db"), settings).await;
     assert_eq!(server.http("GET", "/healthz").await, (200, "ok".into()));
-    assert_eq!(
-        server.http("GET", "/app.js").await,
-        (200, "console.log(1)".into())
-    );
-    assert_eq!(
-        server.http("GET", "/").await,
-        (200, "<html>tether app</html>".into())
-    );
-    assert_eq!(
-        server.http("GET", "/some/spa/route?room=x").await,
-        (200, "<html>tether app</html>".into())
-    );
+    assert_eq!(server.http("GET", "/app.js").await, (200, "console.log(1)".into()));
+    assert_eq!(server.http("GET", "/").await, (200, "<html>tether app</html>".into()));
+    assert_eq!(server.http("GET", "/some/spa/route?room=x").await, (200, "<html>tether app</html>".into()));
     // Fault endpoints do not exist without --test-faults, not even as the SPA page.
     assert_eq!(server.http("POST", "/test/drop-all?code=1001").await.0, 404);
     assert_eq!(server.http("POST", "/test/abort-all").await.0, 404);
@@ -223,10 +174,7 @@ async fn http_routes() {
 #[tokio::test]
 async fn missing_static_dir_breaks_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        static_dir: PathBuf::from("/definitely/not/here"),
-        test_faults: false,
-    };
+    let settings = Settings { static_dir: PathBuf::from("/definitely/not/here"), test_faults: false };
     let server = TestServer::start_with(&dir.path().join("t.db"), settings).await;
     assert_eq!(server.http("GET", "/").await.0, 404);
     assert_eq!(server.http("GET", "/healthz").await, (200, "ok".into()));

@@ -91,7 +91,11 @@ impl RoomLog {
     pub fn expire(&mut self, now_ms: f64, deadline_ms: f64) -> usize {
         let mut n = 0;
         for e in self.entries.iter_mut() {
-            if e.own && e.seq.is_none() && matches!(e.status, Status::Queued | Status::Sent) && now_ms - e.created_ms >= deadline_ms {
+            if e.own
+                && e.seq.is_none()
+                && matches!(e.status, Status::Queued | Status::Sent)
+                && now_ms - e.created_ms >= deadline_ms
+            {
                 e.status = Status::Failed;
                 e.error = Some("not delivered in time; retry to send it again".into());
                 n += 1;
@@ -149,7 +153,16 @@ impl RoomLog {
         }
         let own = m.author == me;
         let status = if own { Status::Acked } else { Status::Delivered };
-        self.place(Entry { id: m.id, seq: Some(m.seq), author: m.author, body: m.body, status, own, error: None, created_ms: 0.0 });
+        self.place(Entry {
+            id: m.id,
+            seq: Some(m.seq),
+            author: m.author,
+            body: m.body,
+            status,
+            own,
+            error: None,
+            created_ms: 0.0,
+        });
         true
     }
 

@@ -59,11 +59,14 @@ pub fn keep_in_step(logs: Logs, adopted: HashSet<String>, deadline_ms: f64) {
     let tick = set_interval_with_handle(
         move || {
             let now = js_sys::Date::now();
-            let due = logs.with_untracked(|l| l.values().any(|log| log.pending().any(|e| now - e.created_ms >= deadline_ms)));
+            let due =
+                logs.with_untracked(|l| l.values().any(|log| log.pending().any(|e| now - e.created_ms >= deadline_ms)));
             if due {
-                logs.update(|l| l.values_mut().for_each(|log| {
-                    log.expire(now, deadline_ms);
-                }));
+                logs.update(|l| {
+                    l.values_mut().for_each(|log| {
+                        log.expire(now, deadline_ms);
+                    })
+                });
             }
         },
         Duration::from_secs(1),

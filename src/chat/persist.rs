@@ -86,7 +86,9 @@ pub fn save(items: &[Pending]) {
     if r.is_err() {
         // Quota exceeded or storage disabled: the messages are still in
         // memory and will be sent; only reload-survival is lost. Say so.
-        web_sys::console::warn_1(&"tether: could not save the outbox; pending messages will not survive a reload".into());
+        web_sys::console::warn_1(
+            &"tether: could not save the outbox; pending messages will not survive a reload".into(),
+        );
     }
 }
 

@@ -11,7 +11,9 @@
 use super::ids::new_id;
 use super::log::{RoomLog, Status};
 use super::outbox::{self, Logs};
-use crate::ws::{Command, ConnState, Incoming, Metrics, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options};
+use crate::ws::{
+    Command, ConnState, Incoming, Metrics, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
+};
 use leptos::prelude::*;
 use std::collections::HashMap;
 use tether_protocol::{ClientMsg, ServerMsg, validate_body, validate_room};
@@ -50,7 +52,8 @@ pub fn default_ws_url() -> String {
 fn handshake(nick: &str, current: &str, logs: &HashMap<String, RoomLog>) -> Vec<ClientMsg> {
     let mut frames = vec![ClientMsg::Hello { nick: nick.to_owned() }];
     // The current room first, then any other room with posts to resend.
-    let mut others: Vec<String> = logs.iter().filter(|(r, l)| *r != current && l.pending().next().is_some()).map(|(r, _)| r.clone()).collect();
+    let mut others: Vec<String> =
+        logs.iter().filter(|(r, l)| *r != current && l.pending().next().is_some()).map(|(r, _)| r.clone()).collect();
     others.sort();
     for room in std::iter::once(current.to_owned()).chain(others) {
         let log = logs.get(&room);
@@ -82,10 +85,15 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             Incoming::Typed(msg) => handle(msg.clone(), &me, rooms, logs, notice),
             Incoming::Raw { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
-        .heartbeat(15_000, 10_000, |nonce| ClientMsg::Ping { nonce }, |m| match m {
-            ServerMsg::Pong { nonce } => Some(*nonce),
-            _ => None,
-        });
+        .heartbeat(
+            15_000,
+            10_000,
+            |nonce| ClientMsg::Ping { nonce },
+            |m| match m {
+                ServerMsg::Pong { nonce } => Some(*nonce),
+                _ => None,
+            },
+        );
     let ws = use_websocket_with_options(url, opts);
 
     Chat {
@@ -150,7 +158,9 @@ impl Chat {
         let id = new_id();
         let status = self.status_now();
         let now = js_sys::Date::now();
-        self.logs.update(|l| l.entry(room.clone()).or_default().add_own(id.clone(), self.nick.clone(), body.clone(), status, now));
+        self.logs.update(|l| {
+            l.entry(room.clone()).or_default().add_own(id.clone(), self.nick.clone(), body.clone(), status, now)
+        });
         self.transmit(room, id, body)
     }
 
@@ -158,7 +168,10 @@ impl Chat {
     pub fn retry(&self, id: &str) -> Result<(), String> {
         let room = self.room.get_untracked();
         let status = self.status_now();
-        let body = self.logs.try_update(|l| l.get_mut(&room).and_then(|log| log.retry(id, status, js_sys::Date::now()))).flatten();
+        let body = self
+            .logs
+            .try_update(|l| l.get_mut(&room).and_then(|log| log.retry(id, status, js_sys::Date::now())))
+            .flatten();
         let Some(body) = body else { return Err("nothing to retry".into()) };
         self.transmit(room, id.to_owned(), body)
     }

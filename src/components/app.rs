@@ -1,7 +1,10 @@
 //! The root: pick the nickname and room (URL, saved nickname, or a prompt),
 //! then show the chat.
 
-use super::{badge::ConnectionBadge, composer::Composer, health::HealthPanel, messages::MessageList, nickname::NickPrompt, rooms::RoomList};
+use super::{
+    badge::ConnectionBadge, composer::Composer, health::HealthPanel, messages::MessageList, nickname::NickPrompt,
+    rooms::RoomList,
+};
 use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
 use crate::chat::{default_ws_url, use_chat};
 use leptos::prelude::*;

@@ -11,7 +11,9 @@ pub fn MessageList() -> impl IntoView {
     let (logs, room) = (chat.logs, chat.room);
     let ids = Memo::new(move |_| {
         let r = room.get();
-        logs.with(|l| l.get(&r).map(|log| log.entries().iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default())
+        logs.with(|l| {
+            l.get(&r).map(|log| log.entries().iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
+        })
     });
     view! {
         <ul class="messages" data-testid="message-list" aria-live="polite">

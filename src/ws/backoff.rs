@@ -99,8 +99,14 @@ mod tests {
 
     #[test]
     fn seeded_source_is_reproducible_and_uniformish() {
-        let a: Vec<f64> = { let mut r = SplitMix64(7); (0..5).map(|_| r.next_f64()).collect() };
-        let b: Vec<f64> = { let mut r = SplitMix64(7); (0..5).map(|_| r.next_f64()).collect() };
+        let a: Vec<f64> = {
+            let mut r = SplitMix64(7);
+            (0..5).map(|_| r.next_f64()).collect()
+        };
+        let b: Vec<f64> = {
+            let mut r = SplitMix64(7);
+            (0..5).map(|_| r.next_f64()).collect()
+        };
         assert_eq!(a, b);
         let mut r = SplitMix64(1);
         let mut buckets = [0u32; 10];

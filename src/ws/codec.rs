@@ -9,7 +9,10 @@ use serde::{Serialize, de::DeserializeOwned};
 pub enum Incoming<Rx> {
     Typed(Rx),
     /// Not valid JSON of the expected type (or a binary frame): kept as-is.
-    Raw { text: String, error: String },
+    Raw {
+        text: String,
+        error: String,
+    },
 }
 
 pub fn decode<Rx: DeserializeOwned>(text: &str) -> Incoming<Rx> {

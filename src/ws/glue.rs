@@ -199,7 +199,10 @@ where
         }
         let (len, incoming) = match frame {
             Ok(text) => (text.len(), codec::decode::<Rx>(&text)),
-            Err(n) => (n as usize, Incoming::Raw { text: String::new(), error: format!("unexpected binary frame of {n} bytes") }),
+            Err(n) => (
+                n as usize,
+                Incoming::Raw { text: String::new(), error: format!("unexpected binary frame of {n} bytes") },
+            ),
         };
         let pong = match &incoming {
             Incoming::Typed(rx) => self.opts.pong.as_ref().and_then(|p| p(rx)),

@@ -103,7 +103,8 @@ impl<Tx, Rx> UseWebSocketOptions<Tx, Rx> {
         ping: impl Fn(u64) -> Tx + 'static,
         pong: impl Fn(&Rx) -> Option<u64> + 'static,
     ) -> Self {
-        self.driver.heartbeat = Some(HeartbeatConfig { interval_ms: interval_ms as f64, timeout_ms: timeout_ms as f64 });
+        self.driver.heartbeat =
+            Some(HeartbeatConfig { interval_ms: interval_ms as f64, timeout_ms: timeout_ms as f64 });
         self.ping = Some(Rc::new(ping));
         self.pong = Some(Rc::new(pong));
         self

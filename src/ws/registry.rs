@@ -60,7 +60,8 @@ pub fn install_debug_api() {
     let Some(window) = web_sys::window() else { return };
     let obj = js_sys::Object::new();
     let f = |f: fn() -> u32| Closure::<dyn Fn() -> u32>::new(f).into_js_value();
-    for (name, fun) in [("liveSockets", f(live_sockets)), ("liveHooks", f(live_hooks)), ("lateEvents", f(late_events))] {
+    for (name, fun) in [("liveSockets", f(live_sockets)), ("liveHooks", f(live_hooks)), ("lateEvents", f(late_events))]
+    {
         let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(name), &fun);
     }
     let _ = js_sys::Reflect::set(window.unchecked_ref(), &JsValue::from_str("__tether"), &obj);

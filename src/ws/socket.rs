@@ -16,7 +16,10 @@ pub enum SocketEvent {
     Open,
     /// A text frame, or `Err(len)` for a binary frame (not part of our protocol).
     Message(Result<String, u32>),
-    Close { code: u16, reason: String },
+    Close {
+        code: u16,
+        reason: String,
+    },
 }
 
 pub struct Live {

@@ -19,13 +19,21 @@ pub enum ConnState {
     Open,
     /// Down and waiting to retry. `retry_at_ms` is `None` while retries are
     /// paused (offline, or the page is hidden).
-    Reconnecting { attempt: u32, retry_at_ms: Option<f64> },
+    Reconnecting {
+        attempt: u32,
+        retry_at_ms: Option<f64>,
+    },
     /// We asked the socket to close and wait for it to finish.
     Closing,
     /// Closed and staying closed until `open()`.
-    Closed { code: u16, reason: String },
+    Closed {
+        code: u16,
+        reason: String,
+    },
     /// Gave up: a fatal close code, too many attempts, or a bad URL.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 impl ConnState {
@@ -71,19 +79,13 @@ pub fn check_transition(from: &ConnState, to: &ConnState) -> Result<(), InvalidT
         (Connecting, Connecting | Open | Reconnecting { .. } | Closing | Closed { .. } | Failed { .. }) => true,
         (Open, Connecting | Reconnecting { .. } | Closing | Closed { .. } | Failed { .. }) => true,
         (Reconnecting { .. }, Connecting | Closed { .. } | Failed { .. }) => true,
-        (Reconnecting { attempt: a, retry_at_ms: r }, Reconnecting { attempt: b, retry_at_ms: s }) => {
-            a != b || r != s
-        }
+        (Reconnecting { attempt: a, retry_at_ms: r }, Reconnecting { attempt: b, retry_at_ms: s }) => a != b || r != s,
         (Closing, Closed { .. } | Connecting | Failed { .. }) => true,
         (Closed { .. }, Connecting | Failed { .. }) => true,
         (Failed { .. }, Connecting | Closed { .. }) => true,
         _ => false,
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(InvalidTransition { from: from.name(), to: to.name() })
-    }
+    if ok { Ok(()) } else { Err(InvalidTransition { from: from.name(), to: to.name() }) }
 }
 
 #[cfg(test)]
@@ -109,7 +111,8 @@ mod tests {
     fn every_transition_is_as_specified() {
         let table: [[bool; 7]; 7] = [
             //          Idle   Conn   Open   Recon  Closing Closed Failed
-            /* Idle */ [false, true, false, false, false, true, true],
+            /* Idle */
+            [false, true, false, false, false, true, true],
             /* Conn */ [false, true, true, true, true, true, true],
             /* Open */ [false, true, false, true, true, true, true],
             /* Recon*/ [false, true, false, false, false, true, true],

@@ -156,7 +156,11 @@ fn apply(
                 if let Some(b) = buckets.get_mut((now / cfg.bucket_ms) as usize) {
                     *b += 1;
                 }
-                let (at, ev) = if now >= cfg.down_ms { (now + cfg.handshake_ms, Ev::Opened) } else { (now + cfg.refuse_ms, Ev::Refused) };
+                let (at, ev) = if now >= cfg.down_ms {
+                    (now + cfg.handshake_ms, Ev::Opened)
+                } else {
+                    (now + cfg.refuse_ms, Ev::Refused)
+                };
                 *seq += 1;
                 pending[i].push((*seq, ev));
                 heap.push(Reverse((key(at), i, *seq, 0)));

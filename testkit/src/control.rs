@@ -105,10 +105,7 @@ async fn term(State(s): State<Shared>) -> Result<Json<serde_json::Value>, Failur
 async fn forward(s: &Shared, method: &str, path: &str) -> Result<(StatusCode, String), Failure> {
     let port = s.lock().await.port();
     let (status, body) = http::request(port, method, path).await?;
-    Ok((
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-        body,
-    ))
+    Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), body))
 }
 
 async fn metrics(State(s): State<Shared>) -> Result<(StatusCode, String), Failure> {
@@ -138,10 +135,7 @@ async fn stall_pongs(
 ) -> Result<(StatusCode, String), Failure> {
     let on = query(&q, "on")?;
     if on.is_empty() {
-        return Err(Failure(
-            StatusCode::BAD_REQUEST,
-            "missing on=true|false".into(),
-        ));
+        return Err(Failure(StatusCode::BAD_REQUEST, "missing on=true|false".into()));
     }
     forward(&s, "POST", &format!("/test/stall-pongs{on}")).await
 }

@@ -20,16 +20,13 @@ pub enum HttpError {
 
 /// Sends `method path` to 127.0.0.1:`port` and returns (status, body).
 pub async fn request(port: u16, method: &str, path: &str) -> Result<(u16, String), HttpError> {
-    tokio::time::timeout(TIMEOUT, request_inner(port, method, path))
-        .await
-        .map_err(|_| HttpError::Timeout)?
+    tokio::time::timeout(TIMEOUT, request_inner(port, method, path)).await.map_err(|_| HttpError::Timeout)?
 }
 
 async fn request_inner(port: u16, method: &str, path: &str) -> Result<(u16, String), HttpError> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-    );
+    let req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     stream.write_all(req.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
@@ -39,19 +36,9 @@ async fn request_inner(port: u16, method: &str, path: &str) -> Result<(u16, Stri
 fn parse(raw: &[u8]) -> Result<(u16, String), HttpError> {
     let text = String::from_utf8_lossy(raw);
     let (head, body) = text.split_once("\r\n\r\n").ok_or(HttpError::Malformed)?;
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or(HttpError::Malformed)?;
-    let chunked = head
-        .lines()
-        .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_owned()
-    };
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or(HttpError::Malformed)?;
+    let chunked = head.lines().any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
+    let body = if chunked { dechunk(body)? } else { body.to_owned() };
     Ok((status, body))
 }
 

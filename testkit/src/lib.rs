@@ -14,11 +14,7 @@ use clap::Parser;
 use tokio::io::AsyncReadExt;
 
 #[derive(Parser, Debug, Clone)]
-#[command(
-    name = "tether-testctl",
-    version,
-    about = "Supervises a tether-server for browser tests"
-)]
+#[command(name = "tether-testctl", version, about = "Supervises a tether-server for browser tests")]
 pub struct Args {
     /// The tether-server binary to run.
     #[arg(long)]
@@ -48,10 +44,7 @@ pub enum TestctlError {
 /// Starts the server, announces `control on http://127.0.0.1:PORT`, serves
 /// the control API until SIGTERM/SIGINT or stdin EOF, then kills the server.
 pub async fn run(args: Args) -> Result<(), TestctlError> {
-    let static_dir = args
-        .static_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("/nonexistent/tether-testctl-static"));
+    let static_dir = args.static_dir.clone().unwrap_or_else(|| PathBuf::from("/nonexistent/tether-testctl-static"));
     let server_args = vec![
         "--db".to_owned(),
         args.db.display().to_string(),
@@ -70,9 +63,7 @@ pub async fn run(args: Args) -> Result<(), TestctlError> {
         out.flush()?;
     }
     let app = control::router(shared.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal(args.ignore_stdin))
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(stop_signal(args.ignore_stdin)).await?;
     shared.lock().await.kill().await?;
     Ok(())
 }

@@ -21,10 +21,7 @@ const TERM_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
     #[error("cannot spawn {bin}: {source}")]
-    Spawn {
-        bin: PathBuf,
-        source: std::io::Error,
-    },
+    Spawn { bin: PathBuf, source: std::io::Error },
     #[error("server exited during startup ({0})")]
     ExitedEarly(ExitStatus),
     #[error("server did not start in time")]
@@ -50,12 +47,7 @@ pub struct Exit {
 impl Exit {
     fn from_status(status: ExitStatus, killed: bool) -> Self {
         use std::os::unix::process::ExitStatusExt;
-        Self {
-            exit_code: status.code(),
-            signal: status.signal(),
-            success: status.success(),
-            killed,
-        }
+        Self { exit_code: status.code(), signal: status.signal(), success: status.success(), killed }
     }
 }
 
@@ -72,13 +64,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// `args` are passed to the server before `--addr`.
     pub fn new(server_bin: PathBuf, args: Vec<String>) -> Self {
-        Self {
-            server_bin,
-            args,
-            child: None,
-            port: 0,
-            db: None,
-        }
+        Self { server_bin, args, child: None, port: 0, db: None }
     }
 
     /// Remember the database file so `wipe` can delete it.
@@ -123,9 +109,7 @@ impl Supervisor {
             match self.spawn_once().await {
                 Ok(()) => break,
                 // A fixed port can be briefly busy right after a kill.
-                Err(SupervisorError::ExitedEarly(_))
-                    if self.port != 0 && tokio::time::Instant::now() < deadline =>
-                {
+                Err(SupervisorError::ExitedEarly(_)) if self.port != 0 && tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => return Err(e),
@@ -154,10 +138,7 @@ impl Supervisor {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|source| SupervisorError::Spawn {
-                bin: self.server_bin.clone(),
-                source,
-            })?;
+            .map_err(|source| SupervisorError::Spawn { bin: self.server_bin.clone(), source })?;
         let stdout = child.stdout.take().ok_or(SupervisorError::StartTimeout)?;
         let mut lines = BufReader::new(stdout).lines();
         let port = tokio::time::timeout(START_TIMEOUT, async {

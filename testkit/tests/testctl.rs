@@ -46,38 +46,26 @@ impl Drop for Ctl {
 async fn raw(port: u16, method: &str, path: &str, extra: &str) -> (u16, String, String) {
     let fut = async {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n{extra}\r\n"
-        );
+        let req =
+            format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n{extra}\r\n");
         s.write_all(req.as_bytes()).await?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await?;
         Ok::<_, std::io::Error>(String::from_utf8_lossy(&buf).into_owned())
     };
-    let text = tokio::time::timeout(WAIT, fut)
-        .await
-        .expect("http timeout")
-        .expect("http");
+    let text = tokio::time::timeout(WAIT, fut).await.expect("http timeout").expect("http");
     let (head, body) = text.split_once("\r\n\r\n").expect("response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
     (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
 async fn call(port: u16, method: &str, path: &str) -> (u16, String) {
     let (status, head, body) = raw(port, method, path, "Origin: http://other.example\r\n").await;
-    assert!(
-        head.contains("access-control-allow-origin: *"),
-        "{method} {path}: no CORS header\n{head}"
-    );
+    assert!(head.contains("access-control-allow-origin: *"), "{method} {path}: no CORS header\n{head}");
     (status, body)
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn client(url: &str) -> Ws {
     let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
@@ -92,17 +80,11 @@ async fn client(url: &str) -> Ws {
 
 async fn send(ws: &mut Ws, msg: &ClientMsg) {
     let text = serde_json::to_string(msg).expect("json");
-    tokio::time::timeout(WAIT, ws.send(Message::text(text)))
-        .await
-        .expect("send timeout")
-        .expect("send");
+    tokio::time::timeout(WAIT, ws.send(Message::text(text))).await.expect("send timeout").expect("send");
 }
 
 async fn recv(ws: &mut Ws) -> ServerMsg {
-    match tokio::time::timeout(WAIT, ws.next())
-        .await
-        .expect("recv timeout")
-    {
+    match tokio::time::timeout(WAIT, ws.next()).await.expect("recv timeout") {
         Some(Ok(Message::Text(t))) => serde_json::from_str(&t).expect("server json"),
         other => panic!("expected a frame, got {other:?}"),
     }
@@ -111,10 +93,7 @@ async fn recv(ws: &mut Ws) -> ServerMsg {
 /// The close code the client saw, or None for an abrupt end (1006).
 async fn close_code(ws: &mut Ws) -> Option<u16> {
     loop {
-        match tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("close timeout")
-        {
+        match tokio::time::timeout(WAIT, ws.next()).await.expect("close timeout") {
             Some(Ok(Message::Close(f))) => return f.map(|f| f.code.into()),
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => return None,
@@ -135,9 +114,7 @@ async fn testctl_drives_the_server() {
         .spawn()
         .expect("spawn testctl");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
     let port: u16 = line
         .trim()
         .strip_prefix("control on http://127.0.0.1:")
@@ -149,11 +126,8 @@ async fn testctl_drives_the_server() {
     assert_eq!(status, 200);
     let info: serde_json::Value = serde_json::from_str(&info).expect("info json");
     let ws_url = info["ws"].as_str().expect("ws").to_owned();
-    let server_port: u16 = ws_url
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim_end_matches("/ws").parse().ok())
-        .expect("port");
+    let server_port: u16 =
+        ws_url.rsplit(':').next().and_then(|p| p.trim_end_matches("/ws").parse().ok()).expect("port");
     assert_eq!(info["http"], format!("http://127.0.0.1:{server_port}"));
 
     // CORS preflight for a POST from another origin.
@@ -166,12 +140,7 @@ async fn testctl_drives_the_server() {
     // connections, metrics, drop-all
     let mut a = client(&ws_url).await;
     assert_eq!(call(port, "GET", "/connections").await, (200, "1".into()));
-    assert!(
-        call(port, "GET", "/metrics")
-            .await
-            .1
-            .contains("tether_messages_stored_total")
-    );
+    assert!(call(port, "GET", "/metrics").await.1.contains("tether_messages_stored_total"));
     assert_eq!(call(port, "POST", "/drop-all?code=4000").await.0, 200);
     assert_eq!(close_code(&mut a).await, Some(4000));
 
@@ -179,59 +148,23 @@ async fn testctl_drives_the_server() {
     let mut b = client(&ws_url).await;
     assert_eq!(call(port, "POST", "/stall-pongs?on=true").await.0, 200);
     send(&mut b, &ClientMsg::Ping { nonce: 1 }).await;
-    assert!(
-        tokio::time::timeout(Duration::from_millis(300), b.next())
-            .await
-            .is_err(),
-        "pong while stalled"
-    );
+    assert!(tokio::time::timeout(Duration::from_millis(300), b.next()).await.is_err(), "pong while stalled");
     assert_eq!(call(port, "POST", "/stall-pongs?on=false").await.0, 200);
     send(&mut b, &ClientMsg::Ping { nonce: 2 }).await;
     assert_eq!(recv(&mut b).await, ServerMsg::Pong { nonce: 2 });
 
     // A stored message survives kill + start on the same port.
-    send(
-        &mut b,
-        &ClientMsg::Join {
-            room: "r".into(),
-            since: None,
-        },
-    )
-    .await;
+    send(&mut b, &ClientMsg::Join { room: "r".into(), since: None }).await;
     assert!(matches!(recv(&mut b).await, ServerMsg::Rooms { .. }));
     assert!(matches!(recv(&mut b).await, ServerMsg::Joined { .. }));
-    send(
-        &mut b,
-        &ClientMsg::Post {
-            room: "r".into(),
-            id: "m1".into(),
-            body: "kept".into(),
-        },
-    )
-    .await;
+    send(&mut b, &ClientMsg::Post { room: "r".into(), id: "m1".into(), body: "kept".into() }).await;
     assert!(matches!(recv(&mut b).await, ServerMsg::Ack { seq: 1, .. }));
     assert_eq!(call(port, "POST", "/kill").await.0, 200);
-    assert_eq!(
-        close_code(&mut b).await,
-        None,
-        "a killed server sends no close frame"
-    );
-    assert!(
-        tokio::net::TcpStream::connect(("127.0.0.1", server_port))
-            .await
-            .is_err(),
-        "server still up"
-    );
+    assert_eq!(close_code(&mut b).await, None, "a killed server sends no close frame");
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", server_port)).await.is_err(), "server still up");
     assert_eq!(call(port, "POST", "/start").await.0, 200);
     let mut c = client(&ws_url).await;
-    send(
-        &mut c,
-        &ClientMsg::Join {
-            room: "r".into(),
-            since: None,
-        },
-    )
-    .await;
+    send(&mut c, &ClientMsg::Join { room: "r".into(), since: None }).await;
     match recv(&mut c).await {
         ServerMsg::Joined { history, .. } => assert_eq!(history.len(), 1, "history lost"),
         other => panic!("expected joined, got {other:?}"),
@@ -249,11 +182,7 @@ async fn testctl_drives_the_server() {
     let (status, body) = call(port, "POST", "/term").await;
     assert_eq!(status, 200, "{body}");
     let exit: serde_json::Value = serde_json::from_str(&body).expect("term json");
-    assert_eq!(
-        (exit["exit_code"].as_i64(), exit["success"].as_bool()),
-        (Some(0), Some(true)),
-        "{body}"
-    );
+    assert_eq!((exit["exit_code"].as_i64(), exit["success"].as_bool()), (Some(0), Some(true)), "{body}");
     assert_eq!(close_code(&mut e).await, Some(1001));
     assert_eq!(call(port, "POST", "/term").await.0, 409);
     assert_eq!(call(port, "GET", "/connections").await.0, 502);
@@ -266,19 +195,11 @@ async fn testctl_drives_the_server() {
         if let Some(status) = ctl.child.try_wait().expect("try_wait") {
             break status;
         }
-        assert!(
-            Instant::now() < deadline,
-            "testctl did not exit on stdin EOF"
-        );
+        assert!(Instant::now() < deadline, "testctl did not exit on stdin EOF");
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        tokio::net::TcpStream::connect(("127.0.0.1", server_port))
-            .await
-            .is_err(),
-        "server outlived testctl"
-    );
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", server_port)).await.is_err(), "server outlived testctl");
     let _ = std::io::stdout().flush();
 }

@@ -53,10 +53,17 @@ impl Client {
         (self.ws.send)(&ClientMsg::Post { room: room.into(), id: id.into(), body: body.into() })
     }
     pub fn acked(&self) -> Vec<(String, u64)> {
-        self.inbox.borrow().iter().filter_map(|m| if let ServerMsg::Ack { id, seq, .. } = m { Some((id.clone(), *seq)) } else { None }).collect()
+        self.inbox
+            .borrow()
+            .iter()
+            .filter_map(|m| if let ServerMsg::Ack { id, seq, .. } = m { Some((id.clone(), *seq)) } else { None })
+            .collect()
     }
     pub fn bodies(&self) -> Vec<String> {
-        self.inbox.borrow().iter().filter_map(|m| if let ServerMsg::Message { message } = m { Some(message.body.clone()) } else { None }).collect()
+        self.inbox
+            .borrow()
+            .iter()
+            .filter_map(|m| if let ServerMsg::Message { message } = m { Some(message.body.clone()) } else { None })
+            .collect()
     }
 }
-

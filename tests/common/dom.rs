@@ -12,7 +12,12 @@ pub fn mount(url: String, nick: &str, room: &str) -> (HtmlElement, Box<dyn std::
 }
 
 /// As [`mount`], with a given outbox deadline.
-pub fn mount_with(url: String, nick: &str, room: &str, deadline_ms: Option<f64>) -> (HtmlElement, Box<dyn std::any::Any>) {
+pub fn mount_with(
+    url: String,
+    nick: &str,
+    room: &str,
+    deadline_ms: Option<f64>,
+) -> (HtmlElement, Box<dyn std::any::Any>) {
     init();
     let doc = web_sys::window().unwrap().document().unwrap();
     let host: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
@@ -52,9 +57,13 @@ pub fn messages(root: &HtmlElement) -> Vec<(String, String, String)> {
     all(root, "[data-testid=message]")
         .iter()
         .map(|m| {
-            let body = m.query_selector("[data-testid=message-body]").unwrap().unwrap().text_content().unwrap_or_default();
-            (m.get_attribute("data-author").unwrap_or_default(), body, m.get_attribute("data-status").unwrap_or_default())
+            let body =
+                m.query_selector("[data-testid=message-body]").unwrap().unwrap().text_content().unwrap_or_default();
+            (
+                m.get_attribute("data-author").unwrap_or_default(),
+                body,
+                m.get_attribute("data-status").unwrap_or_default(),
+            )
         })
         .collect()
 }
-

@@ -23,7 +23,9 @@ async fn request(method: &str, path: &str) -> String {
     init.set_method(method);
     let url = format!("{}{}", ctl(), path);
     let window = web_sys::window().expect("window");
-    let resp = JsFuture::from(window.fetch_with_str_and_init(&url, &init)).await.unwrap_or_else(|e| panic!("{method} {url}: {e:?}"));
+    let resp = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e:?}"));
     let resp: Response = resp.dyn_into().expect("a Response");
     let text = JsFuture::from(resp.text().expect("text()")).await.expect("body");
     let text = text.as_string().unwrap_or_default();

@@ -30,33 +30,19 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(db: &Path) -> Self {
-        Self::start_with(
-            db,
-            Settings {
-                static_dir: PathBuf::from("/nonexistent"),
-                test_faults: true,
-            },
-        )
-        .await
+        Self::start_with(db, Settings { static_dir: PathBuf::from("/nonexistent"), test_faults: true }).await
     }
 
     pub async fn start_with(db: &Path, settings: Settings) -> Self {
         let store = Arc::new(SqliteStore::open(db).expect("open db"));
         let state = AppState::new(store, settings).expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        Self {
-            addr,
-            state,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        Self { addr, state, stop: Some(stop), task: Some(task) }
     }
 
     pub fn ws_url(&self) -> String {
@@ -70,9 +56,7 @@ impl TestServer {
         }
         if let Some(t) = self.task.take() {
             let res = tokio::time::timeout(Duration::from_secs(10), t).await;
-            res.expect("serve returns within 10 s")
-                .expect("serve task")
-                .expect("serve ok");
+            res.expect("serve returns within 10 s").expect("serve task").expect("serve ok");
         }
     }
 
@@ -85,27 +69,16 @@ impl TestServer {
 pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     let fut = async {
         let mut s = TcpStream::connect(addr).await.expect("connect");
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-        );
+        let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         s.write_all(req.as_bytes()).await.expect("write");
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.expect("read");
         let text = String::from_utf8_lossy(&buf).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("status");
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
+        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status");
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
         (status, body)
     };
-    tokio::time::timeout(WAIT, fut)
-        .await
-        .expect("http timed out")
+    tokio::time::timeout(WAIT, fut).await.expect("http timed out")
 }
 
 pub async fn metric(addr: SocketAddr, name: &str) -> i64 {
@@ -124,10 +97,7 @@ pub async fn wait_metric(addr: SocketAddr, name: &str, want: i64) {
         if v == want {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{name} stuck at {v}, wanted {want}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "{name} stuck at {v}, wanted {want}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -163,22 +133,16 @@ impl Client {
     }
 
     pub async fn send(&mut self, msg: &ClientMsg) {
-        self.send_raw(Message::text(serde_json::to_string(msg).expect("json")))
-            .await;
+        self.send_raw(Message::text(serde_json::to_string(msg).expect("json"))).await;
     }
 
     pub async fn send_raw(&mut self, msg: Message) {
-        tokio::time::timeout(WAIT, self.ws.send(msg))
-            .await
-            .expect("send timed out")
-            .expect("send");
+        tokio::time::timeout(WAIT, self.ws.send(msg)).await.expect("send timed out").expect("send");
     }
 
     pub async fn recv(&mut self) -> ServerMsg {
         loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("recv timed out");
+            let next = tokio::time::timeout(WAIT, self.ws.next()).await.expect("recv timed out");
             match next {
                 Some(Ok(Message::Text(t))) => {
                     return serde_json::from_str(&t).expect("server json");
@@ -199,9 +163,7 @@ impl Client {
     /// Reads until the connection ends and reports how.
     pub async fn closed(&mut self) -> Closed {
         loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("close timed out");
+            let next = tokio::time::timeout(WAIT, self.ws.next()).await.expect("close timed out");
             match next {
                 Some(Ok(Message::Close(Some(f)))) => return Closed::Code(f.code.into()),
                 Some(Ok(Message::Close(None))) => return Closed::Code(1005),

@@ -38,9 +38,7 @@ pub fn spawn(configure: impl FnOnce(&mut Command)) -> Proc {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("no announce line");
+    let line = rx.recv_timeout(Duration::from_secs(10)).expect("no announce line");
     let addr = line
         .trim()
         .strip_prefix("listening on http://")

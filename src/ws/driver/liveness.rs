@@ -8,10 +8,11 @@ use crate::ws::state::ConnState;
 impl Driver {
     pub fn on_pong(&mut self, nonce: u64, now: f64) {
         if let Some((sent, at)) = self.ping_in_flight
-            && sent == nonce {
-                self.metrics.last_rtt_ms = Some((now - at).max(0.0));
-                self.ping_in_flight = None;
-            }
+            && sent == nonce
+        {
+            self.metrics.last_rtt_ms = Some((now - at).max(0.0));
+            self.ping_in_flight = None;
+        }
     }
 
     /// `online`/`offline` events: never burn retries while the machine has no

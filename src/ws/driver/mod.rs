@@ -34,16 +34,29 @@ pub enum TimerKind {
 pub enum Cmd {
     /// Replace the current socket (detach and close it with 1000 if any) by a
     /// new one to `url`.
-    Connect { url: String },
+    Connect {
+        url: String,
+    },
     /// Start a graceful close; keep handlers to learn when it finished.
-    Close { code: u16, reason: &'static str },
+    Close {
+        code: u16,
+        reason: &'static str,
+    },
     /// Detach handlers now and close: the connection is written off.
-    Abandon { code: u16, reason: &'static str },
+    Abandon {
+        code: u16,
+        reason: &'static str,
+    },
     /// Send a text frame on the open socket.
     Transmit(String),
     /// Send a heartbeat ping carrying `nonce`.
-    Ping { nonce: u64 },
-    SetTimer { kind: TimerKind, delay_ms: f64 },
+    Ping {
+        nonce: u64,
+    },
+    SetTimer {
+        kind: TimerKind,
+        delay_ms: f64,
+    },
     CancelTimer(TimerKind),
     /// Something worth a console warning (a rejected transition).
     Warn(String),
@@ -267,7 +280,8 @@ impl Driver {
                 if self.goto(ConnState::Connecting) {
                     self.metrics.connects += 1;
                     self.cmds.push(Cmd::Connect { url });
-                    self.cmds.push(Cmd::SetTimer { kind: TimerKind::ConnectTimeout, delay_ms: self.cfg.connect_timeout_ms });
+                    self.cmds
+                        .push(Cmd::SetTimer { kind: TimerKind::ConnectTimeout, delay_ms: self.cfg.connect_timeout_ms });
                 }
             }
             Err(reason) => {
@@ -288,15 +302,17 @@ impl Driver {
         // The streak resets only after a connection proved itself stable, so
         // a server that accepts and immediately drops cannot cause a storm.
         if let Some(at) = self.opened_at.take()
-            && now - at >= self.cfg.min_uptime_ms {
-                self.attempt = 0;
-            }
+            && now - at >= self.cfg.min_uptime_ms
+        {
+            self.attempt = 0;
+        }
         if let Some(max) = self.cfg.max_attempts
-            && self.attempt >= max {
-                self.cmds.push(Cmd::CancelTimer(TimerKind::Reconnect));
-                self.goto(ConnState::Failed { reason: format!("gave up after {max} reconnect attempts") });
-                return;
-            }
+            && self.attempt >= max
+        {
+            self.cmds.push(Cmd::CancelTimer(TimerKind::Reconnect));
+            self.goto(ConnState::Failed { reason: format!("gave up after {max} reconnect attempts") });
+            return;
+        }
         self.attempt += 1;
         if !(self.online && self.visible) {
             self.goto(ConnState::Reconnecting { attempt: self.attempt, retry_at_ms: None });

@@ -45,7 +45,12 @@ impl Harness {
         let until = self.now + ms;
         loop {
             self.pump();
-            let next = self.timers.iter().filter(|(_, t)| **t <= until).min_by(|a, b| a.1.total_cmp(b.1)).map(|(k, t)| (*k, *t));
+            let next = self
+                .timers
+                .iter()
+                .filter(|(_, t)| **t <= until)
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(k, t)| (*k, *t));
             let Some((kind, at)) = next else { break };
             self.timers.remove(&kind);
             self.now = at;
@@ -137,7 +142,9 @@ fn an_unexpected_drop_schedules_exactly_one_retry_even_if_reported_twice() {
     let second = h.dropped(1006); // onerror + onclose, or a duplicate event
     let sets = |c: &[Cmd]| count(c, |c| matches!(c, Cmd::SetTimer { kind: TimerKind::Reconnect, .. }));
     assert_eq!(sets(&first) + sets(&second), 1);
-    let ConnState::Reconnecting { attempt: 1, retry_at_ms: Some(at) } = h.state().clone() else { panic!("{:?}", h.state()) };
+    let ConnState::Reconnecting { attempt: 1, retry_at_ms: Some(at) } = h.state().clone() else {
+        panic!("{:?}", h.state())
+    };
     assert!((0.0..=500.0).contains(&at), "first retry within base: {at}");
     h.advance(500.0);
     assert_eq!(h.state(), &ConnState::Connecting);
@@ -268,7 +275,14 @@ fn missing_pong_writes_the_connection_off_within_interval_plus_timeout() {
 
 #[test]
 fn close_codes_follow_the_policy() {
-    for (code, want) in [(1008u16, "failed"), (1003, "failed"), (4403, "failed"), (1000, "closed"), (1001, "reconnecting"), (1012, "reconnecting")] {
+    for (code, want) in [
+        (1008u16, "failed"),
+        (1003, "failed"),
+        (4403, "failed"),
+        (1000, "closed"),
+        (1001, "reconnecting"),
+        (1012, "reconnecting"),
+    ] {
         let mut h = Harness::new(quiet(), 10);
         h.d.open(0.0);
         h.pump();
@@ -276,7 +290,10 @@ fn close_codes_follow_the_policy() {
         h.dropped(code);
         assert_eq!(h.state().name(), want, "code {code}");
     }
-    let cfg = DriverConfig { close_policy: std::rc::Rc::new(|code, _| if code == 1001 { CloseAction::Fail } else { CloseAction::Reconnect }), ..quiet() };
+    let cfg = DriverConfig {
+        close_policy: std::rc::Rc::new(|code, _| if code == 1001 { CloseAction::Fail } else { CloseAction::Reconnect }),
+        ..quiet()
+    };
     let mut h = Harness::new(cfg, 11);
     h.d.open(0.0);
     h.pump();
