@@ -11,56 +11,17 @@
 use super::backoff::RandomSource;
 use super::config::{CloseAction, DriverConfig};
 use super::metrics::Metrics;
-use super::queue::{QueueFull, SendQueue};
+use super::queue::SendQueue;
 use super::state::{ConnState, check_transition};
 use tether_protocol::close_code;
 
+mod cmd;
 mod liveness;
+
+pub use cmd::{Cmd, TimerKind};
+mod sending;
 #[cfg(test)]
 mod tests;
-
-/// The timers the driver may ask for; at most one of each kind is pending.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TimerKind {
-    Reconnect,
-    ConnectTimeout,
-    CloseTimeout,
-    Heartbeat,
-    PongTimeout,
-}
-
-/// What the glue must do, in order.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Cmd {
-    /// Replace the current socket (detach and close it with 1000 if any) by a
-    /// new one to `url`.
-    Connect {
-        url: String,
-    },
-    /// Start a graceful close; keep handlers to learn when it finished.
-    Close {
-        code: u16,
-        reason: &'static str,
-    },
-    /// Detach handlers now and close: the connection is written off.
-    Abandon {
-        code: u16,
-        reason: &'static str,
-    },
-    /// Send a text frame on the open socket.
-    Transmit(String),
-    /// Send a heartbeat ping carrying `nonce`.
-    Ping {
-        nonce: u64,
-    },
-    SetTimer {
-        kind: TimerKind,
-        delay_ms: f64,
-    },
-    CancelTimer(TimerKind),
-    /// Something worth a console warning (a rejected transition).
-    Warn(String),
-}
 
 pub struct Driver {
     cfg: DriverConfig,
@@ -244,32 +205,6 @@ impl Driver {
         }
     }
 
-    /// Queue or transmit a frame. Order is kept: while anything is queued, new
-    /// frames go behind it.
-    pub fn send(&mut self, frame: String) -> Result<(), QueueFull> {
-        if self.state.is_open() && self.queue.is_empty() {
-            self.transmit(frame);
-            return Ok(());
-        }
-        let r = self.queue.push(frame);
-        if r.is_err() {
-            self.metrics.queue_rejected += 1;
-        }
-        self.sync_queue_metrics();
-        r
-    }
-
-    /// Frames the glue could not hand to the socket (it was no longer open),
-    /// in their original order: they go back to the front of the queue.
-    pub fn untransmitted(&mut self, frames: Vec<String>) {
-        for frame in frames.into_iter().rev() {
-            self.metrics.frames_out = self.metrics.frames_out.saturating_sub(1);
-            self.metrics.bytes_out = self.metrics.bytes_out.saturating_sub(frame.len() as u64);
-            self.queue.push_front(frame);
-        }
-        self.sync_queue_metrics();
-    }
-
     pub(super) fn connect(&mut self, now: f64) {
         let _ = now;
         self.cmds.push(Cmd::CancelTimer(TimerKind::Reconnect));
@@ -331,17 +266,6 @@ impl Driver {
         for kind in [TimerKind::ConnectTimeout, TimerKind::Heartbeat, TimerKind::PongTimeout] {
             self.cmds.push(Cmd::CancelTimer(kind));
         }
-    }
-
-    fn transmit(&mut self, frame: String) {
-        self.metrics.frames_out += 1;
-        self.metrics.bytes_out += frame.len() as u64;
-        self.cmds.push(Cmd::Transmit(frame));
-    }
-
-    fn sync_queue_metrics(&mut self) {
-        self.metrics.queued = self.queue.len();
-        self.metrics.queue_high_water = self.queue.high_water();
     }
 
     /// Apply a validated transition; a refused one is counted and reported.
