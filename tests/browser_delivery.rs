@@ -213,7 +213,7 @@ async fn lost_server_history_replaces_the_view_with_a_clean_window() {
 }
 
 #[wasm_bindgen_test]
-async fn an_expired_message_is_marked_failed_and_retry_delivers_it_once() {
+async fn an_expired_message_survives_a_reload_as_failed_and_retry_delivers_it_once() {
     reset().await;
     let url = ws_url().await;
     let room = unique_room("expire");
@@ -223,7 +223,16 @@ async fn an_expired_message_is_marked_failed_and_retry_delivers_it_once() {
     assert!(wait_for(5_000, || state(&a) == "reconnecting").await);
     type_and_enter(&a, "message-input", "too late?");
     assert!(wait_for(4_000, || messages(&a).first().is_some_and(|m| m.2 == "failed")).await, "{:?}", messages(&a));
-    assert!(stored_outbox().is_empty(), "a failed message is not resent after a reload");
+    assert!(wait_for(1_000, || stored_outbox().first().is_some_and(|p| p.failed.is_some())).await, "kept as failed");
+    // Reload while still down: the message is still there, still failed.
+    drop(h);
+    a.remove();
+    let (a, h) = mount_with(url.clone(), "exp", &room, Some(1_000.0));
+    assert!(
+        wait_for(500, || messages(&a) == [("exp".into(), "too late?".into(), "failed".into())]).await,
+        "{:?}",
+        messages(&a)
+    );
     ctl_post("/start").await;
     assert!(wait_for(15_000, || state(&a) == "open").await);
     sleep(300).await;
@@ -233,6 +242,7 @@ async fn an_expired_message_is_marked_failed_and_retry_delivers_it_once() {
     assert!(wait_for(3_000, || messages(&a).first().is_some_and(|m| m.2 == "acked")).await, "{:?}", messages(&a));
     let (b, hb) = mount(url, "obs2", &room);
     assert!(wait_for(5_000, || bodies(&b) == ["too late?"]).await, "{:?}", bodies(&b));
+    assert!(wait_for(1_000, || stored_outbox().is_empty()).await);
     drop(h);
     drop(hb);
 }

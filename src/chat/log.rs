@@ -80,9 +80,15 @@ impl RoomLog {
     }
 
     /// Own messages not yet stored and not given up on, in the order typed:
-    /// what the next connection sends and what must survive a reload.
+    /// what the next connection sends.
     pub fn pending(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|e| e.own && e.seq.is_none() && e.status != Status::Failed)
+        self.unstored().filter(|e| e.status != Status::Failed)
+    }
+
+    /// Own messages the server has not stored, failed ones included: what
+    /// must survive a reload so nothing typed ever silently disappears.
+    pub fn unstored(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.own && e.seq.is_none())
     }
 
     /// Give up on own messages older than `deadline_ms` that are still not
@@ -265,6 +271,7 @@ mod tests {
         assert_eq!(l.get("old").unwrap().status, Status::Failed);
         assert_eq!(l.get("new").unwrap().status, Status::Queued);
         assert_eq!(l.pending().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["new"], "failed ones are not resent");
+        assert_eq!(l.unstored().count(), 2, "but they are kept, for a reload and a retry");
         assert_eq!(l.retry("old", Status::Sent, 10_000.0).as_deref(), Some("x"));
         assert_eq!(l.get("old").unwrap().status, Status::Sent);
         assert_eq!(l.retry("new", Status::Sent, 0.0), None, "only failed messages are retried");

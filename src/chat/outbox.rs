@@ -19,6 +19,7 @@ pub type Logs = RwSignal<HashMap<String, RoomLog>>;
 /// Put messages pending from an earlier visit back into the logs. They may
 /// or may not have reached the server before the reload, so they count as
 /// sent: the next handshake resends them and the server's dedup decides.
+/// Failed ones come back failed, waiting for the user's retry.
 /// Returns the ids adopted, which this instance now answers for.
 pub fn restore(logs: Logs, nick: &str) -> HashSet<String> {
     let mine: Vec<_> = persist::load().into_iter().filter(|p| p.author == nick).collect();
@@ -26,7 +27,11 @@ pub fn restore(logs: Logs, nick: &str) -> HashSet<String> {
     if !mine.is_empty() {
         logs.update(|l| {
             for p in mine {
-                l.entry(p.room).or_default().add_own(p.id, p.author, p.body, Status::Sent, p.created_ms);
+                let log = l.entry(p.room).or_default();
+                log.add_own(p.id.clone(), p.author, p.body, Status::Sent, p.created_ms);
+                if let Some(why) = p.failed {
+                    log.fail(&p.id, why);
+                }
             }
         });
     }
@@ -41,12 +46,13 @@ pub fn keep_in_step(logs: Logs, adopted: HashSet<String>, deadline_ms: f64) {
         let mut mine = Vec::new();
         logs.with(|l| {
             for (room, log) in l {
-                mine.extend(log.pending().map(|e| Pending {
+                mine.extend(log.unstored().map(|e| Pending {
                     room: room.clone(),
                     id: e.id.clone(),
                     author: e.author.clone(),
                     body: e.body.clone(),
                     created_ms: e.created_ms,
+                    failed: (e.status == Status::Failed).then(|| e.error.clone().unwrap_or_default()),
                 }));
             }
         });

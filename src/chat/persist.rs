@@ -12,7 +12,8 @@ use tether_protocol::{validate_body, validate_id, validate_nick, validate_room};
 pub const KEY: &str = "tether.outbox";
 const VERSION: u32 = 1;
 
-/// One pending own message.
+/// One own message the server has not stored: waiting to be (re)sent, or
+/// failed (with the reason) and waiting for the user to retry it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Pending {
     pub room: String,
@@ -20,6 +21,8 @@ pub struct Pending {
     pub author: String,
     pub body: String,
     pub created_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -97,12 +100,21 @@ mod tests {
     use super::*;
 
     fn item(id: &str) -> Pending {
-        Pending { room: "general".into(), id: id.into(), author: "ann".into(), body: "hi".into(), created_ms: 1.0 }
+        Pending {
+            room: "general".into(),
+            id: id.into(),
+            author: "ann".into(),
+            body: "hi".into(),
+            created_ms: 1.0,
+            failed: None,
+        }
     }
 
     #[test]
     fn round_trip() {
-        let items = vec![item("a"), item("b")];
+        let mut failed = item("b");
+        failed.failed = Some("too late".into());
+        let items = vec![item("a"), failed];
         assert_eq!(decode(&encode(&items)).unwrap(), items);
     }
 
