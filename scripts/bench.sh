@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .tools/env.sh
-cargo run -q --release -p tether --bin storm 2>/dev/null || echo "storm simulation: not built yet"
+echo "== reconnect storm (pure simulation of 10,000 real drivers, deterministic)"
+cargo run -q --release -p tether --bin storm
