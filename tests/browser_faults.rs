@@ -237,3 +237,30 @@ async fn hidden_page_keeps_its_socket_and_pauses_retries_until_visible() {
     c.wait_open().await;
     c.owner.cleanup();
 }
+
+#[wasm_bindgen_test]
+async fn badge_counts_down_and_its_reconnect_now_button_reconnects() {
+    reset().await;
+    let (a, h) = mount(ws_url().await, "btn", &unique_room("btn"));
+    assert!(wait_for(5_000, || state(&a) == "open").await);
+    assert!(q(&a, "[data-testid=reconnect-now]").is_none(), "no button while connected");
+    let label = |root: &HtmlElement| q(root, ".badge .label").and_then(|l| l.text_content()).unwrap_or_default();
+    ctl_post("/kill").await;
+    assert!(
+        wait_for(5_000, || label(&a).starts_with("Reconnecting (attempt ") && label(&a).ends_with(" s")).await,
+        "{}",
+        label(&a)
+    );
+    // Pause retries (offline), so only the button can bring the page back.
+    dispatch_window("offline");
+    assert!(wait_for(5_000, || label(&a).starts_with("Offline, paused")).await, "{}", label(&a));
+    ctl_post("/start").await;
+    sleep(1_000).await;
+    assert_eq!(state(&a), "reconnecting", "still paused");
+    let button: HtmlElement = q(&a, "[data-testid=reconnect-now]").expect("button while down").unchecked_into();
+    button.click();
+    assert!(wait_for(3_000, || state(&a) == "open").await, "{}", label(&a));
+    assert_eq!(label(&a), "Connected");
+    dispatch_window("online");
+    drop(h);
+}
