@@ -65,7 +65,9 @@ pub fn decode(text: &str) -> Result<Vec<Pending>, PersistError> {
     Ok(stored.items)
 }
 
-fn storage() -> Option<web_sys::Storage> {
+/// The page's `localStorage`, if the browser allows it (private modes and
+/// sandboxed frames may not).
+pub fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 

@@ -5,6 +5,7 @@ use super::{
     badge::ConnectionBadge, composer::Composer, health::HealthPanel, messages::MessageList, nickname::NickPrompt,
     rooms::RoomList,
 };
+use crate::chat::persist::storage;
 use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
 use crate::chat::{default_ws_url, use_chat};
 use leptos::prelude::*;
@@ -15,10 +16,6 @@ const NICK_KEY: &str = "tether.nick";
 fn query(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
 }
 
 pub fn saved_nick() -> Option<String> {
