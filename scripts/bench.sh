@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .tools/env.sh
 echo "== reconnect storm (pure simulation of 10,000 real drivers, deterministic)"
-cargo run -q --release -p tether --bin storm
+cargo bench -q -p tether-ws --bench storm

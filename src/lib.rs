@@ -1,7 +1,6 @@
-//! Tether's app crate: the `use_websocket` hook (`ws`), the chat state built
-//! on it (`chat`), and the Leptos components that show it (`components`).
+//! Tether's app crate: the chat state (`chat`) built on the `tether-ws`
+//! hook, and the Leptos components that show it (`components`).
 pub mod chat;
 pub mod components;
-pub mod ws;
 
 pub use components::app::App;

@@ -9,8 +9,8 @@ mod common;
 use common::client::*;
 use common::*;
 use leptos::prelude::*;
-use tether::ws::{ConnState, WsError, registry};
 use tether_protocol::{ClientMsg, ServerMsg};
+use tether_ws::{ConnState, WsError, registry};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -118,7 +118,7 @@ async fn url_change_closes_the_old_socket_and_opens_the_new_one() {
 
 #[wasm_bindgen_test]
 async fn a_bad_url_is_an_error_state_not_a_panic() {
-    for bad in ["not a url", "http://127.0.0.1:1/ws", "ws://"] {
+    for bad in ["not a url", "ftp://127.0.0.1:1/ws", "ws://"] {
         let c = client(bad, "x", "r");
         assert!(wait_for(1_000, || matches!(c.state(), ConnState::Failed { .. })).await, "{bad}: {:?}", c.state());
         assert!(matches!(c.ws.error.get_untracked(), Some(WsError::InvalidUrl(_))), "{bad}");

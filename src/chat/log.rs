@@ -126,6 +126,14 @@ impl RoomLog {
         }
     }
 
+    /// Set the status of an own message not yet stored (a post the socket
+    /// would not take after all goes back to `queued`).
+    pub fn mark(&mut self, id: &str, to: Status) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.own && e.seq.is_none()) {
+            e.status = to;
+        }
+    }
+
     pub fn fail(&mut self, id: &str, why: String) {
         if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none()) {
             e.status = Status::Failed;

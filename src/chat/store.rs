@@ -6,17 +6,19 @@
 //! resume cursor, and every own message not yet stored, in order, in every
 //! room that has some (the server deduplicates by id, so a resend can never
 //! show twice). Keeping one outbox, rather than also the hook's frame queue,
-//! is what lets an expired message really stay unsent.
+//! is what lets an expired message really stay unsent: posts go out with
+//! `try_send`, which never queues, so a post whose socket is closing under it
+//! stays in the outbox only, and cannot leave twice.
 
 use super::ids::new_id;
 use super::log::{RoomLog, Status};
 use super::outbox::{self, Logs};
-use crate::ws::{
-    Command, ConnState, Incoming, Metrics, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
-};
 use leptos::prelude::*;
 use std::collections::HashMap;
 use tether_protocol::{ClientMsg, ServerMsg, validate_body, validate_room};
+use tether_ws::{
+    Command, ConnState, Incoming, Metrics, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
+};
 
 /// How long an own message may stay undelivered before it is marked failed
 /// (with a retry button). Default: one day.
@@ -35,17 +37,17 @@ pub struct Chat {
     pub state: Signal<ConnState>,
     pub metrics: Signal<Metrics>,
     pub ws_error: Signal<Option<WsError>>,
+    /// Joins and leaves: queued by the hook (bounded by the outbox deadline).
     send: SendFn<ClientMsg>,
+    /// Posts: sent now or left in the outbox for the next handshake.
+    try_send: SendFn<ClientMsg>,
     pub reconnect_now: Command,
 }
 
-/// The app's WebSocket URL: same origin, `/ws`.
+/// The app's WebSocket URL: `/ws` on the page's own origin (the hook
+/// resolves it against the page).
 pub fn default_ws_url() -> String {
-    let loc = web_sys::window().map(|w| w.location());
-    let proto = loc.as_ref().and_then(|l| l.protocol().ok()).unwrap_or_default();
-    let host = loc.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
-    let scheme = if proto == "https:" { "wss" } else { "ws" };
-    format!("{scheme}://{host}/ws")
+    "/ws".to_owned()
 }
 
 /// The frames that open every connection.
@@ -82,9 +84,10 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             frames
         })
         .on_message(move |m: &Incoming<ServerMsg>| match m {
-            Incoming::Typed(msg) => handle(msg.clone(), &me, rooms, logs, notice),
-            Incoming::Raw { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
+            Incoming::Message(msg) => handle(msg.clone(), &me, rooms, logs, notice),
+            Incoming::Undecodable { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
+        .queue_ttl_ms(Some(outbox_deadline_ms))
         .heartbeat(
             15_000,
             10_000,
@@ -95,6 +98,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             },
         );
     let ws = use_websocket_with_options(url, opts);
+    tether_ws::registry::expose_on_window("__tether");
 
     Chat {
         nick,
@@ -106,6 +110,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         metrics: ws.metrics,
         ws_error: ws.error,
         send: ws.send,
+        try_send: ws.try_send,
         reconnect_now: ws.reconnect_now,
     }
 }
@@ -143,11 +148,19 @@ impl Chat {
         if !self.state.get_untracked().is_open() {
             return Ok(());
         }
-        if let Err(e) = (self.send)(&ClientMsg::Post { room: room.clone(), id: id.clone(), body }) {
-            self.logs.update(|l| l.entry(room).or_default().fail(&id, e.to_string()));
-            return Err(e.to_string());
+        match (self.try_send)(&ClientMsg::Post { room: room.clone(), id: id.clone(), body }) {
+            Ok(()) => Ok(()),
+            // The socket is going away under us: the post stays in the
+            // outbox and the next handshake sends it.
+            Err(WsError::NotOpen) => {
+                self.logs.update(|l| l.entry(room).or_default().mark(&id, Status::Queued));
+                Ok(())
+            }
+            Err(e) => {
+                self.logs.update(|l| l.entry(room).or_default().fail(&id, e.to_string()));
+                Err(e.to_string())
+            }
         }
-        Ok(())
     }
 
     /// Post `body` to the current room. The message shows at once with its

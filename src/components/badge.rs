@@ -1,10 +1,10 @@
 //! The connection badge: state, attempt, a live countdown to the next retry,
-//! and the "reconnect now" button while down.
+//! and the "reconnect now" button whenever it is not connected.
 
 use crate::chat::Chat;
-use crate::ws::{ConnState, now_ms};
 use leptos::prelude::*;
 use std::time::Duration;
+use tether_ws::{ConnState, now_ms};
 
 fn describe(state: &ConnState, now: f64) -> String {
     match state {
@@ -42,7 +42,10 @@ pub fn ConnectionBadge() -> impl IntoView {
         on_cleanup(move || handle.clear());
     }
     let reconnect = chat.reconnect_now.clone();
-    let down = move || matches!(state.get(), ConnState::Reconnecting { .. } | ConnState::Failed { .. });
+    // Every state the user did not choose that is not a working (or
+    // starting) connection offers a way back. The chat never closes on its
+    // own, so `closed` is never the user's choice here.
+    let down = move || !matches!(state.get(), ConnState::Open | ConnState::Connecting | ConnState::Closing);
     view! {
         <div class="badge" data-testid="connection-status" data-state=move || state.get().name()>
             <span class="dot"></span>

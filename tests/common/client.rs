@@ -5,8 +5,8 @@ use super::{init, wait_for};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
-use tether::ws::{ConnState, Incoming, UseWebSocketOptions, UseWebSocketReturn, WsError, use_websocket_with_options};
 use tether_protocol::{ClientMsg, ServerMsg};
+use tether_ws::{ConnState, Incoming, UseWebSocketOptions, UseWebSocketReturn, WsError, use_websocket_with_options};
 
 pub type Opts = UseWebSocketOptions<ClientMsg, ServerMsg>;
 
@@ -30,7 +30,7 @@ pub fn client_with(url: Signal<String>, nick: &str, room: &str, tweak: impl FnOn
         .handshake(move || vec![ClientMsg::Hello { nick: n.clone() }, ClientMsg::Join { room: r.clone(), since: None }])
         .on_message(move |m: &Incoming<ServerMsg>| {
             *c.borrow_mut() += 1;
-            if let Incoming::Typed(m) = m {
+            if let Incoming::Message(m) = m {
                 i.borrow_mut().push(m.clone());
             }
         });

@@ -1,0 +1,101 @@
+//! Shared connections (`share(true)`) in real headless Chromium against the
+//! real server: one socket for every component on the page using the same
+//! URL, every subscriber sees every frame, a server kill is survived by all
+//! with every queue drained, and the last to leave closes it.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::client::*;
+use common::*;
+use leptos::prelude::*;
+use tether_protocol::ServerMsg;
+use tether_ws::{live_shared, registry};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn shared(url: &str, nick: &str, room: &str) -> Client {
+    client_with(Signal::stored(url.to_owned()), nick, room, |o| o.share(true))
+}
+
+fn joined(c: &Client) -> usize {
+    c.inbox.borrow().iter().filter(|m| matches!(m, ServerMsg::Joined { .. })).count()
+}
+
+#[wasm_bindgen_test]
+async fn two_components_share_one_socket_survive_a_kill_and_both_queues_drain() {
+    ctl_post("/start").await;
+    let url = ws_url().await;
+    let (ra, rb) = (unique_room("sha"), unique_room("shb"));
+    let a = shared(&url, "ann", &ra);
+    let b = shared(&url, "bob", &rb);
+    a.wait_open().await;
+    b.wait_open().await;
+    assert!(wait_for_server_connections(3_000, 1).await, "one socket for both: {}", server_connections().await);
+    assert_eq!(registry::live_sockets(), 1);
+    assert_eq!(live_shared(), 1);
+    // Each subscriber's handshake went out (one join per room), and each sees every frame.
+    assert!(wait_for(3_000, || joined(&a) == 2 && joined(&b) == 2).await, "{} {}", joined(&a), joined(&b));
+
+    ctl_post("/kill").await;
+    assert!(wait_for(3_000, || !a.state().is_open() && !b.state().is_open()).await);
+    assert_eq!(a.state(), b.state(), "one connection, one state");
+    a.post(&ra, "sh-a", "from a while down").unwrap();
+    b.post(&rb, "sh-b", "from b while down").unwrap();
+    assert_eq!(a.ws.metrics.get_untracked().queued, 2, "one queue for the shared socket");
+    ctl_post("/start").await;
+    assert!(wait_for(10_000, || a.state().is_open() && b.state().is_open()).await, "{:?}", a.state());
+    let acked = |c: &Client| c.acked().into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    assert!(
+        wait_for(5_000, || acked(&a).contains(&"sh-a".to_owned()) && acked(&a).contains(&"sh-b".to_owned())).await,
+        "both queues drained after the reconnect: {:?}",
+        acked(&a)
+    );
+    assert_eq!(acked(&a), acked(&b), "every subscriber received every frame");
+    assert!(wait_for_server_connections(3_000, 1).await);
+
+    a.owner.cleanup();
+    sleep(300).await;
+    assert!(b.state().is_open(), "the socket stays while a subscriber remains");
+    assert_eq!(server_connections().await, 1);
+    b.owner.cleanup();
+    assert!(wait_for_server_connections(5_000, 0).await, "the last to leave closes it");
+    assert!(wait_for(3_000, || registry::live_sockets() == 0).await);
+    assert_eq!(live_shared(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn mounting_and_unmounting_a_shared_subscriber_200_times_leaves_nothing_open() {
+    ctl_post("/start").await;
+    let url = ws_url().await;
+    let room = unique_room("churn");
+    let hooks = registry::live_hooks();
+    let keeper = shared(&url, "keeper", &room);
+    keeper.wait_open().await;
+    for i in 0..200 {
+        let c = shared(&url, &format!("c{i}"), &room);
+        if i % 50 == 0 {
+            c.wait_open().await;
+        }
+        c.owner.cleanup();
+    }
+    assert_eq!(registry::live_hooks(), hooks + 1);
+    assert!(keeper.state().is_open());
+    assert_eq!(keeper.ws.metrics.get_untracked().connects, 1, "churn never disturbed the shared socket");
+    keeper.owner.cleanup();
+    // And with nobody holding it between mounts: each cycle opens and closes.
+    for i in 0..200 {
+        let c = shared(&url, &format!("d{i}"), &room);
+        if i % 50 == 0 {
+            c.wait_open().await;
+        }
+        c.owner.cleanup();
+    }
+    assert!(wait_for(5_000, || registry::live_sockets() == 0).await, "sockets: {}", registry::live_sockets());
+    assert!(wait_for_server_connections(5_000, 0).await, "server: {}", server_connections().await);
+    assert_eq!(registry::live_hooks(), hooks);
+    assert_eq!(live_shared(), 0);
+    assert_eq!(registry::late_events(), 0);
+}

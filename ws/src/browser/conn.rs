@@ -1,0 +1,338 @@
+//! One connection: the pure [`Driver`], the browser socket, its timers and
+//! page listeners, and the hook instances subscribed to it (one, or several
+//! in shared mode). It feeds socket, timer, network and visibility events to
+//! the driver, carries the driver's commands out, and fans results out to
+//! every subscriber.
+//!
+//! Nothing here holds a `RefCell` borrow while calling the app (handshake,
+//! callbacks, signal writes), because the app may call back in (`send` from
+//! `on_message` is normal).
+
+use super::page::{PageEvent, PageWatch};
+use super::registry;
+use super::socket::{Live, SocketEvent};
+use super::sub::{Sub, Subscribers};
+use crate::codec::{Codec, Frame, Incoming, decode};
+use crate::driver::{Cmd, Driver, TimerKind, timer_delay_ms};
+use crate::options::{PingFn, PongFn, UseWebSocketOptions};
+use crate::{ConnState, Metrics, WsError};
+use gloo_timers::callback::Timeout;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+/// Milliseconds on the monotonic page clock (`performance.now()`), the clock
+/// of `ConnState::Reconnecting::retry_at_ms`.
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
+    me: Weak<Self>,
+    driver: RefCell<Driver>,
+    socket: RefCell<Option<Live>>,
+    /// Bumped per socket; events from an older socket are ignored.
+    generation: Cell<u64>,
+    timers: RefCell<HashMap<TimerKind, Timeout>>,
+    page: RefCell<Option<PageWatch>>,
+    alive: Cell<bool>,
+    codec: C,
+    protocols: Vec<String>,
+    ping: Option<PingFn<Tx>>,
+    pong: Option<PongFn<Rx>>,
+    subs: Subscribers<Tx, Rx>,
+    /// Set by a `try_send` frame the browser would not take.
+    direct_failed: Cell<bool>,
+    /// Called once when the last subscriber leaves (shared mode forgets it).
+    on_dispose: RefCell<Option<Box<dyn FnOnce()>>>,
+}
+
+impl<Tx, Rx, C> Conn<Tx, Rx, C>
+where
+    Tx: 'static,
+    Rx: Clone + Send + Sync + 'static,
+    C: Codec<Tx, Rx>,
+{
+    /// A connection with the settings of `opts` (its callbacks belong to the
+    /// subscriber, not to the connection).
+    pub fn new(opts: &UseWebSocketOptions<Tx, Rx, C>, codec: C) -> Rc<Self> {
+        let driver = Driver::new(opts.driver_config(), Box::new(js_sys::Math::random));
+        let conn = Rc::new_cyclic(|me| Self {
+            me: me.clone(),
+            driver: RefCell::new(driver),
+            socket: RefCell::new(None),
+            generation: Cell::new(0),
+            timers: RefCell::new(HashMap::new()),
+            page: RefCell::new(None),
+            alive: Cell::new(true),
+            codec,
+            protocols: opts.protocols.clone(),
+            ping: opts.ping.clone(),
+            pong: opts.pong.clone(),
+            subs: Subscribers::new(),
+            direct_failed: Cell::new(false),
+            on_dispose: RefCell::new(None),
+        });
+        conn.listen_to_page();
+        conn
+    }
+
+    pub fn on_dispose(&self, f: impl FnOnce() + 'static) {
+        *self.on_dispose.borrow_mut() = Some(Box::new(f));
+    }
+
+    pub fn state(&self) -> ConnState {
+        self.driver.borrow().state().clone()
+    }
+
+    pub fn subscribe(&self, sub: Rc<Sub<Tx, Rx>>) {
+        let (state, metrics) = self.snapshot();
+        sub.publish(&state, &metrics);
+        self.subs.add(sub);
+    }
+
+    /// Remove `sub`; the last one out disposes the connection.
+    pub fn unsubscribe(&self, sub: &Rc<Sub<Tx, Rx>>) {
+        if self.subs.remove(sub) {
+            self.dispose();
+        }
+    }
+
+    /// Run one driver step, carry out its commands, publish the result.
+    pub fn step(&self, f: impl FnOnce(&mut Driver, f64)) {
+        if !self.alive.get() {
+            registry::late_event();
+            return;
+        }
+        f(&mut self.driver.borrow_mut(), now_ms());
+        self.run_commands();
+        self.publish();
+    }
+
+    /// Encode and send (or queue) for `from`; a refusal is reported to it.
+    pub fn send(&self, tx: &Tx, from: &Sub<Tx, Rx>) -> Result<(), WsError> {
+        let frame = self.codec.encode(tx).map_err(|e| from.report(WsError::Encode(e.to_string())))?;
+        let r = self.driver.borrow_mut().send(frame, now_ms());
+        self.run_commands();
+        self.publish();
+        r.map_err(|e| from.report(WsError::QueueFull(e)))
+    }
+
+    /// Send now or not at all; never queued (see `Driver::try_send`).
+    pub fn try_send(&self, tx: &Tx, from: &Sub<Tx, Rx>) -> Result<(), WsError> {
+        let frame = self.codec.encode(tx).map_err(|e| from.report(WsError::Encode(e.to_string())))?;
+        self.direct_failed.set(false);
+        let r = self.driver.borrow_mut().try_send(frame);
+        self.run_commands();
+        self.publish();
+        if r.is_err() || self.direct_failed.replace(false) { Err(WsError::NotOpen) } else { Ok(()) }
+    }
+
+    fn run_commands(&self) {
+        loop {
+            let cmds = self.driver.borrow_mut().take_commands();
+            if cmds.is_empty() {
+                return;
+            }
+            let mut unsent = Vec::new();
+            for cmd in cmds {
+                match cmd {
+                    Cmd::Transmit { frame, queued_at } => {
+                        let ok = unsent.is_empty() && self.transmit(&frame);
+                        match queued_at {
+                            _ if ok => {}
+                            Some(at) => unsent.push((frame, at)),
+                            None => {
+                                self.direct_failed.set(true);
+                                self.driver.borrow_mut().not_transmitted(&frame);
+                            }
+                        }
+                    }
+                    other => self.execute(other),
+                }
+            }
+            if !unsent.is_empty() {
+                self.driver.borrow_mut().untransmitted(unsent);
+            }
+        }
+    }
+
+    fn transmit(&self, frame: &Frame) -> bool {
+        self.socket.borrow().as_ref().is_some_and(|s| s.transmit(frame))
+    }
+
+    fn execute(&self, cmd: Cmd) {
+        match cmd {
+            Cmd::Connect { url } => self.connect(&url),
+            Cmd::Close { code, reason } => {
+                if let Some(s) = self.socket.borrow().as_ref() {
+                    s.close(code, reason);
+                }
+            }
+            Cmd::Abandon { code, reason } => {
+                let old = self.socket.borrow_mut().take();
+                if let Some(s) = old {
+                    s.shutdown(code, reason);
+                    self.subs.closed(code, reason, false);
+                }
+            }
+            Cmd::Transmit { .. } => unreachable!("handled in run_commands"),
+            Cmd::Handshake => self.handshake(),
+            Cmd::Expired(n) => self.subs.report(&WsError::Expired(n)),
+            Cmd::Ping { nonce } => {
+                let frame = self.ping.as_ref().and_then(|p| self.codec.encode(&p(nonce)).ok());
+                if let Some(frame) = frame
+                    && self.transmit(&frame)
+                {
+                    self.driver.borrow_mut().sent_by_glue(frame.len());
+                }
+            }
+            Cmd::SetTimer { kind, delay_ms } => {
+                let me = self.me.clone();
+                let t = Timeout::new(timer_delay_ms(delay_ms), move || {
+                    if let Some(conn) = me.upgrade() {
+                        conn.step(|d, now| d.on_timer(kind, now));
+                    }
+                });
+                self.timers.borrow_mut().insert(kind, t); // replaces (and cancels) any older one
+            }
+            Cmd::CancelTimer(kind) => {
+                self.timers.borrow_mut().remove(&kind);
+            }
+            Cmd::Warn(w) => web_sys::console::warn_1(&format!("use_websocket: {w}").into()),
+        }
+    }
+
+    fn connect(&self, url: &str) {
+        let old = self.socket.borrow_mut().take();
+        if let Some(old) = old {
+            old.shutdown(crate::close_code::NORMAL, "replaced");
+            self.subs.closed(crate::close_code::NORMAL, "replaced", true);
+        }
+        let generation = self.generation.get() + 1;
+        self.generation.set(generation);
+        let me = self.me.clone();
+        let sink = move |ev| {
+            if let Some(conn) = me.upgrade() {
+                conn.on_socket_event(generation, ev);
+            }
+        };
+        match Live::connect(url, &self.protocols, sink) {
+            Ok(live) => *self.socket.borrow_mut() = Some(live),
+            Err(e) => {
+                let e = WsError::InvalidUrl(format!("{url}: {e}"));
+                self.subs.report(&e);
+                self.driver.borrow_mut().connect_failed(e.to_string());
+            }
+        }
+    }
+
+    /// Every subscriber's handshake frames, in subscription order, then its
+    /// `on_open`. Runs only after the driver accepted the move to `open`.
+    fn handshake(&self) {
+        let subs = self.subs.all();
+        for sub in &subs {
+            for tx in sub.handshake_frames() {
+                match self.codec.encode(&tx) {
+                    Ok(frame) => {
+                        if self.transmit(&frame) {
+                            self.driver.borrow_mut().sent_by_glue(frame.len());
+                        }
+                    }
+                    Err(e) => {
+                        sub.report(WsError::Encode(e.to_string()));
+                    }
+                }
+            }
+        }
+        for sub in &subs {
+            sub.opened();
+        }
+    }
+
+    fn on_socket_event(&self, generation: u64, ev: SocketEvent) {
+        if generation != self.generation.get() {
+            return;
+        }
+        match ev {
+            SocketEvent::Open => self.step(|d, now| d.on_open(now)),
+            SocketEvent::Close { code, reason, was_clean } => {
+                self.socket.borrow_mut().take();
+                self.subs.closed(code, &reason, was_clean);
+                self.step(|d, now| d.on_close(code, reason, now));
+            }
+            SocketEvent::Error => self.subs.all().iter().for_each(|s| s.connection_error()),
+            SocketEvent::Message(frame) => self.on_frame(frame),
+        }
+    }
+
+    fn on_frame(&self, frame: Frame) {
+        if !self.alive.get() {
+            registry::late_event();
+            return;
+        }
+        let len = frame.len();
+        let incoming = decode(&self.codec, frame);
+        let pong = match &incoming {
+            Incoming::Message(rx) => self.pong.as_ref().and_then(|p| p(rx)),
+            Incoming::Undecodable { .. } => None,
+        };
+        self.step(|d, now| {
+            d.on_frame(len);
+            if let Some(nonce) = pong {
+                d.on_pong(nonce, now);
+            }
+            if matches!(incoming, Incoming::Undecodable { .. }) {
+                d.on_malformed();
+            }
+        });
+        if let Incoming::Undecodable { error, .. } = &incoming {
+            web_sys::console::warn_1(&format!("use_websocket: unreadable frame: {error}").into());
+            self.subs.report(&WsError::Decode(error.clone()));
+        }
+        self.subs.deliver(&incoming);
+    }
+
+    fn snapshot(&self) -> (ConnState, Metrics) {
+        let d = self.driver.borrow();
+        (d.state().clone(), d.metrics().clone())
+    }
+
+    fn publish(&self) {
+        let (state, metrics) = self.snapshot();
+        self.subs.publish(&state, &metrics);
+    }
+
+    fn listen_to_page(&self) {
+        let me = self.me.clone();
+        let ((online, visible), watch) = PageWatch::start(move |ev| {
+            if let Some(conn) = me.upgrade() {
+                conn.step(|d, now| match ev {
+                    PageEvent::Online(up) => d.set_online(up, now),
+                    PageEvent::Visible(shown) => d.set_visible(shown, now),
+                });
+            }
+        });
+        let mut d = self.driver.borrow_mut();
+        d.set_online(online, now_ms());
+        d.set_visible(visible, now_ms());
+        *self.page.borrow_mut() = Some(watch);
+    }
+
+    /// The last subscriber left: timers, listeners, then the socket.
+    fn dispose(&self) {
+        if !self.alive.replace(false) {
+            return;
+        }
+        self.timers.borrow_mut().clear();
+        self.page.borrow_mut().take();
+        let old = self.socket.borrow_mut().take();
+        if let Some(s) = old {
+            s.shutdown(crate::close_code::NORMAL, "component unmounted");
+        }
+        let f = self.on_dispose.borrow_mut().take();
+        if let Some(f) = f {
+            f();
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Options for [`crate::use_websocket_with_options`], shaped like leptos-use:
+//! a struct with `Default` and a builder method per field, each saying its
+//! default.
+
+use crate::backoff::BackoffConfig;
+use crate::codec::{Codec, Incoming, JsonCodec};
+use crate::config::{CloseAction, DriverConfig, HeartbeatConfig};
+use crate::error::WsError;
+use std::rc::Rc;
+
+/// Called with every inbound frame, in order.
+pub type OnMessage<Rx> = Rc<dyn Fn(&Incoming<Rx>)>;
+/// Called when a socket closes: code, reason, whether the close was clean.
+pub type OnClose = Rc<dyn Fn(u16, &str, bool)>;
+/// Called with every error the hook reports.
+pub type OnError = Rc<dyn Fn(&WsError)>;
+/// Recognises a pong and returns its nonce.
+pub type PongFn<Rx> = Rc<dyn Fn(&Rx) -> Option<u64>>;
+/// Builds the ping for a nonce.
+pub type PingFn<Tx> = Rc<dyn Fn(u64) -> Tx>;
+
+/// How the hook behaves. `C` is the [`Codec`]; JSON unless set with
+/// [`UseWebSocketOptions::codec`].
+pub struct UseWebSocketOptions<Tx, Rx, C = JsonCodec> {
+    pub(crate) driver: DriverConfig,
+    pub(crate) immediate: bool,
+    pub(crate) share: bool,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) codec: C,
+    pub(crate) handshake: Rc<dyn Fn() -> Vec<Tx>>,
+    pub(crate) on_open: Rc<dyn Fn()>,
+    pub(crate) on_message: OnMessage<Rx>,
+    pub(crate) on_close: OnClose,
+    pub(crate) on_error: OnError,
+    pub(crate) ping: Option<PingFn<Tx>>,
+    pub(crate) pong: Option<PongFn<Rx>>,
+}
+
+impl<Tx: 'static, Rx: 'static> Default for UseWebSocketOptions<Tx, Rx, JsonCodec> {
+    fn default() -> Self {
+        Self::with_codec(JsonCodec)
+    }
+}
+
+impl<Tx: 'static, Rx: 'static, C> UseWebSocketOptions<Tx, Rx, C> {
+    /// Defaults with another codec, e.g. `UseWebSocketOptions::with_codec(TextCodec)`.
+    pub fn with_codec(codec: C) -> Self {
+        Self {
+            driver: DriverConfig::default(),
+            immediate: true,
+            share: false,
+            protocols: Vec::new(),
+            codec,
+            handshake: Rc::new(Vec::new),
+            on_open: Rc::new(|| {}),
+            on_message: Rc::new(|_| {}),
+            on_close: Rc::new(|_, _, _| {}),
+            on_error: Rc::new(|_| {}),
+            ping: None,
+            pong: None,
+        }
+    }
+}
+
+impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
+    /// Use another codec (see [`crate::TextCodec`], [`crate::BinaryCodec`]).
+    /// Default [`JsonCodec`]. Keeps every other option except the heartbeat's
+    /// ping and pong, whose types stay the same, so they are kept too.
+    pub fn codec<C2: Codec<Tx, Rx>>(self, codec: C2) -> UseWebSocketOptions<Tx, Rx, C2> {
+        UseWebSocketOptions {
+            driver: self.driver,
+            immediate: self.immediate,
+            share: self.share,
+            protocols: self.protocols,
+            codec,
+            handshake: self.handshake,
+            on_open: self.on_open,
+            on_message: self.on_message,
+            on_close: self.on_close,
+            on_error: self.on_error,
+            ping: self.ping,
+            pong: self.pong,
+        }
+    }
+
+    /// Connect as soon as the hook mounts. Default `true`; with `false`,
+    /// nothing happens until `open()`.
+    pub fn immediate(mut self, yes: bool) -> Self {
+        self.immediate = yes;
+        self
+    }
+
+    /// Share one socket between every component on the page that uses the
+    /// same URL and the same message and codec types: reference-counted, the
+    /// last to unmount closes it. Each subscriber receives every frame and its
+    /// own handshake frames are sent on every (re)connection; the connection
+    /// settings (backoff, heartbeat, timeouts, queue, protocols) are those of
+    /// the first subscriber. `open`, `close` and `reconnect_now` act on the
+    /// shared connection. Default `false`: one socket per hook.
+    pub fn share(mut self, yes: bool) -> Self {
+        self.share = yes;
+        self
+    }
+
+    /// Subprotocols offered in the handshake (`Sec-WebSocket-Protocol`).
+    /// Default: none.
+    pub fn protocols(mut self, protocols: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Frames sent first on every (re)connection, before anything queued:
+    /// the place for authentication, subscriptions and resume cursors. Called
+    /// at each open, after the move to `open` is accepted, so it can read
+    /// current state and mark things as sent. Default: none.
+    pub fn handshake(mut self, f: impl Fn() -> Vec<Tx> + 'static) -> Self {
+        self.handshake = Rc::new(f);
+        self
+    }
+
+    /// Called once per connection when it opens, after the handshake frames
+    /// went out. Default: nothing.
+    pub fn on_open(mut self, f: impl Fn() + 'static) -> Self {
+        self.on_open = Rc::new(f);
+        self
+    }
+
+    /// Called synchronously for every inbound frame, in order. Unlike the
+    /// `message` signal (which only holds the latest), this never skips a
+    /// frame when several arrive at once. Default: nothing.
+    pub fn on_message(mut self, f: impl Fn(&Incoming<Rx>) + 'static) -> Self {
+        self.on_message = Rc::new(f);
+        self
+    }
+
+    /// Called once per socket when it ends, with the close code, reason and
+    /// whether the close handshake completed. A socket the hook writes off
+    /// (timeouts) reports the hook's own code with `was_clean == false`. Not
+    /// called on unmount. Default: nothing.
+    pub fn on_close(mut self, f: impl Fn(u16, &str, bool) + 'static) -> Self {
+        self.on_close = Rc::new(f);
+        self
+    }
+
+    /// Called with every error: those in the `error` signal, and connection
+    /// errors the browser reports (which carry no detail; a close follows).
+    /// Default: nothing.
+    pub fn on_error(mut self, f: impl Fn(&WsError) + 'static) -> Self {
+        self.on_error = Rc::new(f);
+        self
+    }
+
+    /// Backoff before reconnecting: full jitter in `0..min(cap, base * 2^n)`.
+    /// Defaults: base 500 ms, cap 30 000 ms.
+    pub fn backoff(mut self, base_ms: u32, cap_ms: u32) -> Self {
+        self.driver.backoff = BackoffConfig { base_ms: base_ms as f64, cap_ms: cap_ms as f64 };
+        self
+    }
+
+    /// Give up (state `failed`) after this many reconnect attempts in a row.
+    /// Default `None`: retry forever.
+    pub fn max_attempts(mut self, n: Option<u32>) -> Self {
+        self.driver.max_attempts = n;
+        self
+    }
+
+    /// How long a connection must stay open before the attempt counter
+    /// resets. Default 5 000 ms.
+    pub fn min_uptime_ms(mut self, ms: u32) -> Self {
+        self.driver.min_uptime_ms = ms as f64;
+        self
+    }
+
+    /// Abandon and retry a handshake slower than this. Default 10 000 ms.
+    pub fn connect_timeout_ms(mut self, ms: u32) -> Self {
+        self.driver.connect_timeout_ms = ms as f64;
+        self
+    }
+
+    /// Frames that may wait for the socket to open; `send` beyond that returns
+    /// [`WsError::QueueFull`]. Default 1024.
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.driver.queue_capacity = n;
+        self
+    }
+
+    /// Drop (and report as [`WsError::Expired`]) queued frames that waited
+    /// longer than this, instead of sending them late. Default `None`: no limit.
+    pub fn queue_ttl_ms(mut self, ms: Option<f64>) -> Self {
+        self.driver.queue_ttl_ms = ms;
+        self
+    }
+
+    /// Heartbeat: every `interval_ms` send `ping(nonce)`; if no frame at all
+    /// arrives within `timeout_ms`, the connection is closed with 4000 and
+    /// retried. `pong` recognises the answer (for the RTT). Default: off.
+    pub fn heartbeat(
+        mut self,
+        interval_ms: u32,
+        timeout_ms: u32,
+        ping: impl Fn(u64) -> Tx + 'static,
+        pong: impl Fn(&Rx) -> Option<u64> + 'static,
+    ) -> Self {
+        self.driver.heartbeat =
+            Some(HeartbeatConfig { interval_ms: interval_ms as f64, timeout_ms: timeout_ms as f64 });
+        self.ping = Some(Rc::new(ping));
+        self.pong = Some(Rc::new(pong));
+        self
+    }
+
+    /// Decide what a close the app did not ask for means. Default:
+    /// [`crate::config::default_close_policy`] (reconnect on everything, 1000
+    /// included; fail on 1003, 1008, 4401 and 4403).
+    pub fn close_policy(mut self, f: impl Fn(u16, &str) -> CloseAction + 'static) -> Self {
+        self.driver.close_policy = Rc::new(f);
+        self
+    }
+
+    /// The driver configuration, with heartbeats only when a ping is set.
+    pub(crate) fn driver_config(&self) -> DriverConfig {
+        let mut cfg = self.driver.clone();
+        if self.ping.is_none() {
+            cfg.heartbeat = None;
+        }
+        cfg
+    }
+}
