@@ -11,9 +11,14 @@ start=$(date +%s)
 if [ "$what" = all ] || [ "$what" = native ]; then
   echo "== native tests (cargo test --workspace)"
   cargo test --workspace
+  echo "== tether-ws: docs without warnings, and the crate packages on its own"
+  RUSTDOCFLAGS="-D warnings" cargo doc -q -p tether-ws --no-deps
+  cargo package -q -p tether-ws --allow-dirty
 fi
 
 if [ "$what" = all ] || [ "$what" = browser ]; then
+  echo "== tether-ws: the minimal example builds for the browser"
+  wasm_env "$WASM_CARGO" build -q -p tether-ws --example minimal --target wasm32-unknown-unknown
   echo "== browser tests (headless Chromium, real server)"
   cargo build -q -p tether-server -p tether-testkit
   work=$(mktemp -d)

@@ -11,6 +11,7 @@ use common::*;
 use leptos::prelude::*;
 use tether_protocol::{ClientMsg, ServerMsg};
 use tether_ws::{ConnState, WsError, registry};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -146,4 +147,52 @@ async fn a_full_queue_refuses_visibly_and_keeps_what_it_holds() {
     let m = c.ws.metrics.get_untracked();
     assert_eq!((m.queued, m.queue_rejected), (3, 1));
     c.owner.cleanup();
+}
+
+/// Wrap the page's `WebSocket` so every socket created from now on is
+/// tracked by a `WeakRef` only; returns a function counting those still alive.
+fn track_sockets_weakly() -> js_sys::Function {
+    js_sys::eval(
+        "(() => {
+            const Orig = window.__origWebSocket || window.WebSocket;
+            window.__origWebSocket = Orig;
+            const refs = [];
+            window.WebSocket = class extends Orig {
+                constructor(...args) { super(...args); refs.push(new WeakRef(this)); }
+            };
+            return () => { window.WebSocket = Orig; return refs.filter(r => r.deref() !== undefined).length; };
+        })()",
+    )
+    .expect("eval")
+    .into()
+}
+
+#[wasm_bindgen_test]
+async fn closed_sockets_are_garbage_collected_the_leak_registry_holds_none() {
+    let Ok(gc) = js_sys::Reflect::get(&js_sys::global(), &"gc".into()).and_then(|g| g.dyn_into::<js_sys::Function>())
+    else {
+        panic!("run Chromium with --js-flags=--expose-gc (webdriver.json)");
+    };
+    let url = ws_url().await;
+    let alive = track_sockets_weakly();
+    for i in 0..20 {
+        let c = client(&url, "gc", &unique_room(&format!("gc{i}")));
+        c.wait_open().await;
+        c.owner.cleanup();
+    }
+    // Wait on the server's count, not on `live_sockets()`: reading the
+    // registry must not be what frees anything.
+    assert!(wait_for_server_connections(5_000, 0).await);
+    sleep(300).await;
+    let mut left = u32::MAX;
+    for _ in 0..10 {
+        gc.call0(&JsValue::NULL).unwrap();
+        sleep(50).await;
+        left = alive.call0(&JsValue::NULL).unwrap().as_f64().unwrap() as u32;
+        if left == 0 {
+            break;
+        }
+    }
+    assert_eq!(left, 0, "closed sockets still reachable after GC: something holds them");
+    assert_eq!(registry::live_sockets(), 0);
 }

@@ -1,10 +1,9 @@
 //! The smallest useful page: connect, send text, list what comes back, and a
 //! badge with the connection state and a "reconnect now" button.
 //!
-//! Point it at any text WebSocket (an echo server is enough). Build it for the
-//! browser with `cargo build --example minimal --target wasm32-unknown-unknown`
-//! and serve it with `examples/minimal/index.html` (Trunk, or wasm-bindgen by
-//! hand). The URL comes from `?url=` and defaults to `/ws` on the page's host.
+//! Point it at any text WebSocket (an echo server is enough). How to build and
+//! serve it is in the crate README ("Example"). The URL comes from `?url=`
+//! and defaults to `/ws` on the page's host.
 
 use leptos::prelude::*;
 use tether_ws::{ConnState, Incoming, TextCodec, UseWebSocketOptions, use_websocket_with_options};
