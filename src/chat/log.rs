@@ -44,7 +44,9 @@ pub struct Entry {
     pub status: Status,
     pub own: bool,
     pub error: Option<String>,
-    /// When an own message was typed (ms since the Unix epoch); 0 for others.
+    /// When the message was written (ms since the Unix epoch): typed, for
+    /// an own message not yet stored (its outbox deadline counts from it);
+    /// stored by the server, for the others.
     pub created_ms: f64,
 }
 
@@ -175,7 +177,7 @@ impl RoomLog {
             status,
             own,
             error: None,
-            created_ms: 0.0,
+            created_ms: m.ts_ms as f64,
         });
         true
     }

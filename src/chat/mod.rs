@@ -1,9 +1,10 @@
 //! Chat state: per-room message logs with delivery status (pure, in `log`),
 //! message ids, and the reactive store that connects them to the hook.
+pub mod attention;
 pub mod ids;
 pub mod log;
 pub mod outbox;
 pub mod persist;
 pub mod store;
 
-pub use store::{Chat, default_ws_url, use_chat};
+pub use store::{Chat, default_ws_url, track_visibility, use_chat};

@@ -10,6 +10,7 @@
 //! `try_send`, which never queues, so a post whose socket is closing under it
 //! stays in the outbox only, and cannot leave twice.
 
+use super::attention::Attention;
 use super::ids::new_id;
 use super::log::{RoomLog, Status};
 use super::outbox::{self, Logs};
@@ -32,6 +33,10 @@ pub struct Chat {
     pub rooms: RwSignal<Vec<String>>,
     pub room: RwSignal<String>,
     pub logs: Logs,
+    /// Unread counts and the rooms kept joined to count them.
+    pub attention: RwSignal<Attention>,
+    /// The tab is hidden: messages in the current room count as unread too.
+    pub hidden: RwSignal<bool>,
     /// The latest problem worth telling the user (a refused post, a server error).
     pub notice: RwSignal<Option<String>>,
     pub state: Signal<ConnState>,
@@ -51,12 +56,18 @@ pub fn default_ws_url() -> String {
 }
 
 /// The frames that open every connection.
-fn handshake(nick: &str, current: &str, logs: &HashMap<String, RoomLog>) -> Vec<ClientMsg> {
+fn handshake(nick: &str, current: &str, watched: &Attention, logs: &HashMap<String, RoomLog>) -> Vec<ClientMsg> {
     let mut frames = vec![ClientMsg::Hello { nick: nick.to_owned() }];
-    // The current room first, then any other room with posts to resend.
-    let mut others: Vec<String> =
-        logs.iter().filter(|(r, l)| *r != current && l.pending().next().is_some()).map(|(r, _)| r.clone()).collect();
-    others.sort();
+    // The current room first, then the other watched rooms (for unread
+    // counts), then any other room with posts to resend.
+    let mut others: Vec<String> = watched.watched().filter(|r| *r != current).cloned().collect();
+    let mut pending: Vec<String> = logs
+        .iter()
+        .filter(|(r, l)| *r != current && !others.contains(r) && l.pending().next().is_some())
+        .map(|(r, _)| r.clone())
+        .collect();
+    pending.sort();
+    others.extend(pending);
     for room in std::iter::once(current.to_owned()).chain(others) {
         let log = logs.get(&room);
         frames.push(ClientMsg::Join { room: room.clone(), since: log.and_then(RoomLog::cursor) });
@@ -69,6 +80,8 @@ fn handshake(nick: &str, current: &str, logs: &HashMap<String, RoomLog>) -> Vec<
 
 pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline_ms: f64) -> Chat {
     let rooms = RwSignal::new(vec![room.clone()]);
+    let attention = RwSignal::new(Attention::new(&room));
+    let hidden = RwSignal::new(false);
     let room = RwSignal::new(room);
     let logs: Logs = RwSignal::new(HashMap::new());
     let notice = RwSignal::new(None::<String>);
@@ -79,12 +92,21 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
     let me = nick.clone();
     let opts = UseWebSocketOptions::default()
         .handshake(move || {
-            let frames = logs.with_untracked(|l| handshake(&hs_nick, &room.get_untracked(), l));
+            let frames = attention
+                .with_untracked(|a| logs.with_untracked(|l| handshake(&hs_nick, &room.get_untracked(), a, l)));
             logs.update(|l| l.values_mut().for_each(|log| log.mark_all(Status::Queued, Status::Sent)));
             frames
         })
         .on_message(move |m: &Incoming<ServerMsg>| match m {
-            Incoming::Message(msg) => handle(msg.clone(), &me, rooms, logs, notice),
+            Incoming::Message(msg) => {
+                if let ServerMsg::Message { message } = msg
+                    && message.author != me
+                {
+                    let hidden = hidden.get_untracked();
+                    room.with_untracked(|r| attention.update(|a| a.arrived(&message.room, r, hidden)));
+                }
+                handle(msg.clone(), &me, rooms, logs, notice)
+            }
             Incoming::Undecodable { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
         .queue_ttl_ms(Some(outbox_deadline_ms))
@@ -105,6 +127,8 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         rooms,
         room,
         logs,
+        attention,
+        hidden,
         notice,
         state: ws.state,
         metrics: ws.metrics,
@@ -192,23 +216,52 @@ impl Chat {
     /// Switch to (and create, if new) another room.
     pub fn switch_room(&self, name: &str) -> Result<(), String> {
         validate_room(name).map_err(|e| e.to_string())?;
-        let old = self.room.get_untracked();
-        if old == name {
+        if self.room.get_untracked() == name {
             return Ok(());
         }
         let since = self.logs.with_untracked(|l| l.get(name).and_then(RoomLog::cursor));
+        let watched = self.attention.with_untracked(|a| a.watched().any(|r| r == name));
+        let gone = self.attention.try_update(|a| a.visit(name)).flatten();
         self.room.set(name.to_owned());
         self.rooms.update(|r| {
             if !r.iter().any(|x| x == name) {
                 r.push(name.to_owned());
             }
         });
-        // While disconnected these are not needed: the handshake joins the
-        // current room on open.
+        // Watched rooms stay joined, for their unread counts. While
+        // disconnected none of this is needed: the handshake joins them all.
         if self.state.get_untracked().is_open() {
-            let _ = (self.send)(&ClientMsg::Leave { room: old });
-            let _ = (self.send)(&ClientMsg::Join { room: name.to_owned(), since });
+            if let Some(gone) = gone {
+                let _ = (self.send)(&ClientMsg::Leave { room: gone });
+            }
+            if !watched {
+                let _ = (self.send)(&ClientMsg::Join { room: name.to_owned(), since });
+            }
         }
         Ok(())
     }
+}
+
+/// Keep `chat.hidden` in step with the page, clear the current room's count
+/// when the user looks again, and put the unread total in the tab's title
+/// while hidden.
+pub fn track_visibility(chat: &Chat) {
+    let (hidden, attention, room) = (chat.hidden, chat.attention, chat.room);
+    let read = move || web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+    hidden.set(read());
+    let handle = window_event_listener(leptos::ev::Custom::<web_sys::Event>::new("visibilitychange"), move |_| {
+        let h = read();
+        hidden.set(h);
+        if !h {
+            room.with_untracked(|r| attention.update(|a| a.seen(r)));
+        }
+    });
+    on_cleanup(move || handle.remove());
+    Effect::new(move |_| {
+        let n = attention.with(Attention::total);
+        let title = if hidden.get() && n > 0 { format!("({n}) Tether") } else { "Tether".to_owned() };
+        if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+            d.set_title(&title);
+        }
+    });
 }

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::chat::persist::storage;
 use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
-use crate::chat::{default_ws_url, use_chat};
+use crate::chat::{default_ws_url, track_visibility, use_chat};
 use leptos::prelude::*;
 use tether_protocol::{validate_nick, validate_room};
 
@@ -55,6 +55,7 @@ pub fn ChatView(
     let url = Signal::stored(url.unwrap_or_else(default_ws_url));
     let chat = use_chat(url, nick, room, outbox_deadline_ms.unwrap_or(DEFAULT_OUTBOX_DEADLINE_MS));
     provide_context(chat.clone());
+    track_visibility(&chat);
     let notice = chat.notice;
     // Connection-level problems (bad URL, unreadable frames) from the hook.
     let ws_error = chat.ws_error;
@@ -63,17 +64,34 @@ pub fn ChatView(
             notice.set(Some(e.to_string()));
         }
     });
+    // On narrow screens the room list and health panel live in a drawer.
+    let drawer = RwSignal::new(false);
+    let room = chat.room;
+    Effect::new(move |prev: Option<String>| {
+        let r = room.get();
+        if prev.is_some_and(|p| p != r) {
+            drawer.set(false); // a room was picked: show it
+        }
+        r
+    });
     view! {
-        <div class="layout">
+        <div class="layout" class:drawer-open=move || drawer.get()>
             <header class="topbar">
+                <button class="nav-toggle" data-testid="nav-toggle" aria-controls="sidebar"
+                    aria-expanded=move || drawer.get().to_string()
+                    aria-label=move || if drawer.get() { "Close rooms and health" } else { "Open rooms and health" }
+                    on:click=move |_| drawer.update(|d| *d = !*d)>
+                    "☰"
+                </button>
                 <h1>"Tether"</h1>
                 <span class="who">{chat.nick.clone()}</span>
                 <ConnectionBadge />
             </header>
-            <aside class="sidebar">
+            <aside class="sidebar" id="sidebar" aria-label="Rooms and connection health">
                 <RoomList />
                 <HealthPanel />
             </aside>
+            <div class="scrim" aria-hidden="true" on:click=move |_| drawer.set(false)></div>
             <main class="chat">
                 <h2 class="room-title">"#" {move || chat.room.get()}</h2>
                 <MessageList />

@@ -1,8 +1,20 @@
-//! The message box: Enter or the button sends; a refused message says why.
+//! The message box: Enter sends, Shift+Enter starts a new line, and nothing
+//! is sent while an input method (Japanese, Chinese, Korean, ...) is still
+//! composing: there Enter confirms the composition. A refused message says why.
 
 use crate::chat::Chat;
+use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 use tether_protocol::MAX_BODY_CHARS;
+
+/// Whether this Enter belongs to an IME composition. `isComposing` is the
+/// standard signal; key code 229 covers browsers that send the confirming
+/// keydown after `compositionend`.
+fn composing(ev: &KeyboardEvent) -> bool {
+    #[allow(deprecated)]
+    let code = ev.key_code();
+    ev.is_composing() || code == 229
+}
 
 #[component]
 pub fn Composer() -> impl IntoView {
@@ -11,6 +23,9 @@ pub fn Composer() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let send = move || {
         let body = value.get_untracked();
+        if body.trim().is_empty() {
+            return;
+        }
         match chat.post(body) {
             Ok(()) => {
                 value.set(String::new());
@@ -20,14 +35,21 @@ pub fn Composer() -> impl IntoView {
         }
     };
     let send2 = send.clone();
+    let on_key = move |ev: KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !composing(&ev) {
+            ev.prevent_default();
+            send();
+        }
+    };
     view! {
         <div class="composer">
-            <input data-testid="message-input" placeholder="Write a message…" autocomplete="off"
-                maxlength=MAX_BODY_CHARS.to_string()
+            <textarea data-testid="message-input" placeholder="Write a message…" aria-label="Message" rows="1"
+                autocomplete="off" maxlength=MAX_BODY_CHARS.to_string()
+                aria-describedby="composer-error" aria-invalid=move || error.with(Option::is_some).to_string()
                 prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
-                on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); send() } />
+                on:keydown=on_key></textarea>
             <button data-testid="send-button" on:click=move |_| send2()>"Send"</button>
-            <p class="error" role="alert">{move || error.get()}</p>
+            <p class="error" id="composer-error" role="alert">{move || error.get()}</p>
         </div>
     }
 }

@@ -1,9 +1,21 @@
 //! The current room's messages, oldest first. Keyed by client id: a new
 //! message appends one row, and a status change updates only its own row.
+//!
+//! The list sticks to the bottom while the user is at the bottom; scrolled
+//! up, new messages show a "N new messages" pill instead of moving the view.
 
 use crate::chat::Chat;
 use crate::chat::log::Status;
+use leptos::html::Ul;
 use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+/// Within this many pixels of the end counts as "at the bottom".
+const BOTTOM_SLACK_PX: i32 = 24;
+
+fn at_bottom(el: &web_sys::Element) -> bool {
+    el.scroll_top() + el.client_height() >= el.scroll_height() - BOTTOM_SLACK_PX
+}
 
 #[component]
 pub fn MessageList() -> impl IntoView {
@@ -15,23 +27,74 @@ pub fn MessageList() -> impl IntoView {
             l.get(&r).map(|log| log.entries().iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
         })
     });
+    let list = NodeRef::<Ul>::new();
+    let stick = RwSignal::new(true);
+    let unseen = RwSignal::new(0usize);
+    let to_bottom = move || {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        unseen.set(0);
+        stick.set(true);
+    };
+    // After the rows for new messages are in: follow them, or count them.
+    Effect::new(move |prev: Option<(String, usize)>| {
+        let (r, n) = (room.get(), ids.with(Vec::len));
+        match prev {
+            Some((pr, pn)) if pr == r && n > pn && !stick.get_untracked() => unseen.update(|u| *u += n - pn),
+            Some((pr, _)) if pr != r => to_bottom(),
+            _ if stick.get_untracked() => to_bottom(),
+            _ => {}
+        }
+        (r, n)
+    });
+    let on_scroll = move |_| {
+        if let Some(el) = list.get_untracked() {
+            let bottom = at_bottom(&el);
+            stick.set(bottom);
+            if bottom {
+                unseen.set(0);
+            }
+        }
+    };
     view! {
-        <ul class="messages" data-testid="message-list" aria-live="polite">
-            <For each=move || ids.get() key=|id| id.clone() let:id>
-                <MessageRow id />
-            </For>
-        </ul>
+        <div class="messages-wrap">
+            <ul class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
+                aria-live="polite" aria-relevant="additions" aria-label="Messages" tabindex="0">
+                <For each=move || ids.get() key=|id| id.clone() let:id>
+                    <MessageRow id />
+                </For>
+            </ul>
+            <Show when=move || { unseen.get() > 0 }>
+                <button class="new-pill" data-testid="new-messages" on:click=move |_| to_bottom()>
+                    {move || match unseen.get() { 1 => "1 new message".to_owned(), n => format!("{n} new messages") }}
+                </button>
+            </Show>
+        </div>
     }
 }
 
-fn icon(s: Status) -> &'static str {
+/// The icon and the words a screen reader says instead.
+fn icon(s: Status) -> (&'static str, &'static str) {
     match s {
-        Status::Queued => "🕓",
-        Status::Sent => "✓",
-        Status::Acked => "✓✓",
-        Status::Failed => "⚠",
-        Status::Delivered => "",
+        Status::Queued => ("🕓", "waiting to send"),
+        Status::Sent => ("✓", "sent"),
+        Status::Acked => ("✓✓", "delivered"),
+        Status::Failed => ("⚠", "not delivered"),
+        Status::Delivered => ("", ""),
     }
+}
+
+/// `ms` as a time of day in the user's locale ("14:05", "2:05 PM").
+fn local_time(ms: f64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(ms));
+    let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"hour".into(), &"numeric".into());
+    let _ = js_sys::Reflect::set(&opts, &"minute".into(), &"2-digit".into());
+    let f = js_sys::Reflect::get(&date, &"toLocaleTimeString".into()).ok();
+    f.and_then(|f| js_sys::Function::from(f).call2(&date, &JsValue::UNDEFINED, &opts).ok())
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
 }
 
 #[component]
@@ -44,19 +107,27 @@ fn MessageRow(id: String) -> impl IntoView {
     let status = move || entry.get().map_or(Status::Delivered, |e| e.status);
     let own = first.own;
     let retry_id = id.clone();
+    let when = (first.created_ms > 0.0).then(|| {
+        let iso = js_sys::Date::new(&JsValue::from_f64(first.created_ms)).to_iso_string().as_string();
+        view! { <time class="when" datetime=iso>{local_time(first.created_ms)}</time> }
+    });
     view! {
         <li class="message" class:own=own data-testid="message" data-id=id data-author=first.author.clone()
             data-seq=move || entry.get().and_then(|e| e.seq).map(|s| s.to_string())
             data-status=move || status().name()>
             <span class="author">{first.author.clone()}</span>
             <span class="body" data-testid="message-body">{first.body.clone()}</span>
-            <span class="status" title=move || entry.get().and_then(|e| e.error).unwrap_or_else(|| status().name().into())>
-                {move || icon(status())}
+            <span class="meta">
+                {when}
+                <span class="status" title=move || entry.get().and_then(|e| e.error).unwrap_or_else(|| icon(status()).1.into())>
+                    <span aria-hidden="true">{move || icon(status()).0}</span>
+                    <span class="sr-only">{move || icon(status()).1}</span>
+                </span>
             </span>
             <Show when=move || status() == Status::Failed>
                 {
                     let (chat, id) = (chat.clone(), retry_id.clone());
-                    view! { <button class="retry" data-testid="message-retry" on:click=move |_| {
+                    view! { <button class="retry" data-testid="message-retry" aria-label="Retry sending this message" on:click=move |_| {
                         if let Err(e) = chat.retry(&id) { chat.notice.set(Some(e)) }
                     }>"Retry"</button> }
                 }

@@ -7,3 +7,4 @@ pub mod health;
 pub mod messages;
 pub mod nickname;
 pub mod rooms;
+pub mod sparkline;

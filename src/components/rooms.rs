@@ -30,18 +30,28 @@ pub fn RoomList() -> impl IntoView {
                         let c = chat.clone();
                         let n = name.clone();
                         let active = { let n = name.clone(); move || current.get() == n };
+                        let unread = { let n = name.clone(); Memo::new(move |_| chat.attention.with(|a| a.unread(&n))) };
+                        let label = { let n = name.clone(); move || match unread.get() {
+                            0 => format!("Room {n}"),
+                            u => format!("Room {n}, {u} unread"),
+                        } };
                         view! {
                             <li>
-                                <a href="#" data-testid="room-link" data-room=name.clone() class:active=active
+                                <a href="#" data-testid="room-link" data-room=name.clone() class:active=active.clone()
+                                    data-unread=move || unread.get().to_string() aria-label=label
+                                    aria-current=move || active().then_some("page")
                                     on:click=move |ev| { ev.prevent_default(); let _ = c.switch_room(&n); }>
                                     "#" {name.clone()}
+                                    <Show when=move || { unread.get() > 0 }>
+                                        <span class="unread" aria-hidden="true">{move || unread.get()}</span>
+                                    </Show>
                                 </a>
                             </li>
                         }
                     }
                 </For>
             </ul>
-            <input data-testid="room-input" placeholder="join or create a room" maxlength="64"
+            <input data-testid="room-input" placeholder="join or create a room" maxlength="64" aria-label="Join or create a room"
                 prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) on:keydown=on_key />
             <p class="error" role="alert">{move || error.get()}</p>
         </nav>

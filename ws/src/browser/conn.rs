@@ -9,6 +9,7 @@
 //! `on_message` is normal).
 
 use super::page::{PageEvent, PageWatch};
+use super::publish::Publisher;
 use super::registry;
 use super::socket::{Live, SocketEvent};
 use super::sub::{Sub, Subscribers};
@@ -45,6 +46,7 @@ pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
     direct_failed: Cell<bool>,
     /// Called once when the last subscriber leaves (shared mode forgets it).
     on_dispose: RefCell<Option<Box<dyn FnOnce()>>>,
+    publisher: Publisher,
 }
 
 impl<Tx, Rx, C> Conn<Tx, Rx, C>
@@ -72,6 +74,7 @@ where
             subs: Subscribers::new(),
             direct_failed: Cell::new(false),
             on_dispose: RefCell::new(None),
+            publisher: Publisher::new(),
         });
         conn.listen_to_page();
         conn
@@ -107,6 +110,28 @@ where
         f(&mut self.driver.borrow_mut(), now_ms());
         self.run_commands();
         self.publish();
+    }
+
+    /// A step for an inbound frame: published through [`Publisher::soon`]
+    /// unless the state changed.
+    fn step_quietly(&self, f: impl FnOnce(&mut Driver, f64)) {
+        if !self.alive.get() {
+            registry::late_event();
+            return;
+        }
+        f(&mut self.driver.borrow_mut(), now_ms());
+        self.run_commands();
+        if self.publisher.changed(self.driver.borrow().state()) {
+            return self.publish();
+        }
+        let me = self.me.clone();
+        self.publisher.soon(move || {
+            if let Some(conn) = me.upgrade()
+                && conn.alive.get()
+            {
+                conn.publish();
+            }
+        });
     }
 
     /// Encode and send (or queue) for `from`; a refusal is reported to it.
@@ -277,7 +302,7 @@ where
             Incoming::Message(rx) => self.pong.as_ref().and_then(|p| p(rx)),
             Incoming::Undecodable { .. } => None,
         };
-        self.step(|d, now| {
+        self.step_quietly(|d, now| {
             d.on_frame(len);
             if let Some(nonce) = pong {
                 d.on_pong(nonce, now);
@@ -300,7 +325,7 @@ where
 
     fn publish(&self) {
         let (state, metrics) = self.snapshot();
-        self.subs.publish(&state, &metrics);
+        self.publisher.now(&state, &metrics, |s, m| self.subs.publish(s, m));
     }
 
     fn listen_to_page(&self) {
@@ -325,6 +350,7 @@ where
             return;
         }
         self.timers.borrow_mut().clear();
+        self.publisher.cancel();
         self.page.borrow_mut().take();
         let old = self.socket.borrow_mut().take();
         if let Some(s) = old {

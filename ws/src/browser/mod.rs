@@ -3,6 +3,7 @@
 
 mod conn;
 mod page;
+mod publish;
 pub mod registry;
 mod shared;
 mod socket;

@@ -8,10 +8,11 @@ use crate::state::ConnState;
 impl Driver {
     /// A pong for `nonce` arrived: measure the round trip.
     pub fn on_pong(&mut self, nonce: u64, now: f64) {
+        self.clock = now;
         if let Some((sent, at)) = self.ping_in_flight
             && sent == nonce
         {
-            self.metrics.last_rtt_ms = Some((now - at).max(0.0));
+            self.metrics.rtt_ms.add((now - at).max(0.0));
             self.ping_in_flight = None;
         }
     }
@@ -19,6 +20,7 @@ impl Driver {
     /// `online`/`offline` events: never burn retries while the machine has no
     /// network; retry at once with a fresh backoff when it comes back.
     pub fn set_online(&mut self, online: bool, now: f64) {
+        self.clock = now;
         self.online = online;
         if online {
             if matches!(self.state, ConnState::Reconnecting { .. }) {
@@ -36,6 +38,7 @@ impl Driver {
     /// backoff, rather than making the user wait out a long delay. An open
     /// socket is never closed for either.
     pub fn set_visible(&mut self, visible: bool, now: f64) {
+        self.clock = now;
         let was = std::mem::replace(&mut self.visible, visible);
         if visible && !was && self.online && matches!(self.state, ConnState::Reconnecting { .. }) {
             self.attempt = 0;

@@ -45,6 +45,11 @@ pub struct Driver {
     /// A pong deadline is pending; any inbound frame disarms it.
     pong_armed: bool,
     metrics: Metrics,
+    /// When the last connection was lost without the app asking, for the
+    /// time-to-reconnect.
+    down_since: Option<f64>,
+    /// The time of the latest event, for the state history.
+    clock: f64,
     cmds: Vec<Cmd>,
 }
 
@@ -66,7 +71,9 @@ impl Driver {
             next_nonce: 0,
             ping_in_flight: None,
             pong_armed: false,
-            metrics: Metrics::default(),
+            metrics: Metrics { state: ConnState::Idle.name(), ..Metrics::default() },
+            down_since: None,
+            clock: 0.0,
             cmds: Vec::new(),
         }
     }
@@ -91,6 +98,7 @@ impl Driver {
     /// app after it changed); otherwise it is used by the next `open()`. The
     /// same URL again changes nothing.
     pub fn set_url(&mut self, url: Result<String, String>, now: f64) {
+        self.clock = now;
         if url.is_ok() && url == self.url {
             return;
         }
@@ -106,6 +114,7 @@ impl Driver {
     /// Connect (on mount, `open()` and "reconnect now"), re-enabling automatic
     /// reconnection and starting a fresh backoff.
     pub fn open(&mut self, now: f64) {
+        self.clock = now;
         self.wanted = true;
         self.attempt = 0;
         match self.state {
@@ -117,7 +126,9 @@ impl Driver {
     /// The app's own close: no reconnect until `open()`; a pending retry is
     /// cancelled, so it cannot fire later.
     pub fn close(&mut self, now: f64) {
+        self.clock = now;
         self.wanted = false;
+        self.down_since = None;
         self.cmds.push(Cmd::CancelTimer(TimerKind::Reconnect));
         match self.state {
             ConnState::Connecting | ConnState::Open => {
@@ -131,7 +142,6 @@ impl Driver {
             }
             ConnState::Closing | ConnState::Closed { .. } => {}
         }
-        let _ = now;
     }
 
     /// The glue could not even create the socket (the browser refused the URL).
@@ -145,12 +155,17 @@ impl Driver {
     /// its handshake closure does besides (marking posts sent), must never
     /// happen for a connection the state machine refused.
     pub fn on_open(&mut self, now: f64) {
+        self.clock = now;
         if !self.goto(ConnState::Open) {
             return;
         }
         self.cmds.push(Cmd::CancelTimer(TimerKind::ConnectTimeout));
         self.opened_at = Some(now);
         self.metrics.opens += 1;
+        self.metrics.open_since_ms = Some(now);
+        if let Some(since) = self.down_since.take() {
+            self.metrics.reconnect_ms.add((now - since).max(0.0));
+        }
         self.cmds.push(Cmd::Handshake);
         self.flush_queue(now);
         if let Some(hb) = &self.cfg.heartbeat {
@@ -160,6 +175,7 @@ impl Driver {
 
     /// The socket closed (as the browser reports it).
     pub fn on_close(&mut self, code: u16, reason: String, now: f64) {
+        self.clock = now;
         if !matches!(self.state, ConnState::Connecting | ConnState::Open | ConnState::Closing) {
             return; // the glue only reports its current socket; nothing to do
         }
@@ -169,7 +185,7 @@ impl Driver {
             self.goto(ConnState::Closed { code, reason });
             return;
         }
-        self.metrics.drops += 1;
+        self.lost(now);
         match (self.cfg.close_policy)(code, &reason) {
             CloseAction::Reconnect => self.schedule_reconnect(now),
             CloseAction::Stay => {
@@ -200,6 +216,7 @@ impl Driver {
 
     /// A timer the driver set has fired.
     pub fn on_timer(&mut self, kind: TimerKind, now: f64) {
+        self.clock = now;
         match (kind, &self.state) {
             (TimerKind::Reconnect, ConnState::Reconnecting { retry_at_ms: Some(_), .. }) => self.connect(now),
             (TimerKind::ConnectTimeout, ConnState::Connecting) => {
@@ -246,7 +263,7 @@ impl Driver {
     fn write_off(&mut self, code: u16, reason: &'static str, now: f64) {
         self.stop_connection_timers();
         self.cmds.push(Cmd::Abandon { code, reason });
-        self.metrics.drops += 1;
+        self.lost(now);
         self.schedule_reconnect(now);
     }
 
@@ -277,6 +294,13 @@ impl Driver {
         }
     }
 
+    /// The connection ended without the app asking.
+    fn lost(&mut self, now: f64) {
+        self.metrics.drops += 1;
+        self.metrics.open_since_ms = None;
+        self.down_since.get_or_insert(now);
+    }
+
     fn stop_connection_timers(&mut self) {
         self.ping_in_flight = None;
         self.pong_armed = false;
@@ -289,6 +313,16 @@ impl Driver {
     pub(super) fn goto(&mut self, to: ConnState) -> bool {
         match check_transition(&self.state, &to) {
             Ok(()) => {
+                let m = &mut self.metrics;
+                m.state = to.name();
+                m.attempt = if let ConnState::Reconnecting { attempt, .. } = to { attempt } else { 0 };
+                if !to.is_open() {
+                    m.open_since_ms = None;
+                }
+                if m.history.len() == crate::metrics::HISTORY_LEN {
+                    m.history.pop_front();
+                }
+                m.history.push_back(crate::metrics::StateChange { at_ms: self.clock, state: m.state });
                 self.state = to;
                 true
             }

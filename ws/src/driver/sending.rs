@@ -15,6 +15,7 @@ impl Driver {
     /// Queue or transmit a frame. Order is kept: while anything is queued, new
     /// frames go behind it.
     pub fn send(&mut self, frame: Frame, now: f64) -> Result<(), QueueFull> {
+        self.clock = now;
         if self.state.is_open() && self.queue.is_empty() {
             self.transmit(frame, Some(now));
             return Ok(());

@@ -63,7 +63,7 @@ fn missing_pong_writes_the_connection_off_within_interval_plus_timeout() {
     h.advance(100.0);
     h.d.on_frame(10);
     h.d.on_pong(1, h.now);
-    assert_eq!(h.d.metrics().last_rtt_ms, Some(100.0));
+    assert_eq!(h.d.metrics().rtt_ms.last, Some(100.0));
     h.advance(1_000.0); // now 2100; the second ping went at 2000, never answered
     assert!(h.state().is_open());
     h.advance(399.0);
@@ -167,4 +167,41 @@ fn a_close_nobody_asked_for_reconnects_whatever_its_code() {
         h.dropped(code);
         assert!(matches!(h.state(), ConnState::Failed { .. }), "{code} is terminal: {:?}", h.state());
     }
+}
+
+#[test]
+fn metrics_tell_the_story_of_the_connection_in_bounded_space() {
+    let mut h = Harness::connected(quiet(), 30);
+    assert_eq!(h.d.metrics().state, "open");
+    assert_eq!(h.d.metrics().open_since_ms, Some(0.0));
+    h.now = 1_000.0;
+    h.dropped(1006);
+    let m = h.d.metrics().clone();
+    assert_eq!((m.state, m.attempt, m.open_since_ms), ("reconnecting", 1, None));
+    let ConnState::Reconnecting { retry_at_ms: Some(at), .. } = h.state().clone() else { unreachable!() };
+    h.advance(at - h.now + 20.0);
+    h.opened();
+    let m = h.d.metrics().clone();
+    assert_eq!(m.reconnect_ms.last, Some(at + 20.0 - 1_000.0), "from the drop to open again");
+    assert_eq!(m.attempt, 0);
+    let names: Vec<_> = m.history.iter().map(|c| c.state).collect();
+    assert_eq!(names, ["connecting", "open", "reconnecting", "connecting", "open"]);
+    assert_eq!(m.history[2].at_ms, 1_000.0);
+    for _ in 0..200 {
+        h.dropped(1006);
+        h.d.open(h.now);
+        h.pump();
+        h.opened();
+    }
+    assert_eq!(h.d.metrics().history.len(), crate::metrics::HISTORY_LEN, "the history is bounded");
+    // The app's own close is not a drop: reopening later is not counted as a reconnect time.
+    let count = h.d.metrics().reconnect_ms.count;
+    h.d.close(h.now);
+    h.pump();
+    h.d.on_close(1000, String::new(), h.now);
+    h.now += 60_000.0;
+    h.d.open(h.now);
+    h.pump();
+    h.opened();
+    assert_eq!(h.d.metrics().reconnect_ms.count, count);
 }
