@@ -17,6 +17,9 @@ TRUNK_VERSION=0.21.14
 # (table.fill), so wasm-opt comes from npm, project-local.
 BINARYEN_VERSION=132.0.0
 BINARYEN_BIN=$PWD/.tools/binaryen/node_modules/.bin
+# axe-core, the accessibility checker the browser tests run on the app.
+AXE_VERSION=4.14.1
+AXE_JS=.tools/axe/node_modules/axe-core/axe.min.js
 STAMP_DIR=.tools
 ENV_FILE=$STAMP_DIR/env.sh
 mkdir -p "$STAMP_DIR"
@@ -68,7 +71,7 @@ if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wb
   # shellcheck disable=SC1090
   . "$ENV_FILE"
   if command -v trunk >/dev/null && command -v wasm-bindgen-test-runner >/dev/null \
-     && [ -x /usr/bin/chromedriver ] && [ -x "$BINARYEN_BIN/wasm-opt" ] \
+     && [ -x /usr/bin/chromedriver ] && [ -x "$BINARYEN_BIN/wasm-opt" ] && [ -f "$AXE_JS" ] \
      && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; }; then
     exit 0
   fi
@@ -99,6 +102,10 @@ fi
 if [ "$("$BINARYEN_BIN/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "${BINARYEN_VERSION%%.*}" ]; then
   say "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
   npm install --silent --no-audit --no-fund --prefix .tools/binaryen "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+if [ ! -f "$AXE_JS" ]; then
+  say "installing axe-core $AXE_VERSION from npm (accessibility checks in the browser tests)"
+  npm install --silent --no-audit --no-fund --prefix .tools/axe "axe-core@$AXE_VERSION" >/dev/null
 fi
 
 {

@@ -92,8 +92,8 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
     let me = nick.clone();
     let opts = UseWebSocketOptions::default()
         .handshake(move || {
-            let frames = attention
-                .with_untracked(|a| logs.with_untracked(|l| handshake(&hs_nick, &room.get_untracked(), a, l)));
+            let frames =
+                attention.with_untracked(|a| logs.with_untracked(|l| handshake(&hs_nick, &room.get_untracked(), a, l)));
             logs.update(|l| l.values_mut().for_each(|log| log.mark_all(Status::Queued, Status::Sent)));
             frames
         })
@@ -249,14 +249,16 @@ pub fn track_visibility(chat: &Chat) {
     let (hidden, attention, room) = (chat.hidden, chat.attention, chat.room);
     let read = move || web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
     hidden.set(read());
-    let handle = window_event_listener(leptos::ev::Custom::<web_sys::Event>::new("visibilitychange"), move |_| {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let listener = gloo_events::EventListener::new(&doc, "visibilitychange", move |_| {
         let h = read();
         hidden.set(h);
         if !h {
             room.with_untracked(|r| attention.update(|a| a.seen(r)));
         }
     });
-    on_cleanup(move || handle.remove());
+    let listener = send_wrapper::SendWrapper::new(listener);
+    on_cleanup(move || drop(listener));
     Effect::new(move |_| {
         let n = attention.with(Attention::total);
         let title = if hidden.get() && n > 0 { format!("({n}) Tether") } else { "Tether".to_owned() };

@@ -28,6 +28,14 @@ pub fn save_nick(nick: &str) {
     }
 }
 
+/// An element id unique on the page, so several chats can share one page
+/// (the browser tests mount many) without `aria-controls` pointing astray.
+pub fn unique_id(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let from_url = query("name").filter(|n| validate_nick(n).is_ok());
@@ -66,6 +74,7 @@ pub fn ChatView(
     });
     // On narrow screens the room list and health panel live in a drawer.
     let drawer = RwSignal::new(false);
+    let sidebar_id = unique_id("sidebar");
     let room = chat.room;
     Effect::new(move |prev: Option<String>| {
         let r = room.get();
@@ -77,7 +86,7 @@ pub fn ChatView(
     view! {
         <div class="layout" class:drawer-open=move || drawer.get()>
             <header class="topbar">
-                <button class="nav-toggle" data-testid="nav-toggle" aria-controls="sidebar"
+                <button class="nav-toggle" data-testid="nav-toggle" aria-controls=sidebar_id.clone()
                     aria-expanded=move || drawer.get().to_string()
                     aria-label=move || if drawer.get() { "Close rooms and health" } else { "Open rooms and health" }
                     on:click=move |_| drawer.update(|d| *d = !*d)>
@@ -87,7 +96,7 @@ pub fn ChatView(
                 <span class="who">{chat.nick.clone()}</span>
                 <ConnectionBadge />
             </header>
-            <aside class="sidebar" id="sidebar" aria-label="Rooms and connection health">
+            <aside class="sidebar" id=sidebar_id aria-label="Rooms and connection health">
                 <RoomList />
                 <HealthPanel />
             </aside>

@@ -35,6 +35,7 @@ pub fn Composer() -> impl IntoView {
         }
     };
     let send2 = send.clone();
+    let error_id = super::app::unique_id("composer-error");
     let on_key = move |ev: KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !composing(&ev) {
             ev.prevent_default();
@@ -45,11 +46,11 @@ pub fn Composer() -> impl IntoView {
         <div class="composer">
             <textarea data-testid="message-input" placeholder="Write a message…" aria-label="Message" rows="1"
                 autocomplete="off" maxlength=MAX_BODY_CHARS.to_string()
-                aria-describedby="composer-error" aria-invalid=move || error.with(Option::is_some).to_string()
+                aria-describedby=error_id.clone() aria-invalid=move || error.with(Option::is_some).to_string()
                 prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
                 on:keydown=on_key></textarea>
             <button data-testid="send-button" on:click=move |_| send2()>"Send"</button>
-            <p class="error" id="composer-error" role="alert">{move || error.get()}</p>
+            <p class="error" id=error_id role="alert">{move || error.get()}</p>
         </div>
     }
 }

@@ -31,19 +31,16 @@ pub fn RoomList() -> impl IntoView {
                         let n = name.clone();
                         let active = { let n = name.clone(); move || current.get() == n };
                         let unread = { let n = name.clone(); Memo::new(move |_| chat.attention.with(|a| a.unread(&n))) };
-                        let label = { let n = name.clone(); move || match unread.get() {
-                            0 => format!("Room {n}"),
-                            u => format!("Room {n}, {u} unread"),
-                        } };
                         view! {
                             <li>
                                 <a href="#" data-testid="room-link" data-room=name.clone() class:active=active.clone()
-                                    data-unread=move || unread.get().to_string() aria-label=label
+                                    data-unread=move || unread.get().to_string()
                                     aria-current=move || active().then_some("page")
                                     on:click=move |ev| { ev.prevent_default(); let _ = c.switch_room(&n); }>
                                     "#" {name.clone()}
                                     <Show when=move || { unread.get() > 0 }>
                                         <span class="unread" aria-hidden="true">{move || unread.get()}</span>
+                                        <span class="sr-only">{move || format!(", {} unread", unread.get())}</span>
                                     </Show>
                                 </a>
                             </li>

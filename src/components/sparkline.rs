@@ -26,7 +26,10 @@ pub fn RttSparkline(metrics: Signal<Metrics>) -> impl IntoView {
     let samples = move || metrics.with(|m| m.rtt_ms.recent().collect::<Vec<_>>());
     let label = move || {
         metrics.with(|m| match (m.rtt_ms.p50, m.rtt_ms.p95) {
-            (Some(a), Some(b)) => format!("Round trip over the last {} heartbeats: median {a:.0} ms, p95 {b:.0} ms", m.rtt_ms.recent().count()),
+            (Some(a), Some(b)) => format!(
+                "Round trip over the last {} heartbeats: median {a:.0} ms, p95 {b:.0} ms",
+                m.rtt_ms.recent().count()
+            ),
             _ => "No round trip measured yet".to_owned(),
         })
     };
