@@ -46,6 +46,29 @@ pub(crate) fn hook_created() {
 
 pub(crate) fn hook_disposed() {
     bump(&HOOKS, false);
+    #[cfg(debug_assertions)]
+    check_soon();
+}
+
+/// Debug builds: a little after a hook goes away (its socket has had time
+/// to finish closing), warn if more sockets are alive than hooks could own.
+#[cfg(debug_assertions)]
+fn check_soon() {
+    /// Longer than the driver's close timeout (3 s), so a socket that is
+    /// still closing normally is not reported.
+    const AFTER_MS: i32 = 4_000;
+    let Some(window) = web_sys::window() else { return };
+    // `once_into_js`: freed by JS after it runs, never leaked.
+    let check = Closure::once_into_js(|| {
+        let (sockets, hooks) = (live_sockets(), live_hooks());
+        if sockets > hooks {
+            web_sys::console::warn_1(
+                &format!("use_websocket: {sockets} live sockets but {hooks} live hooks: a socket may have leaked")
+                    .into(),
+            );
+        }
+    });
+    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(check.unchecked_ref(), AFTER_MS);
 }
 
 /// Hook instances (subscribers, in shared mode) not yet disposed.
