@@ -5,6 +5,7 @@ pub mod ids;
 pub mod log;
 pub mod outbox;
 pub mod persist;
+pub mod report;
 pub mod store;
 
 pub use store::{Chat, default_ws_url, track_visibility, use_chat};

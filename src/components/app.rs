@@ -64,6 +64,7 @@ pub fn ChatView(
     let chat = use_chat(url, nick, room, outbox_deadline_ms.unwrap_or(DEFAULT_OUTBOX_DEADLINE_MS));
     provide_context(chat.clone());
     track_visibility(&chat);
+    crate::chat::report::report_metrics(chat.metrics, url);
     let notice = chat.notice;
     // Connection-level problems (bad URL, unreadable frames) from the hook.
     let ws_error = chat.ws_error;
