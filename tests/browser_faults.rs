@@ -114,7 +114,7 @@ async fn silent_server_is_detected_by_heartbeat_within_interval_plus_timeout() {
         )
     });
     c.wait_open().await;
-    assert!(wait_for(3_000, || c.ws.metrics.get_untracked().last_rtt_ms.is_some()).await, "pongs measured");
+    assert!(wait_for(3_000, || c.ws.metrics.get_untracked().rtt_ms.last.is_some()).await, "pongs measured");
     ctl_post("/stall-pongs?on=true").await;
     let stalled_at = now_ms();
     assert!(wait_for(5_000, || c.ws.metrics.get_untracked().heartbeat_timeouts == 1).await);
