@@ -75,10 +75,13 @@ async fn on_a_phone_the_rooms_and_health_open_as_a_drawer_on_a_desktop_they_are_
     assert!(!on_screen(&sidebar), "the drawer starts closed");
     assert_eq!(toggle.get_attribute("aria-expanded").as_deref(), Some("false"));
     click(&phone, "[data-testid=nav-toggle]");
-    assert!(wait_for(2_000, || on_screen(&sidebar)).await, "the drawer opens");
+    let (rooms, health) =
+        (q(&phone, "[data-testid=room-list]").unwrap(), q(&phone, "[data-testid=health-panel]").unwrap());
+    assert!(
+        wait_for(2_000, || on_screen(&sidebar) && on_screen(&rooms) && on_screen(&health)).await,
+        "the drawer opens, with the rooms and the health panel"
+    );
     assert_eq!(toggle.get_attribute("aria-expanded").as_deref(), Some("true"));
-    assert!(on_screen(&q(&phone, "[data-testid=room-list]").unwrap()));
-    assert!(on_screen(&q(&phone, "[data-testid=health-panel]").unwrap()));
     // Picking a room closes it.
     type_and_enter(&phone, "room-input", &unique_room("other"));
     assert!(wait_for(2_000, || !on_screen(&sidebar)).await, "closed after choosing a room");

@@ -23,9 +23,6 @@ pub fn Composer() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let send = move || {
         let body = value.get_untracked();
-        if body.trim().is_empty() {
-            return;
-        }
         match chat.post(body) {
             Ok(()) => {
                 value.set(String::new());
