@@ -63,6 +63,7 @@ pub mod metrics;
 pub mod options;
 pub mod queue;
 pub mod state;
+pub mod tabs;
 pub mod url;
 
 pub use browser::registry;
@@ -70,7 +71,7 @@ pub use browser::{live_shared, now_ms};
 pub use codec::{BinaryCodec, Codec, Frame, Incoming, JsonCodec, TextCodec};
 pub use config::CloseAction;
 pub use error::WsError;
-pub use metrics::Metrics;
+pub use metrics::{Metrics, Role};
 pub use options::UseWebSocketOptions;
 pub use queue::QueueFull;
 pub use state::ConnState;

@@ -1,8 +1,33 @@
 //! Counters that make the connection observable: what a health panel shows
 //! and what tests assert on (for example "no event reached a disposed hook").
 
+/// What this tab does for the connection (`share_across_tabs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Role {
+    /// Its own connection: cross-tab sharing is off or unavailable.
+    #[default]
+    Standalone,
+    /// Holds the socket for every tab of the browser.
+    Leader,
+    /// Uses the leader tab's socket through the tabs' channel.
+    Follower,
+}
+
+impl Role {
+    /// A stable lowercase name (`standalone`, `leader`, `follower`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Standalone => "standalone",
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+        }
+    }
+}
+
 /// A snapshot of the hook's counters. Cheap to clone; published as a signal.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// With cross-tab sharing a follower shows the leader's connection counters
+/// (connects, frames, RTT...) with its own `role`, queue and tab fields.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metrics {
     /// Sockets created (first connect and every reconnect).
     pub connects: u32,
@@ -38,4 +63,12 @@ pub struct Metrics {
     pub last_rtt_ms: Option<f64>,
     /// Handshakes abandoned for taking longer than the connect timeout.
     pub connect_timeouts: u32,
+    /// Leader, follower, or standalone (its own socket).
+    pub role: Role,
+    /// Why this tab has its own socket although `share_across_tabs` was
+    /// asked for (Web Locks or BroadcastChannel missing); `None` otherwise.
+    pub tabs_fallback: Option<String>,
+    /// Times this tab saw leadership move to another tab or to itself after
+    /// the first election (a closed or frozen leader replaced).
+    pub leader_changes: u32,
 }
