@@ -13,7 +13,9 @@ use super::registry;
 use super::socket::{Live, SocketEvent};
 use super::sub::{Sub, Subscribers};
 use crate::codec::{Codec, Frame, Incoming, decode};
+use crate::config::DriverConfig;
 use crate::driver::{Cmd, Driver, TimerKind, timer_delay_ms};
+use crate::metrics::Role;
 use crate::options::{PingFn, PongFn, UseWebSocketOptions};
 use crate::{ConnState, Metrics, WsError};
 use gloo_timers::callback::Timeout;
@@ -25,6 +27,52 @@ use std::rc::{Rc, Weak};
 /// of `ConnState::Reconnecting::retry_at_ms`.
 pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// What a connection needs besides its subscribers; kept by a cross-tab node
+/// to build the socket when its tab becomes the leader.
+pub(crate) struct ConnSettings<Tx, Rx, C> {
+    pub driver: DriverConfig,
+    pub protocols: Vec<String>,
+    pub codec: C,
+    pub ping: Option<PingFn<Tx>>,
+    pub pong: Option<PongFn<Rx>>,
+}
+
+impl<Tx, Rx, C: Clone> Clone for ConnSettings<Tx, Rx, C> {
+    fn clone(&self) -> Self {
+        Self {
+            driver: self.driver.clone(),
+            protocols: self.protocols.clone(),
+            codec: self.codec.clone(),
+            ping: self.ping.clone(),
+            pong: self.pong.clone(),
+        }
+    }
+}
+
+impl<Tx, Rx, C: Clone> ConnSettings<Tx, Rx, C> {
+    pub fn from_options(opts: &UseWebSocketOptions<Tx, Rx, C>) -> Self {
+        Self {
+            driver: opts.driver_config(),
+            protocols: opts.protocols.clone(),
+            codec: opts.codec.clone(),
+            ping: opts.ping.clone(),
+            pong: opts.pong.clone(),
+        }
+    }
+}
+
+/// Sees what a cross-tab leader's connection does, to tell the other tabs.
+pub(crate) trait Tap {
+    /// The handshake frames went out: the socket is open for followers.
+    fn opened(&self);
+    /// A frame arrived, before it is decoded.
+    fn frame(&self, frame: &Frame);
+    /// State or metrics may have changed.
+    fn published(&self, state: &ConnState, metrics: &Metrics);
+    /// The socket ended.
+    fn closed(&self, code: u16, reason: &str, was_clean: bool);
 }
 
 pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
@@ -45,6 +93,9 @@ pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
     direct_failed: Cell<bool>,
     /// Called once when the last subscriber leaves (shared mode forgets it).
     on_dispose: RefCell<Option<Box<dyn FnOnce()>>>,
+    tap: RefCell<Option<Weak<dyn Tap>>>,
+    /// Written into published metrics: the tab's role and cross-tab fields.
+    stamp: RefCell<(Role, Option<String>, u32)>,
 }
 
 impl<Tx, Rx, C> Conn<Tx, Rx, C>
@@ -55,8 +106,18 @@ where
 {
     /// A connection with the settings of `opts` (its callbacks belong to the
     /// subscriber, not to the connection).
-    pub fn new(opts: &UseWebSocketOptions<Tx, Rx, C>, codec: C) -> Rc<Self> {
-        let driver = Driver::new(opts.driver_config(), Box::new(js_sys::Math::random));
+    pub fn new(opts: &UseWebSocketOptions<Tx, Rx, C>, codec: C) -> Rc<Self>
+    where
+        C: Clone,
+    {
+        let mut settings = ConnSettings::from_options(opts);
+        settings.codec = codec;
+        Self::with_settings(settings)
+    }
+
+    pub fn with_settings(s: ConnSettings<Tx, Rx, C>) -> Rc<Self> {
+        let ConnSettings { driver, protocols, codec, ping, pong } = s;
+        let driver = Driver::new(driver, Box::new(js_sys::Math::random));
         let conn = Rc::new_cyclic(|me| Self {
             me: me.clone(),
             driver: RefCell::new(driver),
@@ -66,12 +127,14 @@ where
             page: RefCell::new(None),
             alive: Cell::new(true),
             codec,
-            protocols: opts.protocols.clone(),
-            ping: opts.ping.clone(),
-            pong: opts.pong.clone(),
+            protocols,
+            ping,
+            pong,
             subs: Subscribers::new(),
             direct_failed: Cell::new(false),
             on_dispose: RefCell::new(None),
+            tap: RefCell::new(None),
+            stamp: RefCell::new((Role::Standalone, None, 0)),
         });
         conn.listen_to_page();
         conn
@@ -79,6 +142,37 @@ where
 
     pub fn on_dispose(&self, f: impl FnOnce() + 'static) {
         *self.on_dispose.borrow_mut() = Some(Box::new(f));
+    }
+
+    pub fn set_tap(&self, tap: Weak<dyn Tap>) {
+        *self.tap.borrow_mut() = Some(tap);
+    }
+
+    fn tap(&self) -> Option<Rc<dyn Tap>> {
+        self.tap.borrow().as_ref().and_then(Weak::upgrade)
+    }
+
+    /// Role, why cross-tab sharing fell back, and leader changes, as shown in
+    /// the metrics.
+    pub fn set_stamp(&self, role: Role, fallback: Option<String>, leader_changes: u32) {
+        *self.stamp.borrow_mut() = (role, fallback, leader_changes);
+        self.publish();
+    }
+
+    /// Close the socket now and stop (a cross-tab leader stepping down);
+    /// returns what was still queued.
+    pub fn shutdown(&self) -> Vec<Frame> {
+        let queued = self.driver.borrow_mut().take_queued();
+        self.dispose();
+        queued
+    }
+
+    /// Queue a frame encoded elsewhere (a follower's, when its tab leads).
+    pub fn send_frame(&self, frame: Frame) -> Result<(), WsError> {
+        let r = self.driver.borrow_mut().send(frame, now_ms());
+        self.run_commands();
+        self.publish();
+        r.map_err(WsError::QueueFull)
     }
 
     pub fn state(&self) -> ConnState {
@@ -121,11 +215,16 @@ where
     /// Send now or not at all; never queued (see `Driver::try_send`).
     pub fn try_send(&self, tx: &Tx, from: &Sub<Tx, Rx>) -> Result<(), WsError> {
         let frame = self.codec.encode(tx).map_err(|e| from.report(WsError::Encode(e.to_string())))?;
+        if self.try_send_frame(frame) { Ok(()) } else { Err(WsError::NotOpen) }
+    }
+
+    /// Transmit an encoded frame now or not at all (a follower's, relayed).
+    pub fn try_send_frame(&self, frame: Frame) -> bool {
         self.direct_failed.set(false);
         let r = self.driver.borrow_mut().try_send(frame);
         self.run_commands();
         self.publish();
-        if r.is_err() || self.direct_failed.replace(false) { Err(WsError::NotOpen) } else { Ok(()) }
+        r.is_ok() && !self.direct_failed.replace(false)
     }
 
     fn run_commands(&self) {
@@ -173,7 +272,7 @@ where
                 let old = self.socket.borrow_mut().take();
                 if let Some(s) = old {
                     s.shutdown(code, reason);
-                    self.subs.closed(code, reason, false);
+                    self.closed(code, reason, false);
                 }
             }
             Cmd::Transmit { .. } => unreachable!("handled in run_commands"),
@@ -207,7 +306,7 @@ where
         let old = self.socket.borrow_mut().take();
         if let Some(old) = old {
             old.shutdown(crate::close_code::NORMAL, "replaced");
-            self.subs.closed(crate::close_code::NORMAL, "replaced", true);
+            self.closed(crate::close_code::NORMAL, "replaced", true);
         }
         let generation = self.generation.get() + 1;
         self.generation.set(generation);
@@ -245,8 +344,18 @@ where
                 }
             }
         }
+        if let Some(tap) = self.tap() {
+            tap.opened();
+        }
         for sub in &subs {
             sub.opened();
+        }
+    }
+
+    fn closed(&self, code: u16, reason: &str, was_clean: bool) {
+        self.subs.closed(code, reason, was_clean);
+        if let Some(tap) = self.tap() {
+            tap.closed(code, reason, was_clean);
         }
     }
 
@@ -258,7 +367,7 @@ where
             SocketEvent::Open => self.step(|d, now| d.on_open(now)),
             SocketEvent::Close { code, reason, was_clean } => {
                 self.socket.borrow_mut().take();
-                self.subs.closed(code, &reason, was_clean);
+                self.closed(code, &reason, was_clean);
                 self.step(|d, now| d.on_close(code, reason, now));
             }
             SocketEvent::Error => self.subs.all().iter().for_each(|s| s.connection_error()),
@@ -270,6 +379,9 @@ where
         if !self.alive.get() {
             registry::late_event();
             return;
+        }
+        if let Some(tap) = self.tap() {
+            tap.frame(&frame);
         }
         let len = frame.len();
         let incoming = decode(&self.codec, frame);
@@ -295,12 +407,20 @@ where
 
     fn snapshot(&self) -> (ConnState, Metrics) {
         let d = self.driver.borrow();
-        (d.state().clone(), d.metrics().clone())
+        let mut metrics = d.metrics().clone();
+        let stamp = self.stamp.borrow();
+        metrics.role = stamp.0;
+        metrics.tabs_fallback = stamp.1.clone();
+        metrics.leader_changes = stamp.2;
+        (d.state().clone(), metrics)
     }
 
     fn publish(&self) {
         let (state, metrics) = self.snapshot();
         self.subs.publish(&state, &metrics);
+        if let Some(tap) = self.tap() {
+            tap.published(&state, &metrics);
+        }
     }
 
     fn listen_to_page(&self) {

@@ -111,6 +111,14 @@ impl Follower {
         }
     }
 
+    /// This tab leads now: everything kept goes to its own socket instead.
+    /// Numbering goes on, so earlier leaders' acknowledgements stay valid.
+    pub fn drain(&mut self) -> Vec<Frame> {
+        self.open = None;
+        self.handshaken = None;
+        self.outbox.drain(..).map(|(_, f)| f).collect()
+    }
+
     /// Frames waiting for the leader.
     pub fn queued(&self) -> usize {
         self.outbox.len()
