@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use std::collections::HashMap;
 use tether_protocol::{ClientMsg, ServerMsg, validate_body, validate_room};
 use tether_ws::{
-    Command, ConnState, Incoming, Metrics, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
+    Command, ConnState, Incoming, Metrics, Role, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
 };
 
 /// How long an own message may stay undelivered before it is marked failed
@@ -67,7 +67,12 @@ fn handshake(nick: &str, current: &str, logs: &HashMap<String, RoomLog>) -> Vec<
     frames
 }
 
-pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline_ms: f64) -> Chat {
+/// `across_tabs`: one connection for every tab of this browser showing the
+/// chat as `nick` (see `share_across_tabs` in tether-ws). The tabs' handshakes
+/// all go out on it, so it joins every room a tab shows; each tab keeps its
+/// own logs and shows its own room; every tab's pending posts go out on it
+/// after its own handshake, and the acks reach every tab.
+pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline_ms: f64, across_tabs: bool) -> Chat {
     let rooms = RwSignal::new(vec![room.clone()]);
     let room = RwSignal::new(room);
     let logs: Logs = RwSignal::new(HashMap::new());
@@ -88,6 +93,8 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             Incoming::Undecodable { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
         .queue_ttl_ms(Some(outbox_deadline_ms))
+        .share_across_tabs(across_tabs)
+        .tabs_key(nick.clone())
         .heartbeat(
             15_000,
             10_000,
@@ -204,9 +211,13 @@ impl Chat {
             }
         });
         // While disconnected these are not needed: the handshake joins the
-        // current room on open.
+        // current room on open. A shared connection does not leave: another
+        // tab may show that room (the next reconnection joins only the rooms
+        // the tabs show).
         if self.state.get_untracked().is_open() {
-            let _ = (self.send)(&ClientMsg::Leave { room: old });
+            if self.metrics.with_untracked(|m| m.role == Role::Standalone) {
+                let _ = (self.send)(&ClientMsg::Leave { room: old });
+            }
             let _ = (self.send)(&ClientMsg::Join { room: name.to_owned(), since });
         }
         Ok(())

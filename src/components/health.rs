@@ -23,6 +23,9 @@ pub fn HealthPanel() -> impl IntoView {
                 {row("frames_out", "frames out", Box::new(move || m.get().frames_out.to_string()))}
                 {row("malformed_in", "unreadable", Box::new(move || m.get().malformed_in.to_string()))}
                 {row("heartbeat_timeouts", "dead links", Box::new(move || m.get().heartbeat_timeouts.to_string()))}
+                {row("role", "this tab", Box::new(move || m.get().role.name().to_string()))}
+                {row("leader_changes", "leader changes", Box::new(move || m.get().leader_changes.to_string()))}
+                {row("tabs_fallback", "own connection because", Box::new(move || m.get().tabs_fallback.unwrap_or_else(|| "–".into())))}
             </dl>
         </details>
     }
