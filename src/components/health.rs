@@ -25,6 +25,7 @@ pub fn HealthPanel() -> impl IntoView {
                 {row("heartbeat_timeouts", "dead links", Box::new(move || m.get().heartbeat_timeouts.to_string()))}
                 {row("role", "this tab", Box::new(move || m.get().role.name().to_string()))}
                 {row("leader_changes", "leader changes", Box::new(move || m.get().leader_changes.to_string()))}
+                {row("tabs_epoch", "leadership term", Box::new(move || m.get().tabs_epoch.to_string()))}
                 {row("tabs_fallback", "own connection because", Box::new(move || m.get().tabs_fallback.unwrap_or_else(|| "–".into())))}
             </dl>
         </details>

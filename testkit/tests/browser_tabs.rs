@@ -104,6 +104,11 @@ async fn closing_the_leader_during_a_burst_loses_nothing() -> R {
     env.close(&leader).await?;
     let took_over = new_leader(&env, &followers, Instant::now(), SETTLE).await?;
     println!("FIGURE takeover after the leader closed: {} ms", took_over.as_millis());
+    for f in &followers {
+        // Handed over by the lock (same term), not by the frozen-leader watch.
+        assert_eq!(env.metric(f, "tabs_epoch").await?, "0");
+        assert_eq!(env.metric(f, "leader_changes").await?, "1");
+    }
     let shown = env.settled(&followers[0], 2 * n, SETTLE).await?;
     assert_once_in_order(&shown, &[("a", n), ("b", n)]);
     assert_eq!(env.settled(&followers[1], 2 * n, SETTLE).await?, shown);
@@ -129,6 +134,9 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_wakes() -> R {
     let replaced = new_leader(&env, &followers, frozen_at, Duration::from_secs(14)).await?;
     println!("FIGURE frozen leader replaced after: {} ms", replaced.as_millis());
     assert_eq!(env.server_metric(OPEN).await?, 2, "the new leader's socket, and the hung tab's");
+    for f in &followers {
+        assert_eq!(env.metric(f, "tabs_epoch").await?, "1", "a new term");
+    }
     for f in &followers {
         let shown = env.settled(f, 2, SETTLE).await?;
         assert_once_in_order(&shown, &[("during", 2)]);

@@ -71,4 +71,8 @@ pub struct Metrics {
     /// Times this tab saw leadership move to another tab or to itself after
     /// the first election (a closed or frozen leader replaced).
     pub leader_changes: u32,
+    /// The leadership term this tab is in: it only grows when a leader that
+    /// stopped responding was replaced (a closed leader's lock simply passes
+    /// to the next tab in the same term).
+    pub tabs_epoch: u64,
 }

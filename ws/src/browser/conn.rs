@@ -63,6 +63,24 @@ impl<Tx, Rx, C: Clone> ConnSettings<Tx, Rx, C> {
     }
 }
 
+/// The cross-tab fields of the metrics, which the driver does not know.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Stamp {
+    pub role: Role,
+    pub fallback: Option<String>,
+    pub leader_changes: u32,
+    pub epoch: u64,
+}
+
+impl Stamp {
+    pub fn apply(&self, m: &mut Metrics) {
+        m.role = self.role;
+        m.tabs_fallback = self.fallback.clone();
+        m.leader_changes = self.leader_changes;
+        m.tabs_epoch = self.epoch;
+    }
+}
+
 /// Sees what a cross-tab leader's connection does, to tell the other tabs.
 pub(crate) trait Tap {
     /// The handshake frames went out: the socket is open for followers.
@@ -95,7 +113,7 @@ pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
     on_dispose: RefCell<Option<Box<dyn FnOnce()>>>,
     tap: RefCell<Option<Weak<dyn Tap>>>,
     /// Written into published metrics: the tab's role and cross-tab fields.
-    stamp: RefCell<(Role, Option<String>, u32)>,
+    stamp: RefCell<Stamp>,
 }
 
 impl<Tx, Rx, C> Conn<Tx, Rx, C>
@@ -134,7 +152,7 @@ where
             direct_failed: Cell::new(false),
             on_dispose: RefCell::new(None),
             tap: RefCell::new(None),
-            stamp: RefCell::new((Role::Standalone, None, 0)),
+            stamp: RefCell::new(Stamp::default()),
         });
         conn.listen_to_page();
         conn
@@ -152,10 +170,10 @@ where
         self.tap.borrow().as_ref().and_then(Weak::upgrade)
     }
 
-    /// Role, why cross-tab sharing fell back, and leader changes, as shown in
-    /// the metrics.
-    pub fn set_stamp(&self, role: Role, fallback: Option<String>, leader_changes: u32) {
-        *self.stamp.borrow_mut() = (role, fallback, leader_changes);
+    /// Role, why cross-tab sharing fell back, leader changes and term, as
+    /// shown in the metrics.
+    pub fn set_stamp(&self, stamp: Stamp) {
+        *self.stamp.borrow_mut() = stamp;
         self.publish();
     }
 
@@ -408,10 +426,7 @@ where
     fn snapshot(&self) -> (ConnState, Metrics) {
         let d = self.driver.borrow();
         let mut metrics = d.metrics().clone();
-        let stamp = self.stamp.borrow();
-        metrics.role = stamp.0;
-        metrics.tabs_fallback = stamp.1.clone();
-        metrics.leader_changes = stamp.2;
+        self.stamp.borrow().apply(&mut metrics);
         (d.state().clone(), metrics)
     }
 

@@ -19,7 +19,7 @@ use crate::options::UseWebSocketOptions;
 use crate::tabs::wire::Remote;
 use crate::url::resolve_url;
 use crate::{Command, SendFn, UseWebSocketReturn, WsError};
-use conn::{Conn, ConnSettings};
+use conn::{Conn, ConnSettings, Stamp};
 use leptos::prelude::*;
 use link::Link;
 use send_wrapper::SendWrapper;
@@ -108,7 +108,7 @@ where
             conn.on_dispose(move || shared::forget(&key));
             conn.step(|d, now| d.set_url(url, now));
             if let Some(why) = fallback {
-                conn.set_stamp(Role::Standalone, Some(why), 0);
+                conn.set_stamp(Stamp { role: Role::Standalone, fallback: Some(why), ..Stamp::default() });
             }
         }
         if !self.attach(Link::Page(conn.clone())) {

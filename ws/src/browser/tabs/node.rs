@@ -6,7 +6,7 @@
 
 use super::channel::Channel;
 use super::locks::Locks;
-use crate::browser::conn::{Conn, ConnSettings, Tap, now_ms};
+use crate::browser::conn::{Conn, ConnSettings, Stamp, Tap, now_ms};
 use crate::browser::sub::{Sub, Subscribers};
 use crate::codec::{Codec, Frame, Incoming, decode};
 use crate::metrics::Role;
@@ -249,8 +249,7 @@ where
         let conn = Conn::with_settings(self.settings.clone());
         let tap: Weak<dyn Tap> = self.me.clone();
         conn.set_tap(tap);
-        let changes = self.election.borrow().leader_changes();
-        conn.set_stamp(Role::Leader, None, changes);
+        conn.set_stamp(self.stamp(Role::Leader));
         for sub in self.subs.all() {
             conn.subscribe(sub);
         }
@@ -286,18 +285,20 @@ where
         self.mirror.borrow_mut().0 = if state.is_open() { ConnState::Connecting } else { state };
     }
 
+    fn stamp(&self, role: Role) -> Stamp {
+        let e = self.election.borrow();
+        Stamp { role, fallback: None, leader_changes: e.leader_changes(), epoch: e.epoch() }
+    }
+
     /// Publish the follower view (the leader's Conn publishes its own).
     fn publish(&self) {
-        let changes = self.election.borrow().leader_changes();
         if let Some(conn) = self.conn() {
-            conn.set_stamp(Role::Leader, None, changes);
+            conn.set_stamp(self.stamp(Role::Leader));
             return;
         }
         let (state, mut metrics) = self.mirror.borrow().clone();
+        self.stamp(Role::Follower).apply(&mut metrics);
         let f = self.follower.borrow();
-        metrics.role = Role::Follower;
-        metrics.tabs_fallback = None;
-        metrics.leader_changes = changes;
         metrics.queued = f.queued();
         metrics.queue_high_water = f.high_water();
         metrics.queue_rejected = f.rejected();
