@@ -9,14 +9,17 @@ pub struct ElectionConfig {
     /// How often the leader beats (and followers check). Default 1 000 ms:
     /// hidden tabs' timers are throttled to about once a second.
     pub beat_ms: f64,
-    /// Silence after which followers replace the leader. Default 5 000 ms,
-    /// several beats, so a throttled or briefly busy leader is not replaced.
+    /// Silence after which followers probe the leader. Default 5 000 ms,
+    /// several beats, so a briefly busy leader is not even asked.
     pub frozen_after_ms: f64,
+    /// How long a probed leader has to answer before it is replaced.
+    /// Default 500 ms (in practice the next tick).
+    pub probe_grace_ms: f64,
 }
 
 impl Default for ElectionConfig {
     fn default() -> Self {
-        Self { beat_ms: 1_000.0, frozen_after_ms: 5_000.0 }
+        Self { beat_ms: 1_000.0, frozen_after_ms: 5_000.0, probe_grace_ms: 500.0 }
     }
 }
 
@@ -33,6 +36,10 @@ pub enum ElectionCmd {
     Lead(u64),
     /// This tab no longer leads: close its socket.
     StepDown,
+    /// Ask the leader to beat now (post a `Hello`): a leader whose timers are
+    /// throttled (a background tab) still answers a message at once; only a
+    /// hung page cannot.
+    Probe,
 }
 
 /// The election state of one tab.
@@ -50,6 +57,8 @@ pub struct Election {
     heard_at: f64,
     /// The previous `tick`, to tell our own freeze from the leader's.
     ticked_at: f64,
+    /// When the silent leader was asked to beat.
+    probed_at: Option<f64>,
     /// Leaders seen, for `leader_changes`.
     leaders_seen: u32,
     cmds: Vec<ElectionCmd>,
@@ -68,6 +77,7 @@ impl Election {
             leader: None,
             heard_at: 0.0,
             ticked_at: 0.0,
+            probed_at: None,
             leaders_seen: 0,
             cmds: Vec::new(),
         }
@@ -151,6 +161,7 @@ impl Election {
         }
         self.new_leader(from);
         self.heard_at = now;
+        self.probed_at = None;
         true
     }
 
@@ -184,7 +195,8 @@ impl Election {
     }
 
     /// Called every `beat_ms`. A follower that heard nothing from a leader
-    /// for `frozen_after_ms` replaces it: epoch + 1, whose lock is free.
+    /// for `frozen_after_ms` probes it, and if it still says nothing within
+    /// `probe_grace_ms`, replaces it: epoch + 1, whose lock is free.
     /// Returns true when it gave up on the leader.
     pub fn tick(&mut self, now: f64) -> bool {
         let since_tick = now - self.ticked_at;
@@ -196,14 +208,26 @@ impl Election {
             // We were frozen ourselves (or throttled hard): the silence is
             // ours, not the leader's; listen again before judging.
             self.heard_at = now;
+            self.probed_at = None;
             return false;
         }
         if now - self.heard_at < self.cfg.frozen_after_ms {
             return false;
         }
-        self.adopt(self.epoch + 1);
-        self.heard_at = now;
-        true
+        match self.probed_at {
+            None => {
+                self.probed_at = Some(now);
+                self.cmds.push(ElectionCmd::Probe);
+                false
+            }
+            Some(at) if now - at < self.cfg.probe_grace_ms => false,
+            Some(_) => {
+                self.probed_at = None;
+                self.adopt(self.epoch + 1);
+                self.heard_at = now;
+                true
+            }
+        }
     }
 
     /// The leader said it is leaving (its lock is released with it).
@@ -256,11 +280,28 @@ mod tests {
         for t in [1_500.0, 2_500.0, 3_500.0, 4_500.0, 5_400.0] {
             assert!(!e.tick(t), "still within the grace period at {t}");
         }
-        assert!(e.tick(6_000.0));
+        assert!(!e.tick(6_000.0));
+        assert_eq!(e.take_commands(), vec![Probe], "asked first");
+        assert!(e.tick(7_000.0));
         assert_eq!(e.take_commands(), vec![Abort(0), Request(1)]);
-        e.granted(1, 6_010.0);
+        e.granted(1, 7_010.0);
         assert_eq!(e.take_commands(), vec![Lead(1)]);
         assert_eq!(e.leader_changes(), 1);
+    }
+
+    #[test]
+    fn a_throttled_leader_that_answers_the_probe_is_kept() {
+        let mut e = started(2, 0);
+        e.heard(1, 0, 0.0);
+        e.take_commands();
+        for t in 1..=5 {
+            e.tick(t as f64 * 1_000.0);
+        }
+        assert_eq!(e.take_commands(), vec![Probe]);
+        e.heard(1, 0, 5_050.0);
+        assert!(!e.tick(6_000.0));
+        assert!(e.take_commands().is_empty());
+        assert_eq!(e.epoch(), 0);
     }
 
     #[test]

@@ -10,8 +10,10 @@
 //!   navigates or crashes, the browser hands the lock to the next one at once.
 //! - A frozen leader (page hung, lock still held) is noticed by its silence:
 //!   the leader beats on the channel every `beat_ms`; a follower that hears
-//!   nothing for `frozen_after_ms` gives up on that epoch and queues for the
-//!   lock of the next one. Whoever gets it leads epoch + 1 with its own socket.
+//!   nothing for `frozen_after_ms` asks it to beat (a leader whose timers a
+//!   background tab throttles still answers a message at once), and if it
+//!   still says nothing gives up on that epoch and queues for the lock of the
+//!   next one. Whoever gets it leads epoch + 1 with its own socket.
 //!   Every leader message carries its epoch; a leader that wakes up and hears
 //!   a higher epoch steps down, closes its socket and releases its lock. The
 //!   lock alone could not tell: the hung tab holds it for as long as it hangs.

@@ -233,6 +233,7 @@ where
                     ElectionCmd::Release(e) => locks.iter().for_each(|l| l.release(e)),
                     ElectionCmd::Lead(e) => self.lead(e),
                     ElectionCmd::StepDown => self.step_down(),
+                    ElectionCmd::Probe => self.post(&Wire::Hello { from: self.tab, epoch: self.epoch() }),
                 }
             }
         }
