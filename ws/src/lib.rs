@@ -13,7 +13,8 @@
 //!   now or tells you it did not, for apps that keep their own outbox.
 //! - Heartbeats detect dead connections; metrics count everything.
 //! - Generic over a [`Codec`]: JSON (default), text or bytes, or your own.
-//! - `share(true)` lets components on one page share one socket.
+//! - `share(true)` lets components on one page share one socket;
+//!   `share_across_tabs(true)` one socket per browser (see [`tabs`]).
 //! - Inert outside the browser (server-side rendering), never a panic.
 //!
 //! All decisions are made by the pure [`driver::Driver`] (no `web_sys`),
