@@ -5,6 +5,7 @@ mod conn;
 mod link;
 mod page;
 pub mod registry;
+mod settings;
 mod shared;
 mod socket;
 mod sub;
