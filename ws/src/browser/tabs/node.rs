@@ -63,7 +63,7 @@ where
         wanted: bool,
     ) -> Result<Rc<Self>, String> {
         let tab = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
-        let capacity = settings.driver.queue_capacity;
+        let (capacity, ttl) = (settings.driver.queue_capacity, settings.driver.queue_ttl_ms);
         let initial = if wanted { ConnState::Connecting } else { ConnState::Idle };
         let node = Rc::new_cyclic(|me: &Weak<Self>| Self {
             me: me.clone(),
@@ -74,7 +74,7 @@ where
             channel: RefCell::new(None),
             locks: RefCell::new(None),
             election: RefCell::new(Election::new(tab, ElectionConfig::default())),
-            follower: RefCell::new(Follower::new(capacity)),
+            follower: RefCell::new(Follower::new(capacity, ttl)),
             leader: RefCell::new(None),
             conn: RefCell::new(None),
             taken: RefCell::new(HashMap::new()),
@@ -164,7 +164,7 @@ where
             return conn.send(tx, from);
         }
         let frame = self.settings.codec.encode(tx).map_err(|e| from.report(WsError::Encode(e.to_string())))?;
-        let r = self.follower.borrow_mut().send(frame);
+        let r = self.follower.borrow_mut().send(frame, now_ms());
         let r = match r {
             Ok(out) => {
                 out.iter().for_each(|o| self.post_send(o));
@@ -181,7 +181,7 @@ where
             return conn.try_send(tx, from);
         }
         let frame = self.settings.codec.encode(tx).map_err(|e| from.report(WsError::Encode(e.to_string())))?;
-        let out = self.follower.borrow_mut().try_send(frame);
+        let out = self.follower.borrow_mut().try_send(frame, now_ms());
         self.publish();
         let out = out.ok_or(WsError::NotOpen)?;
         self.post_send(&out);
@@ -198,12 +198,23 @@ where
         }
         if self.conn().is_some() {
             self.beat();
+        } else {
+            self.expire();
         }
         let gave_up = self.election.borrow_mut().tick(now_ms());
         if gave_up {
             web_sys::console::warn_1(&"use_websocket: the leader tab stopped responding; replacing it".into());
         }
         self.run_election();
+    }
+
+    /// Drop (and report) kept frames that waited longer than the time limit.
+    fn expire(&self) {
+        let n = self.follower.borrow_mut().expire(now_ms());
+        if n > 0 {
+            self.subs.report(&WsError::Expired(n));
+            self.publish();
+        }
     }
 
     fn epoch(&self) -> u64 {

@@ -32,6 +32,7 @@ where
         metrics.queued = f.queued();
         metrics.queue_high_water = f.high_water();
         metrics.queue_rejected = f.rejected();
+        metrics.queue_expired = f.expired();
         drop(f);
         self.subs.publish(&state, &metrics);
     }
@@ -121,6 +122,7 @@ where
             }
         }
         self.post(&Wire::Handshake { from: self.tab, conn: tag, frames });
+        self.expire();
         let held = self.follower.borrow_mut().handshaken(tag);
         held.iter().for_each(|o| self.post_send(o));
         for sub in &subs {

@@ -66,7 +66,7 @@ where
         let Some(conn) = self.conn.borrow_mut().take() else { return };
         let state = conn.state();
         for frame in conn.shutdown() {
-            if let Err(e) = self.follower.borrow_mut().send(frame) {
+            if let Err(e) = self.follower.borrow_mut().send(frame, now_ms()) {
                 self.subs.report(&WsError::QueueFull(e));
             }
         }
