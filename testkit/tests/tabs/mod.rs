@@ -55,6 +55,8 @@ impl Env {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group, which Chromium joins: see `Drop`.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()?;
         let caps: Capabilities = serde_json::from_str(&std::fs::read_to_string(repo().join("webdriver.json"))?)?;
@@ -234,12 +236,23 @@ impl Env {
         }
     }
 
-    pub async fn stop(self) -> R {
-        let Env { mut server, client, mut driver, .. } = self;
-        let _ = client.close().await;
-        let _ = driver.kill().await;
-        server.kill().await?;
+    pub async fn stop(mut self) -> R {
+        let _ = self.client.clone().close().await;
+        self.server.kill().await?;
         Ok(())
+    }
+}
+
+impl Drop for Env {
+    /// Also when a test fails: killing chromedriver alone would leave its
+    /// Chromium running, so the whole process group goes.
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) on a process group this Env created.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
     }
 }
 
