@@ -169,6 +169,9 @@ async fn a_server_restart_costs_one_reconnect_not_three() -> R {
 
 /// Open `n` tabs with `extra` query, restart the server, and return the
 /// connections open before the restart and the connections it accepted after.
+/// Each tab posts while the server is down: its post waits in its outbox and
+/// goes out once (the restarted server sees no duplicate), and every tab shows
+/// every post once, acked.
 async fn restart_counts(mut env: Env, n: usize, extra: &str) -> R<(i64, i64)> {
     let q = format!("name=ed&room=lobby{extra}");
     let t = tabs(&env, &vec![q.as_str(); n]).await?;
@@ -176,14 +179,25 @@ async fn restart_counts(mut env: Env, n: usize, extra: &str) -> R<(i64, i64)> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let open = env.server_metric(OPEN).await?;
     env.server.kill().await?;
+    let down = "return document.querySelector('[data-testid=connection-status]')?.dataset.state !== 'open'";
+    for (i, tab) in t.iter().enumerate() {
+        env.wait(tab, "the connection to drop", SETTLE, down).await?;
+        env.post(tab, &format!("down{i}-0")).await?;
+    }
     env.server.start().await?;
     all_open(&env, &t).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let accepted = env.server_metric(ACCEPTED).await?;
-    env.post(&t[n - 1], "back").await?;
-    for tab in &t {
-        assert_eq!(env.settled(tab, 1, SETTLE).await?, ["back"]);
+    env.post(&t[n - 1], "back-0").await?;
+    let senders: Vec<(String, usize)> =
+        (0..n).map(|i| (format!("down{i}"), 1)).chain([("back".to_owned(), 1)]).collect();
+    let senders: Vec<(&str, usize)> = senders.iter().map(|(p, k)| (p.as_str(), *k)).collect();
+    let first = env.settled(&t[0], n + 1, SETTLE).await?;
+    assert_once_in_order(&first, &senders);
+    for tab in &t[1..] {
+        assert_eq!(env.settled(tab, n + 1, SETTLE).await?, first);
     }
+    assert_eq!(env.server_metric("tether_duplicate_posts_total").await?, 0, "each outbox sent once");
     env.stop().await?;
     Ok((open, accepted))
 }

@@ -145,13 +145,13 @@ impl Env {
         Ok(self.client.issue_cmd(Cdp { cmd: cmd.into(), params }).await?)
     }
 
-    /// `metric` from the server's `/metrics` (0 if absent).
+    /// `metric` from the server's `/metrics`.
     pub async fn server_metric(&self, metric: &str) -> R<i64> {
         let (_, body) = http::request(self.server.port(), "GET", "/metrics").await?;
-        Ok(body
-            .lines()
+        body.lines()
             .find_map(|l| l.strip_prefix(metric)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
-            .map_or(0, |v| v as i64))
+            .map(|v| v as i64)
+            .ok_or_else(|| format!("the server exports no {metric}").into())
     }
 
     /// Wait until the server's `metric` is `want`.
