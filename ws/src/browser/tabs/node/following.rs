@@ -20,6 +20,7 @@ where
         let e = self.election.borrow();
         Stamp { role, fallback: None, leader_changes: e.leader_changes(), epoch: e.epoch() }
     }
+
     /// Publish the follower view (the leader's Conn publishes its own).
     pub(super) fn publish(&self) {
         if let Some(conn) = self.conn() {
@@ -106,6 +107,7 @@ where
             Wire::Bye { from } => self.election.borrow_mut().leader_left(from),
         }
     }
+
     /// The leader's socket `tag` is open: our handshake frames, then what
     /// we hold, then `on_open`.
     pub(super) fn handshake(&self, tag: ConnTag) {
