@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: native (the whole workspace) and browser (wasm-bindgen-test
 # in headless Chromium against the real server, supervised by tether-testctl
-# so tests can kill, restart and stall it). Usage: test.sh [all|native|browser]
+# so tests can kill, restart and stall it), and tabs (several Chromium windows
+# over WebDriver running the built app against the real server).
+# Usage: test.sh [all|native|browser|tabs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .tools/env.sh
@@ -45,5 +47,15 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
   export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
   if [ -n "${TETHER_BROWSER_TESTS:-}" ]; then read -ra which <<<"$TETHER_BROWSER_TESTS"; else which=(--test '*'); fi
   wasm_env "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
+fi
+if [ "$what" = all ] || [ "$what" = tabs ]; then
+  echo "== multi-tab tests (Chromium windows over WebDriver, real server, built app)"
+  cargo build -q -p tether-server
+  # A debug build is enough and much faster; its own dist, so `make build`'s
+  # release dist/ is left alone.
+  wasm_env trunk build --dist target/tabs-dist >/dev/null
+  export TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server
+  # One browser at a time: the tests count the server's connections.
+  cargo test -p tether-testkit --test browser_tabs -- --ignored --test-threads=1 --nocapture
 fi
 echo "== all requested tests passed in $(( $(date +%s) - start )) s"

@@ -87,7 +87,10 @@ mod tests {
         }
         m.reconnect_ms.add(500.0);
         let (r, sent) = build(&m, (0, 0));
-        assert_eq!((r.rtt_ms, r.reconnect_ms, r.transport.as_str()), (vec![10.0, 20.0, 30.0], vec![500.0], "websocket"));
+        assert_eq!(
+            (r.rtt_ms, r.reconnect_ms, r.transport.as_str()),
+            (vec![10.0, 20.0, 30.0], vec![500.0], "websocket")
+        );
         m.rtt_ms.add(40.0);
         let (r, sent) = build(&m, sent);
         assert_eq!((r.rtt_ms, r.reconnect_ms), (vec![40.0], vec![]));

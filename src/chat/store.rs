@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use std::collections::HashMap;
 use tether_protocol::{ClientMsg, ServerMsg, validate_body, validate_room};
 use tether_ws::{
-    Command, ConnState, Incoming, Metrics, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
+    Command, ConnState, Incoming, Metrics, Role, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
 };
 
 /// How long an own message may stay undelivered before it is marked failed
@@ -78,7 +78,12 @@ fn handshake(nick: &str, current: &str, watched: &Attention, logs: &HashMap<Stri
     frames
 }
 
-pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline_ms: f64) -> Chat {
+/// `across_tabs`: one connection for every tab of this browser showing the
+/// chat as `nick` (see `share_across_tabs` in tether-ws). The tabs' handshakes
+/// all go out on it, so it joins every room a tab shows; each tab keeps its
+/// own logs and shows its own room; every tab's pending posts go out on it
+/// after its own handshake, and the acks reach every tab.
+pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline_ms: f64, across_tabs: bool) -> Chat {
     let rooms = RwSignal::new(vec![room.clone()]);
     let attention = RwSignal::new(Attention::new(&room));
     let hidden = RwSignal::new(false);
@@ -110,6 +115,8 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             Incoming::Undecodable { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
         .queue_ttl_ms(Some(outbox_deadline_ms))
+        .share_across_tabs(across_tabs)
+        .tabs_key(nick.clone())
         .heartbeat(
             15_000,
             10_000,
@@ -228,10 +235,14 @@ impl Chat {
                 r.push(name.to_owned());
             }
         });
-        // Watched rooms stay joined, for their unread counts. While
+        // Watched rooms stay joined, for their unread counts. A shared
+        // connection never leaves: another tab may show that room (the next
+        // reconnection joins only the rooms the tabs show). While
         // disconnected none of this is needed: the handshake joins them all.
         if self.state.get_untracked().is_open() {
-            if let Some(gone) = gone {
+            if let Some(gone) = gone
+                && self.metrics.with_untracked(|m| m.role == Role::Standalone)
+            {
                 let _ = (self.send)(&ClientMsg::Leave { room: gone });
             }
             if !watched {

@@ -41,27 +41,32 @@ pub fn App() -> impl IntoView {
     let from_url = query("name").filter(|n| validate_nick(n).is_ok());
     let nick = RwSignal::new(from_url.or_else(saved_nick));
     let room = query("room").filter(|r| validate_room(r).is_ok()).unwrap_or_else(|| "general".into());
+    // One connection for all tabs unless `?tabs=off`.
+    let share_across_tabs = query("tabs").as_deref() != Some("off");
     view! {
         <Show
             when=move || nick.with(Option::is_some)
             fallback=move || view! { <NickPrompt on_done=move |n: String| { save_nick(&n); nick.set(Some(n)) } /> }
         >
-            <ChatView nick=nick.get_untracked().unwrap_or_default() room=room.clone() />
+            <ChatView nick=nick.get_untracked().unwrap_or_default() room=room.clone() share_across_tabs />
         </Show>
     }
 }
 
 /// The chat for `nick` in `room`. `url` defaults to this origin's `/ws`;
-/// `outbox_deadline_ms` to one day.
+/// `outbox_deadline_ms` to one day; `share_across_tabs` (one connection for
+/// every tab of the browser) to on.
 #[component]
 pub fn ChatView(
     nick: String,
     room: String,
     #[prop(optional)] url: Option<String>,
     #[prop(optional)] outbox_deadline_ms: Option<f64>,
+    #[prop(optional)] share_across_tabs: Option<bool>,
 ) -> impl IntoView {
     let url = Signal::stored(url.unwrap_or_else(default_ws_url));
-    let chat = use_chat(url, nick, room, outbox_deadline_ms.unwrap_or(DEFAULT_OUTBOX_DEADLINE_MS));
+    let deadline = outbox_deadline_ms.unwrap_or(DEFAULT_OUTBOX_DEADLINE_MS);
+    let chat = use_chat(url, nick, room, deadline, share_across_tabs.unwrap_or(true));
     provide_context(chat.clone());
     track_visibility(&chat);
     crate::chat::report::report_metrics(chat.metrics, url);

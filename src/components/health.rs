@@ -39,7 +39,7 @@ type Value = Box<dyn Fn(&Metrics, f64) -> String + Send + Sync>;
 
 fn rows() -> Vec<(&'static str, &'static str, Value)> {
     vec![
-        ("state", "state", Box::new(|m, _| m.state.to_owned())),
+        ("state", "state", Box::new(|m, _| m.state.to_string())),
         ("transport", "transport", Box::new(|m, _| m.transport.name().to_owned())),
         ("uptime", "connected for", Box::new(uptime)),
         ("attempt", "attempt", Box::new(|m, _| m.attempt.to_string())),
@@ -54,6 +54,14 @@ fn rows() -> Vec<(&'static str, &'static str, Value)> {
         ("queued", "queued frames", Box::new(|m, _| m.queued.to_string())),
         ("malformed_in", "unreadable frames", Box::new(|m, _| m.malformed_in.to_string())),
         ("heartbeat_timeouts", "heartbeat misses", Box::new(|m, _| m.heartbeat_timeouts.to_string())),
+        ("role", "this tab", Box::new(|m, _| m.role.name().to_owned())),
+        ("leader_changes", "leader changes", Box::new(|m, _| m.leader_changes.to_string())),
+        ("tabs_epoch", "leadership term", Box::new(|m, _| m.tabs_epoch.to_string())),
+        (
+            "tabs_fallback",
+            "own connection because",
+            Box::new(|m, _| m.tabs_fallback.clone().unwrap_or_else(|| "–".into())),
+        ),
     ]
 }
 

@@ -55,7 +55,7 @@ pub fn StateStrip(metrics: Signal<Metrics>, now: RwSignal<f64>) -> impl IntoView
                     (to > from).then(|| {
                         let x = (from - start) / STRIP_MS * W;
                         let w = ((to - from) / STRIP_MS * W).max(0.5);
-                        (x, w, h[i].state)
+                        (x, w, h[i].state.as_str())
                     })
                 })
                 .collect::<Vec<_>>()

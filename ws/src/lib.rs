@@ -13,7 +13,8 @@
 //!   now or tells you it did not, for apps that keep their own outbox.
 //! - Heartbeats detect dead connections; metrics count everything.
 //! - Generic over a [`Codec`]: JSON (default), text or bytes, or your own.
-//! - `share(true)` lets components on one page share one socket.
+//! - `share(true)` lets components on one page share one socket;
+//!   `share_across_tabs(true)` one socket per browser (see [`tabs`]).
 //! - Inert outside the browser (server-side rendering), never a panic.
 //!
 //! All decisions are made by the pure [`driver::Driver`] (no `web_sys`),
@@ -63,6 +64,7 @@ pub mod metrics;
 pub mod options;
 pub mod queue;
 pub mod state;
+pub mod tabs;
 pub mod url;
 
 pub use browser::registry;
@@ -70,7 +72,7 @@ pub use browser::{live_shared, now_ms};
 pub use codec::{BinaryCodec, Codec, Frame, Incoming, JsonCodec, TextCodec};
 pub use config::CloseAction;
 pub use error::WsError;
-pub use metrics::Metrics;
+pub use metrics::{Metrics, Role};
 pub use options::UseWebSocketOptions;
 pub use queue::QueueFull;
 pub use state::ConnState;

@@ -13,8 +13,70 @@ pub const SUMMARY_SAMPLES: usize = 64;
 /// How many state changes [`Metrics::history`] keeps.
 pub const HISTORY_LEN: usize = 100;
 
-/// Which transport carries the connection.
+/// What this tab does for the connection (`share_across_tabs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Role {
+    /// Its own connection: cross-tab sharing is off or unavailable.
+    #[default]
+    Standalone,
+    /// Holds the socket for every tab of the browser.
+    Leader,
+    /// Uses the leader tab's socket through the tabs' channel.
+    Follower,
+}
+
+impl Role {
+    /// A stable lowercase name (`standalone`, `leader`, `follower`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Standalone => "standalone",
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+        }
+    }
+}
+
+/// A connection state's name (`ConnState::name`): a `&'static str` that
+/// can travel between tabs as text. An unknown name reads back as `unknown`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateName(pub &'static str);
+
+impl StateName {
+    const KNOWN: [&'static str; 7] = ["idle", "connecting", "open", "reconnecting", "closing", "closed", "failed"];
+
+    /// The name.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for StateName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<&str> for StateName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl serde::Serialize for StateName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StateName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(StateName(Self::KNOWN.into_iter().find(|n| *n == s).unwrap_or("unknown")))
+    }
+}
+
+/// Which transport carries the connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Transport {
     /// A browser `WebSocket`.
     #[default]
@@ -31,7 +93,7 @@ impl Transport {
 }
 
 /// The last value and the median and 95th percentile of recent ones.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// The most recent sample.
     pub last: Option<f64>,
@@ -68,22 +130,24 @@ impl Summary {
 }
 
 /// One state change: when (page clock, ms) and the state's name.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StateChange {
     /// When it happened, on the driver's clock (ms).
     pub at_ms: f64,
-    /// The new state's name (see `ConnState::name`).
-    pub state: &'static str,
+    /// The new state's name.
+    pub state: StateName,
 }
 
 /// A snapshot of the hook's counters. Published as a signal at most a few
-/// times a second while frames stream in, at once on a state change.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// times a second while frames stream in, at once on a state change. With
+/// cross-tab sharing a follower shows the leader's connection counters
+/// (connects, frames, RTT...) with its own `role`, queue and tab fields.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metrics {
     /// The transport in use.
     pub transport: Transport,
     /// The current state's name.
-    pub state: &'static str,
+    pub state: StateName,
     /// The last [`HISTORY_LEN`] state changes, oldest first.
     pub history: VecDeque<StateChange>,
     /// The reconnect attempt under way or next (0 while open).
@@ -126,6 +190,18 @@ pub struct Metrics {
     pub heartbeat_timeouts: u32,
     /// Handshakes abandoned for taking longer than the connect timeout.
     pub connect_timeouts: u32,
+    /// Leader, follower, or standalone (its own socket).
+    pub role: Role,
+    /// Why this tab has its own socket although `share_across_tabs` was
+    /// asked for (Web Locks or BroadcastChannel missing); `None` otherwise.
+    pub tabs_fallback: Option<String>,
+    /// Times this tab saw leadership move to another tab or to itself after
+    /// the first election (a closed or frozen leader replaced).
+    pub leader_changes: u32,
+    /// The leadership term this tab is in: it only grows when a leader that
+    /// stopped responding was replaced (a closed leader's lock simply passes
+    /// to the next tab in the same term).
+    pub tabs_epoch: u64,
 }
 
 #[cfg(test)]
@@ -147,5 +223,16 @@ mod tests {
         assert_eq!(s.p95, Some(97.0));
         s.add(1_000.0);
         assert_eq!(s.p95, Some(98.0), "one outlier barely moves p95");
+    }
+
+    #[test]
+    fn a_snapshot_survives_the_trip_between_tabs() {
+        let mut m = Metrics { state: StateName("open"), role: Role::Leader, ..Metrics::default() };
+        m.rtt_ms.add(12.0);
+        m.history.push_back(StateChange { at_ms: 5.0, state: StateName("connecting") });
+        let back: Metrics = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        let odd: StateChange = serde_json::from_str(r#"{"at_ms":1.0,"state":"weird"}"#).unwrap();
+        assert_eq!(odd.state, "unknown");
     }
 }

@@ -25,6 +25,8 @@ pub struct UseWebSocketOptions<Tx, Rx, C = JsonCodec> {
     pub(crate) driver: DriverConfig,
     pub(crate) immediate: bool,
     pub(crate) share: bool,
+    pub(crate) across_tabs: bool,
+    pub(crate) tabs_key: String,
     pub(crate) protocols: Vec<String>,
     pub(crate) codec: C,
     pub(crate) handshake: Rc<dyn Fn() -> Vec<Tx>>,
@@ -49,6 +51,8 @@ impl<Tx: 'static, Rx: 'static, C> UseWebSocketOptions<Tx, Rx, C> {
             driver: DriverConfig::default(),
             immediate: true,
             share: false,
+            across_tabs: false,
+            tabs_key: String::new(),
             protocols: Vec::new(),
             codec,
             handshake: Rc::new(Vec::new),
@@ -71,6 +75,8 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
             driver: self.driver,
             immediate: self.immediate,
             share: self.share,
+            across_tabs: self.across_tabs,
+            tabs_key: self.tabs_key,
             protocols: self.protocols,
             codec,
             handshake: self.handshake,
@@ -99,6 +105,37 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     /// shared connection. Default `false`: one socket per hook.
     pub fn share(mut self, yes: bool) -> Self {
         self.share = yes;
+        self
+    }
+
+    /// One socket per browser rather than per tab: same-origin tabs (and
+    /// components) that use the same URL, `tabs_key` and types share it.
+    /// One tab leads and holds the socket (a Web Lock decides); the others
+    /// follow: their `send` goes to the leader and every frame it receives
+    /// reaches them in order, their handshake frames are sent on every
+    /// (re)connection of the leader's socket, their `state` and `metrics`
+    /// mirror it (`metrics.role` says which they are). When the leader's tab
+    /// closes, a follower takes over within moments and resends what the old
+    /// leader had not transmitted; a leader that stops responding (its page
+    /// hung) is replaced after about 5 s of silence. Without Web Locks or
+    /// BroadcastChannel each tab keeps its own socket and
+    /// `metrics.tabs_fallback` says why. A follower's `try_send` succeeds
+    /// while the leader's socket is open; should the leader go away before
+    /// transmitting it, the new leader sends it. Across such a change a frame
+    /// the old leader transmitted but could not acknowledge (it crashed in
+    /// between) may be sent twice: use ids the server deduplicates. Settings
+    /// come from the tab that leads. Implies `share(true)` within the page.
+    /// Default `false`.
+    pub fn share_across_tabs(mut self, yes: bool) -> Self {
+        self.across_tabs = yes;
+        self
+    }
+
+    /// What else, besides the URL and types, must match for tabs to share a
+    /// socket: for example the user the handshake authenticates as. Default
+    /// empty.
+    pub fn tabs_key(mut self, key: impl Into<String>) -> Self {
+        self.tabs_key = key.into();
         self
     }
 

@@ -10,7 +10,7 @@ use std::fmt;
 
 /// Where the connection is. `retry_at_ms` is on the driver's clock
 /// (milliseconds, `performance.now()` in the browser) so the UI can count down.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ConnState {
     /// Created, not asked to connect yet.
     Idle,

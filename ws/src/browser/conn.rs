@@ -11,6 +11,7 @@
 use super::page::{PageEvent, PageWatch};
 use super::publish::Publisher;
 use super::registry;
+pub(crate) use super::settings::{ConnSettings, Stamp, Tap};
 use super::socket::{Live, SocketEvent};
 use super::sub::{Sub, Subscribers};
 use crate::codec::{Codec, Frame, Incoming, decode};
@@ -47,6 +48,9 @@ pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
     /// Called once when the last subscriber leaves (shared mode forgets it).
     on_dispose: RefCell<Option<Box<dyn FnOnce()>>>,
     publisher: Publisher,
+    tap: RefCell<Option<Weak<dyn Tap>>>,
+    /// Written into published metrics: the tab's role and cross-tab fields.
+    stamp: RefCell<Stamp>,
 }
 
 impl<Tx, Rx, C> Conn<Tx, Rx, C>
@@ -57,8 +61,18 @@ where
 {
     /// A connection with the settings of `opts` (its callbacks belong to the
     /// subscriber, not to the connection).
-    pub fn new(opts: &UseWebSocketOptions<Tx, Rx, C>, codec: C) -> Rc<Self> {
-        let driver = Driver::new(opts.driver_config(), Box::new(js_sys::Math::random));
+    pub fn new(opts: &UseWebSocketOptions<Tx, Rx, C>, codec: C) -> Rc<Self>
+    where
+        C: Clone,
+    {
+        let mut settings = ConnSettings::from_options(opts);
+        settings.codec = codec;
+        Self::with_settings(settings)
+    }
+
+    pub fn with_settings(s: ConnSettings<Tx, Rx, C>) -> Rc<Self> {
+        let ConnSettings { driver, protocols, codec, ping, pong } = s;
+        let driver = Driver::new(driver, Box::new(js_sys::Math::random));
         let conn = Rc::new_cyclic(|me| Self {
             me: me.clone(),
             driver: RefCell::new(driver),
@@ -68,13 +82,15 @@ where
             page: RefCell::new(None),
             alive: Cell::new(true),
             codec,
-            protocols: opts.protocols.clone(),
-            ping: opts.ping.clone(),
-            pong: opts.pong.clone(),
+            protocols,
+            ping,
+            pong,
             subs: Subscribers::new(),
             direct_failed: Cell::new(false),
             on_dispose: RefCell::new(None),
             publisher: Publisher::new(),
+            tap: RefCell::new(None),
+            stamp: RefCell::new(Stamp::default()),
         });
         conn.listen_to_page();
         conn
@@ -82,6 +98,37 @@ where
 
     pub fn on_dispose(&self, f: impl FnOnce() + 'static) {
         *self.on_dispose.borrow_mut() = Some(Box::new(f));
+    }
+
+    pub fn set_tap(&self, tap: Weak<dyn Tap>) {
+        *self.tap.borrow_mut() = Some(tap);
+    }
+
+    fn tap(&self) -> Option<Rc<dyn Tap>> {
+        self.tap.borrow().as_ref().and_then(Weak::upgrade)
+    }
+
+    /// Role, why cross-tab sharing fell back, leader changes and term, as
+    /// shown in the metrics.
+    pub fn set_stamp(&self, stamp: Stamp) {
+        *self.stamp.borrow_mut() = stamp;
+        self.publish();
+    }
+
+    /// Close the socket now and stop (a cross-tab leader stepping down);
+    /// returns what was still queued.
+    pub fn shutdown(&self) -> Vec<Frame> {
+        let queued = self.driver.borrow_mut().take_queued();
+        self.dispose();
+        queued
+    }
+
+    /// Queue a frame encoded elsewhere (a follower's, when its tab leads).
+    pub fn send_frame(&self, frame: Frame) -> Result<(), WsError> {
+        let r = self.driver.borrow_mut().send(frame, now_ms());
+        self.run_commands();
+        self.publish();
+        r.map_err(WsError::QueueFull)
     }
 
     pub fn state(&self) -> ConnState {
@@ -146,11 +193,16 @@ where
     /// Send now or not at all; never queued (see `Driver::try_send`).
     pub fn try_send(&self, tx: &Tx, from: &Sub<Tx, Rx>) -> Result<(), WsError> {
         let frame = self.codec.encode(tx).map_err(|e| from.report(WsError::Encode(e.to_string())))?;
+        if self.try_send_frame(frame) { Ok(()) } else { Err(WsError::NotOpen) }
+    }
+
+    /// Transmit an encoded frame now or not at all (a follower's, relayed).
+    pub fn try_send_frame(&self, frame: Frame) -> bool {
         self.direct_failed.set(false);
         let r = self.driver.borrow_mut().try_send(frame);
         self.run_commands();
         self.publish();
-        if r.is_err() || self.direct_failed.replace(false) { Err(WsError::NotOpen) } else { Ok(()) }
+        r.is_ok() && !self.direct_failed.replace(false)
     }
 
     fn run_commands(&self) {
@@ -198,7 +250,7 @@ where
                 let old = self.socket.borrow_mut().take();
                 if let Some(s) = old {
                     s.shutdown(code, reason);
-                    self.subs.closed(code, reason, false);
+                    self.closed(code, reason, false);
                 }
             }
             Cmd::Transmit { .. } => unreachable!("handled in run_commands"),
@@ -232,7 +284,7 @@ where
         let old = self.socket.borrow_mut().take();
         if let Some(old) = old {
             old.shutdown(crate::close_code::NORMAL, "replaced");
-            self.subs.closed(crate::close_code::NORMAL, "replaced", true);
+            self.closed(crate::close_code::NORMAL, "replaced", true);
         }
         let generation = self.generation.get() + 1;
         self.generation.set(generation);
@@ -270,8 +322,18 @@ where
                 }
             }
         }
+        if let Some(tap) = self.tap() {
+            tap.opened();
+        }
         for sub in &subs {
             sub.opened();
+        }
+    }
+
+    fn closed(&self, code: u16, reason: &str, was_clean: bool) {
+        self.subs.closed(code, reason, was_clean);
+        if let Some(tap) = self.tap() {
+            tap.closed(code, reason, was_clean);
         }
     }
 
@@ -283,7 +345,7 @@ where
             SocketEvent::Open => self.step(|d, now| d.on_open(now)),
             SocketEvent::Close { code, reason, was_clean } => {
                 self.socket.borrow_mut().take();
-                self.subs.closed(code, &reason, was_clean);
+                self.closed(code, &reason, was_clean);
                 self.step(|d, now| d.on_close(code, reason, now));
             }
             SocketEvent::Error => self.subs.all().iter().for_each(|s| s.connection_error()),
@@ -295,6 +357,9 @@ where
         if !self.alive.get() {
             registry::late_event();
             return;
+        }
+        if let Some(tap) = self.tap() {
+            tap.frame(&frame);
         }
         let len = frame.len();
         let incoming = decode(&self.codec, frame);
@@ -320,12 +385,19 @@ where
 
     fn snapshot(&self) -> (ConnState, Metrics) {
         let d = self.driver.borrow();
-        (d.state().clone(), d.metrics().clone())
+        let mut metrics = d.metrics().clone();
+        self.stamp.borrow().apply(&mut metrics);
+        (d.state().clone(), metrics)
     }
 
     fn publish(&self) {
         let (state, metrics) = self.snapshot();
-        self.publisher.now(&state, &metrics, |s, m| self.subs.publish(s, m));
+        self.publisher.now(&state, &metrics, |s, m| {
+            self.subs.publish(s, m);
+            if let Some(tap) = self.tap() {
+                tap.published(s, m);
+            }
+        });
     }
 
     fn listen_to_page(&self) {

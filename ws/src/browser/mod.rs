@@ -2,32 +2,39 @@
 //! (its own, or a shared one), and the effect that follows the URL.
 
 mod conn;
+mod link;
 mod page;
 mod publish;
 pub mod registry;
+mod settings;
 mod shared;
 mod socket;
 mod sub;
+mod tabs;
 
 pub use conn::now_ms;
 pub use shared::live_shared;
 
 use crate::codec::Codec;
+use crate::metrics::Role;
 use crate::options::UseWebSocketOptions;
+use crate::tabs::wire::Remote;
 use crate::url::resolve_url;
 use crate::{Command, SendFn, UseWebSocketReturn, WsError};
-use conn::Conn;
+use conn::{Conn, ConnSettings, Stamp};
 use leptos::prelude::*;
+use link::Link;
 use send_wrapper::SendWrapper;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use sub::Sub;
+use tabs::TabNode;
 
 /// One hook instance.
-struct Hook<Tx: 'static, Rx: Send + Sync + 'static, C> {
+struct Hook<Tx: 'static, Rx: Send + Sync + 'static, C: 'static> {
     sub: Rc<Sub<Tx, Rx>>,
-    conn: RefCell<Option<Rc<Conn<Tx, Rx, C>>>>,
+    conn: RefCell<Option<Link<Tx, Rx, C>>>,
     opts: UseWebSocketOptions<Tx, Rx, C>,
 }
 
@@ -37,8 +44,26 @@ where
     Rx: Clone + Send + Sync + 'static,
     C: Codec<Tx, Rx> + Clone,
 {
-    fn conn(&self) -> Option<Rc<Conn<Tx, Rx, C>>> {
+    fn conn(&self) -> Option<Link<Tx, Rx, C>> {
         self.conn.borrow().clone()
+    }
+
+    /// The cross-tab node for `url`, or why there cannot be one.
+    fn tab_node(&self, url: &Result<String, String>) -> Result<Link<Tx, Rx, C>, String> {
+        if let Some(why) = tabs::unavailable() {
+            return Err(why);
+        }
+        let name = url.as_ref().unwrap_or_else(|e| e);
+        let base = format!("tether-ws {name} {}", self.opts.tabs_key);
+        let key = shared::Key::new::<Tx, Rx, C>(&base);
+        if let Some(node) = shared::lookup::<TabNode<Tx, Rx, C>>(&key) {
+            return Ok(Link::Tabs(node));
+        }
+        let settings = ConnSettings::from_options(&self.opts);
+        let node = TabNode::new(base, url.clone(), settings, self.opts.immediate)?;
+        shared::remember(&key, &node);
+        node.on_dispose(move || shared::forget(&key));
+        Ok(Link::Tabs(node))
     }
 
     /// The URL signal changed (or the hook mounted: `first`).
@@ -51,13 +76,26 @@ where
         }
         let url = url.map_err(|e| e.to_string());
         let open = first && self.opts.immediate;
-        if !self.opts.share {
-            let conn = self.conn().unwrap_or_else(|| {
-                let conn = Conn::new(&self.opts, self.opts.codec.clone());
-                conn.subscribe(self.sub.clone());
-                *self.conn.borrow_mut() = Some(conn.clone());
-                conn
-            });
+        let mut fallback = None;
+        if self.opts.across_tabs {
+            match self.tab_node(&url) {
+                Ok(link) => {
+                    self.attach(link);
+                    return;
+                }
+                Err(why) => fallback = Some(why),
+            }
+        }
+        if !self.opts.share && !self.opts.across_tabs {
+            let conn = match self.conn() {
+                Some(Link::Page(c)) => c,
+                _ => {
+                    let conn = Conn::new(&self.opts, self.opts.codec.clone());
+                    conn.subscribe(self.sub.clone());
+                    *self.conn.borrow_mut() = Some(Link::Page(conn.clone()));
+                    conn
+                }
+            };
             conn.step(|d, now| {
                 d.set_url(url, now);
                 if open {
@@ -68,22 +106,34 @@ where
         }
         let key = shared::Key::new::<Tx, Rx, C>(url.as_ref().unwrap_or_else(|e| e));
         let (conn, created) = shared::get_or_create(&key, || Conn::new(&self.opts, self.opts.codec.clone()));
-        if let Some(old) = self.conn.borrow_mut().replace(conn.clone()) {
-            if Rc::ptr_eq(&old, &conn) {
-                return;
-            }
-            old.unsubscribe(&self.sub);
-        }
         if created {
             conn.on_dispose(move || shared::forget(&key));
             conn.step(|d, now| d.set_url(url, now));
+            if let Some(why) = fallback {
+                conn.set_stamp(Stamp { role: Role::Standalone, fallback: Some(why), ..Stamp::default() });
+            }
         }
-        conn.subscribe(self.sub.clone());
+        if !self.attach(Link::Page(conn.clone())) {
+            return;
+        }
         // A newcomer opens an idle shared connection, but never resets the
         // backoff of one that is already trying.
         if self.opts.immediate && matches!(conn.state(), crate::ConnState::Idle) {
             conn.step(|d, now| d.open(now));
         }
+    }
+
+    /// Subscribe to `link`, leaving the previous one; false if it is the same.
+    fn attach(&self, link: Link<Tx, Rx, C>) -> bool {
+        let old = self.conn.borrow_mut().replace(link.clone());
+        if let Some(old) = old {
+            if old.same(&link) {
+                return false;
+            }
+            old.unsubscribe(&self.sub);
+        }
+        link.subscribe(self.sub.clone());
+        true
     }
 
     fn dispose(&self) {
@@ -126,11 +176,11 @@ where
     let h = hook.clone();
     on_cleanup(move || h.dispose());
 
-    let command = |f: fn(&mut crate::driver::Driver, f64)| -> Command {
+    let command = |cmd: Remote| -> Command {
         let h = hook.clone();
         Arc::new(move || {
             if let Some(conn) = h.conn().filter(|_| h.sub.mounted()) {
-                conn.step(f);
+                conn.command(cmd);
             }
         })
     };
@@ -138,7 +188,7 @@ where
         let h = hook.clone();
         Arc::new(move |tx: &Tx| {
             let conn = h.conn().filter(|_| h.sub.mounted()).ok_or(WsError::Disposed)?;
-            if direct { conn.try_send(tx, &h.sub) } else { conn.send(tx, &h.sub) }
+            conn.send(tx, &h.sub, direct)
         })
     };
     UseWebSocketReturn {
@@ -148,8 +198,8 @@ where
         metrics: metrics.read_only().into(),
         send: sender(false),
         try_send: sender(true),
-        open: command(|d, now| d.open(now)),
-        close: command(|d, now| d.close(now)),
-        reconnect_now: command(|d, now| d.open(now)),
+        open: command(Remote::Open),
+        close: command(Remote::Close),
+        reconnect_now: command(Remote::Open),
     }
 }

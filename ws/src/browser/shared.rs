@@ -26,14 +26,24 @@ thread_local! {
 
 /// The live connection for `key`, or a new one from `create` (then `true`).
 pub(crate) fn get_or_create<T: 'static>(key: &Key, create: impl FnOnce() -> Rc<T>) -> (Rc<T>, bool) {
-    let found = SHARED.with(|m| m.borrow().get(key).and_then(Weak::upgrade));
-    if let Some(conn) = found.and_then(|c| c.downcast::<T>().ok()) {
+    if let Some(conn) = lookup(key) {
         return (conn, false);
     }
     let conn = create();
+    remember(key, &conn);
+    (conn, true)
+}
+
+/// The live connection for `key`, if any.
+pub(crate) fn lookup<T: 'static>(key: &Key) -> Option<Rc<T>> {
+    let found = SHARED.with(|m| m.borrow().get(key).and_then(Weak::upgrade));
+    found.and_then(|c| c.downcast::<T>().ok())
+}
+
+/// `conn` is the connection for `key` from now on.
+pub(crate) fn remember<T: 'static>(key: &Key, conn: &Rc<T>) {
     let any: Rc<dyn Any> = conn.clone();
     SHARED.with(|m| m.borrow_mut().insert(key.clone(), Rc::downgrade(&any)));
-    (conn, true)
 }
 
 /// The connection for `key` is gone.

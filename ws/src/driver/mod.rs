@@ -71,7 +71,7 @@ impl Driver {
             next_nonce: 0,
             ping_in_flight: None,
             pong_armed: false,
-            metrics: Metrics { state: ConnState::Idle.name(), ..Metrics::default() },
+            metrics: Metrics { state: crate::metrics::StateName(ConnState::Idle.name()), ..Metrics::default() },
             down_since: None,
             clock: 0.0,
             cmds: Vec::new(),
@@ -314,7 +314,7 @@ impl Driver {
         match check_transition(&self.state, &to) {
             Ok(()) => {
                 let m = &mut self.metrics;
-                m.state = to.name();
+                m.state = crate::metrics::StateName(to.name());
                 m.attempt = if let ConnState::Reconnecting { attempt, .. } = to { attempt } else { 0 };
                 if !to.is_open() {
                     m.open_since_ms = None;

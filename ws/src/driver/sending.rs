@@ -56,6 +56,17 @@ impl Driver {
         self.uncount(frame);
     }
 
+    /// Hand over every queued frame, oldest first (a cross-tab leader
+    /// stepping down gives them to its follower side, so none is lost).
+    pub fn take_queued(&mut self) -> Vec<Frame> {
+        let mut out = Vec::new();
+        while let Some((frame, _)) = self.queue.pop() {
+            out.push(frame);
+        }
+        self.sync_queue_metrics();
+        out
+    }
+
     /// A frame the glue sent on its own (handshake, ping): counted.
     pub fn sent_by_glue(&mut self, bytes: usize) {
         self.metrics.frames_out += 1;

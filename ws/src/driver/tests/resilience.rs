@@ -172,12 +172,12 @@ fn a_close_nobody_asked_for_reconnects_whatever_its_code() {
 #[test]
 fn metrics_tell_the_story_of_the_connection_in_bounded_space() {
     let mut h = Harness::connected(quiet(), 30);
-    assert_eq!(h.d.metrics().state, "open");
+    assert_eq!(h.d.metrics().state.as_str(), "open");
     assert_eq!(h.d.metrics().open_since_ms, Some(0.0));
     h.now = 1_000.0;
     h.dropped(1006);
     let m = h.d.metrics().clone();
-    assert_eq!((m.state, m.attempt, m.open_since_ms), ("reconnecting", 1, None));
+    assert_eq!((m.state.as_str(), m.attempt, m.open_since_ms), ("reconnecting", 1, None));
     let ConnState::Reconnecting { retry_at_ms: Some(at), .. } = h.state().clone() else { unreachable!() };
     h.advance(at - h.now + 20.0);
     h.opened();

@@ -1,0 +1,292 @@
+//! Several real Chromium windows on one origin, driven over WebDriver
+//! (fantoccini + the chromedriver scripts/setup.sh installs), running the
+//! real app served by a real tether-server from a built `dist/`.
+//!
+//! Environment (set by scripts/test.sh): `TETHER_SERVER_BIN` (the server
+//! binary), `TETHER_TABS_DIST` (the app built by trunk), `CHROMEDRIVER`.
+
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand, WindowHandle};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tether_testkit::{http, supervisor::Supervisor};
+use tokio::process::{Child, Command};
+
+pub type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn env_path(name: &str, default: &str) -> PathBuf {
+    std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| repo().join(default))
+}
+
+/// A server, a chromedriver and one browser session with its windows.
+pub struct Env {
+    pub server: Supervisor,
+    _db: tempfile::TempDir,
+    driver: Child,
+    pub client: Client,
+}
+
+/// One window of the browser, showing the chat.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tab(pub WindowHandle);
+
+impl Env {
+    pub async fn start() -> R<Self> {
+        let db = tempfile::tempdir()?;
+        let dist = env_path("TETHER_TABS_DIST", "target/tabs-dist");
+        assert!(dist.join("index.html").exists(), "no app at {}: run scripts/test.sh tabs", dist.display());
+        let args = vec![
+            "--db".into(),
+            db.path().join("t.db").display().to_string(),
+            "--static-dir".into(),
+            dist.display().to_string(),
+        ];
+        let mut server = Supervisor::new(env_path("TETHER_SERVER_BIN", "target/debug/tether-server"), args);
+        server.start().await?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let driver = Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group, which Chromium joins: see `Drop`.
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()?;
+        let caps: Capabilities = serde_json::from_str(&std::fs::read_to_string(repo().join("webdriver.json"))?)?;
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+                Ok(c) => break c,
+                Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        Ok(Self { server, _db: db, driver, client })
+    }
+
+    pub fn app_url(&self, query: &str) -> String {
+        format!("http://127.0.0.1:{}/?{query}", self.server.port())
+    }
+
+    /// A new window showing the app with `query` (e.g. `name=ann&room=a`).
+    /// The first call uses the session's initial window.
+    pub async fn open(&self, query: &str) -> R<Tab> {
+        self.open_with(query, None).await
+    }
+
+    /// As [`Env::open`], running `script` in the page before any of its own.
+    pub async fn open_with(&self, query: &str, script: Option<&str>) -> R<Tab> {
+        let current = self.client.window().await?;
+        let blank =
+            self.client.current_url().await?.as_str() == "about:blank" && self.client.windows().await?.len() == 1;
+        let handle = if blank {
+            current
+        } else {
+            let w = self.client.new_window(false).await?;
+            w.handle
+        };
+        self.client.switch_to_window(handle.clone()).await?;
+        if let Some(src) = script {
+            self.cdp("Page.enable", json!({})).await?;
+            self.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": src })).await?;
+        }
+        self.client.goto(&self.app_url(query)).await?;
+        let tab = Tab(handle);
+        self.wait(
+            &tab,
+            "the app to show",
+            Duration::from_secs(30),
+            "return !!document.querySelector('[data-testid=message-input]')",
+        )
+        .await?;
+        Ok(tab)
+    }
+
+    /// Run `js` (a function body) in `tab` and return its result.
+    pub async fn js(&self, tab: &Tab, js: &str) -> R<Value> {
+        self.client.switch_to_window(tab.0.clone()).await?;
+        Ok(self.client.execute(js, vec![]).await?)
+    }
+
+    /// Wait until `js` returns true in `tab`.
+    pub async fn wait(&self, tab: &Tab, what: &str, limit: Duration, js: &str) -> R {
+        let start = Instant::now();
+        loop {
+            if self.js(tab, js).await? == Value::Bool(true) {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(format!("timed out after {limit:?} waiting for {what}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn close(&self, tab: &Tab) -> R {
+        self.client.switch_to_window(tab.0.clone()).await?;
+        self.client.close_window().await?;
+        Ok(())
+    }
+
+    /// A Chrome DevTools command on the current window.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> R<Value> {
+        Ok(self.client.issue_cmd(Cdp { cmd: cmd.into(), params }).await?)
+    }
+
+    /// `metric` from the server's `/metrics`.
+    pub async fn server_metric(&self, metric: &str) -> R<i64> {
+        let (_, body) = http::request(self.server.port(), "GET", "/metrics").await?;
+        body.lines()
+            .find_map(|l| l.strip_prefix(metric)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+            .map(|v| v as i64)
+            .ok_or_else(|| format!("the server exports no {metric}").into())
+    }
+
+    /// Wait until the server's `metric` is `want`.
+    pub async fn wait_server(&self, metric: &str, want: i64, limit: Duration) -> R {
+        let start = Instant::now();
+        loop {
+            let got = self.server_metric(metric).await?;
+            if got == want {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(format!("server {metric} is {got}, expected {want}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn role(&self, tab: &Tab) -> R<String> {
+        let v = self.js(tab, "return document.querySelector('[data-metric=role] dd')?.textContent ?? ''").await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    pub async fn metric(&self, tab: &Tab, name: &str) -> R<String> {
+        let js = format!("return document.querySelector('[data-metric={name}] dd')?.textContent ?? ''");
+        Ok(self.js(tab, &js).await?.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The tab that leads, among `tabs`.
+    pub async fn leader(&self, tabs: &[Tab]) -> R<Tab> {
+        for t in tabs {
+            if self.role(t).await? == "leader" {
+                return Ok(t.clone());
+            }
+        }
+        Err("no tab leads".into())
+    }
+
+    /// Post `body` from `tab` as a user would (type, Enter).
+    pub async fn post(&self, tab: &Tab, body: &str) -> R {
+        let js = format!("{POST_JS} post({}); return true;", json!(body));
+        self.js(tab, &js).await?;
+        Ok(())
+    }
+
+    /// In `tab`, post `prefix-0..n` one every `every_ms`, in the page itself
+    /// (so it goes on while the test drives other windows).
+    pub async fn burst(&self, tab: &Tab, prefix: &str, n: usize, every_ms: u32) -> R {
+        let js = format!(
+            "{POST_JS} let i = 0; const t = setInterval(() => {{ post({p} + '-' + i); i += 1; \
+             if (i >= {n}) clearInterval(t); }}, {every_ms}); return true;",
+            p = json!(prefix)
+        );
+        self.js(tab, &js).await?;
+        Ok(())
+    }
+
+    /// (body, status) of every message shown in `tab`, top to bottom.
+    pub async fn messages(&self, tab: &Tab) -> R<Vec<(String, String)>> {
+        let v = self
+            .js(
+                tab,
+                "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => \
+                 [m.querySelector('[data-testid=message-body]').textContent, m.dataset.status]);",
+            )
+            .await?;
+        Ok(serde_json::from_value(v)?)
+    }
+
+    /// Wait until `tab` shows exactly `n` messages, all of them acked or
+    /// delivered (none pending), and return their bodies.
+    pub async fn settled(&self, tab: &Tab, n: usize, limit: Duration) -> R<Vec<String>> {
+        let start = Instant::now();
+        loop {
+            let msgs = self.messages(tab).await?;
+            if msgs.len() == n && msgs.iter().all(|(_, s)| s == "acked" || s == "delivered") {
+                return Ok(msgs.into_iter().map(|(b, _)| b).collect());
+            }
+            if start.elapsed() > limit {
+                return Err(format!("tab shows {} messages, expected {n} settled: {msgs:?}", msgs.len()).into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn stop(mut self) -> R {
+        let _ = self.client.clone().close().await;
+        self.server.kill().await?;
+        Ok(())
+    }
+}
+
+impl Drop for Env {
+    /// Also when a test fails: killing chromedriver alone would leave its
+    /// Chromium running, so the whole process group goes.
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) on a process group this Env created.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+const POST_JS: &str = "const post = (body) => { \
+    const i = document.querySelector('[data-testid=message-input]'); \
+    i.value = body; i.dispatchEvent(new Event('input', { bubbles: true })); \
+    document.querySelector('[data-testid=send-button]').click(); };";
+
+/// `POST /session/{id}/goog/cdp/execute`: chromedriver's DevTools bridge.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (::http::Method, Option<String>) {
+        (::http::Method::POST, Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
+}
+
+/// Every body appears once, and each sender's bodies appear in the order sent.
+pub fn assert_once_in_order(shown: &[String], senders: &[(&str, usize)]) {
+    let mut seen = std::collections::HashSet::new();
+    for b in shown {
+        assert!(seen.insert(b), "{b} shown twice: {shown:?}");
+    }
+    for (prefix, n) in senders {
+        let mine: Vec<&String> = shown.iter().filter(|b| b.starts_with(&format!("{prefix}-"))).collect();
+        let want: Vec<String> = (0..*n).map(|i| format!("{prefix}-{i}")).collect();
+        assert_eq!(mine, want.iter().collect::<Vec<_>>(), "{prefix}'s messages, in order");
+    }
+}
