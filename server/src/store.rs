@@ -57,6 +57,12 @@ pub trait Store: Send + Sync + 'static {
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
     /// The last `limit` messages, oldest first.
     fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
+    /// The last `limit` messages with seq < `seq`, oldest first.
+    fn before(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Proves the store can still commit a write (for `/healthz`).
+    fn check_writable(&self) -> Result<(), StoreError>;
+    /// Test fault: make every write fail as on a read-only database.
+    fn set_read_only(&self, on: bool) -> Result<(), StoreError>;
     /// Every room name, sorted.
     fn rooms(&self) -> Result<Vec<String>, StoreError>;
     /// Highest seq in the room (0 when empty).

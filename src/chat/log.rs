@@ -53,6 +53,10 @@ pub struct RoomLog {
     /// Stored messages (by seq), then pending own messages.
     entries: Vec<Entry>,
     epoch: Option<String>,
+    /// The server has messages older than the oldest we hold.
+    has_older: bool,
+    /// A request for an older page is on its way.
+    loading_older: bool,
 }
 
 impl RoomLog {
@@ -185,6 +189,40 @@ impl RoomLog {
         }
     }
 
+    /// Whether the server said older messages exist (after a join or a page).
+    pub fn set_has_older(&mut self, has_older: bool) {
+        self.has_older = has_older;
+        self.loading_older = false;
+    }
+
+    pub fn has_older(&self) -> bool {
+        self.has_older
+    }
+
+    /// Starts loading the page before our oldest message: returns its seq,
+    /// or None if there is nothing older or a request is already on its way.
+    pub fn begin_older(&mut self) -> Option<u64> {
+        if !self.has_older || self.loading_older {
+            return None;
+        }
+        let oldest = self.entries.iter().filter_map(|e| e.seq).min()?;
+        self.loading_older = true;
+        Some(oldest)
+    }
+
+    /// A request for older messages could not be sent; allow another.
+    pub fn cancel_older(&mut self) {
+        self.loading_older = false;
+    }
+
+    /// An older page arrived: its messages go in at their seq positions.
+    pub fn older(&mut self, messages: Vec<ChatMessage>, has_older: bool, me: &str) {
+        for m in messages {
+            self.apply(m, me);
+        }
+        self.set_has_older(has_older);
+    }
+
     /// Insert a stored entry at its seq position, ahead of pending ones.
     fn place(&mut self, e: Entry) {
         let seq = e.seq.unwrap_or(u64::MAX);
@@ -258,6 +296,20 @@ mod tests {
         // A recovered join appends without losing anything.
         l.joined("e2".into(), true, vec![msg(2, "y", "bob")], "me");
         assert_eq!(l.entries().len(), 3);
+    }
+
+    #[test]
+    fn older_pages_go_in_front_one_request_at_a_time() {
+        let mut l = RoomLog::default();
+        l.joined("e".into(), false, vec![msg(5, "e5", "bob"), msg(6, "e6", "bob")], "me");
+        assert_eq!(l.begin_older(), None, "nothing older until the server says so");
+        l.set_has_older(true);
+        assert_eq!(l.begin_older(), Some(5));
+        assert_eq!(l.begin_older(), None, "one request at a time");
+        l.older(vec![msg(3, "e3", "bob"), msg(4, "e4", "bob")], false, "me");
+        assert_eq!(l.entries().iter().map(|e| e.seq.unwrap()).collect::<Vec<_>>(), [3, 4, 5, 6]);
+        assert!(!l.has_older());
+        assert_eq!(l.begin_older(), None, "reached the start");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::ws::{
 };
 use leptos::prelude::*;
 use std::collections::HashMap;
-use tether_protocol::{ClientMsg, ServerMsg, validate_body, validate_room};
+use tether_protocol::{ClientMsg, ErrorCode, ServerMsg, validate_body, validate_room};
 
 /// How long an own message may stay undelivered before it is marked failed
 /// (with a retry button). Default: one day.
@@ -32,6 +32,8 @@ pub struct Chat {
     pub logs: Logs,
     /// The latest problem worth telling the user (a refused post, a server error).
     pub notice: RwSignal<Option<String>>,
+    /// Why the server refused the last room switch (shown by the room box).
+    pub room_error: RwSignal<Option<String>>,
     pub state: Signal<ConnState>,
     pub metrics: Signal<Metrics>,
     pub ws_error: Signal<Option<WsError>>,
@@ -70,6 +72,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
     let room = RwSignal::new(room);
     let logs: Logs = RwSignal::new(HashMap::new());
     let notice = RwSignal::new(None::<String>);
+    let room_error = RwSignal::new(None::<String>);
     let adopted = outbox::restore(logs, &nick);
     outbox::keep_in_step(logs, adopted, outbox_deadline_ms);
 
@@ -82,7 +85,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             frames
         })
         .on_message(move |m: &Incoming<ServerMsg>| match m {
-            Incoming::Typed(msg) => handle(msg.clone(), &me, rooms, logs, notice),
+            Incoming::Typed(msg) => handle(msg.clone(), &me, rooms, logs, notice, room_error),
             Incoming::Raw { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
         .heartbeat(
@@ -102,6 +105,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         room,
         logs,
         notice,
+        room_error,
         state: ws.state,
         metrics: ws.metrics,
         ws_error: ws.error,
@@ -110,11 +114,38 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
     }
 }
 
-fn handle(msg: ServerMsg, me: &str, rooms: RwSignal<Vec<String>>, logs: Logs, notice: RwSignal<Option<String>>) {
+fn handle(
+    msg: ServerMsg,
+    me: &str,
+    rooms: RwSignal<Vec<String>>,
+    logs: Logs,
+    notice: RwSignal<Option<String>>,
+    room_error: RwSignal<Option<String>>,
+) {
     match msg {
-        ServerMsg::Rooms { rooms: list } => rooms.set(list),
-        ServerMsg::Joined { room, epoch, recovered, history } => {
-            logs.update(|l| l.entry(room).or_default().joined(epoch, recovered, history, me));
+        // Keep rooms we are in even if a bounded list leaves them out.
+        ServerMsg::Rooms { rooms: list, .. } => rooms.update(|r| {
+            let mine: Vec<String> = r.drain(..).filter(|x| !list.contains(x)).collect();
+            r.extend(list);
+            r.extend(mine);
+        }),
+        ServerMsg::RoomAdded { room } => rooms.update(|r| {
+            if !r.contains(&room) {
+                r.push(room);
+            }
+        }),
+        ServerMsg::Joined { room, epoch, recovered, history, has_older } => {
+            room_error.set(None);
+            logs.update(|l| {
+                let log = l.entry(room).or_default();
+                log.joined(epoch, recovered, history, me);
+                if !recovered {
+                    log.set_has_older(has_older);
+                }
+            });
+        }
+        ServerMsg::History { room, messages, has_older, .. } => {
+            logs.update(|l| l.entry(room).or_default().older(messages, has_older, me));
         }
         ServerMsg::Message { message } => {
             let room = message.room.clone();
@@ -127,8 +158,17 @@ fn handle(msg: ServerMsg, me: &str, rooms: RwSignal<Vec<String>>, logs: Logs, no
             notice.set(Some(format!("message not delivered: {detail}")));
             logs.update(|l| l.entry(room).or_default().fail(&id, detail));
         }
+        // Refusals of a join or a history request concern the room box.
+        ServerMsg::Error {
+            code: ErrorCode::BadRoom | ErrorCode::RoomLimit | ErrorCode::TooManyJoined | ErrorCode::RateLimited,
+            message,
+            ..
+        } => {
+            logs.update(|l| l.values_mut().for_each(RoomLog::cancel_older));
+            room_error.set(Some(message));
+        }
         ServerMsg::Error { message, .. } => notice.set(Some(format!("server: {message}"))),
-        ServerMsg::Welcome { .. } | ServerMsg::Pong { .. } => {}
+        ServerMsg::Welcome { .. } | ServerMsg::Pong { .. } | ServerMsg::Left { .. } => {}
     }
 }
 
@@ -174,6 +214,21 @@ impl Chat {
             .flatten();
         let Some(body) = body else { return Err("nothing to retry".into()) };
         self.transmit(room, id.to_owned(), body)
+    }
+
+    /// Ask for the page before the oldest message of the current room, if
+    /// the server has older ones and no request is on its way.
+    pub fn load_older(&self) {
+        if !self.state.get_untracked().is_open() {
+            return;
+        }
+        let room = self.room.get_untracked();
+        let before = self.logs.try_update(|l| l.get_mut(&room).and_then(RoomLog::begin_older)).flatten();
+        if let Some(before) = before
+            && (self.send)(&ClientMsg::History { room: room.clone(), before }).is_err()
+        {
+            self.logs.update(|l| l.get_mut(&room).into_iter().for_each(RoomLog::cancel_older));
+        }
     }
 
     /// Switch to (and create, if new) another room.

@@ -1,5 +1,6 @@
 //! The current room's messages, oldest first. Keyed by client id: a new
 //! message appends one row, and a status change updates only its own row.
+//! Scrolling to the top (or the button there) loads the page before.
 
 use crate::chat::Chat;
 use crate::chat::log::Status;
@@ -15,8 +16,26 @@ pub fn MessageList() -> impl IntoView {
             l.get(&r).map(|log| log.entries().iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
         })
     });
+    let has_older = Memo::new(move |_| {
+        let r = room.get();
+        logs.with(|l| l.get(&r).is_some_and(|log| log.has_older()))
+    });
+    let (c1, c2) = (chat.clone(), chat.clone());
+    let on_scroll = move |ev: leptos::ev::Event| {
+        let at_top = event_target::<web_sys::HtmlElement>(&ev).scroll_top() <= 0;
+        if at_top {
+            c1.load_older();
+        }
+    };
     view! {
-        <ul class="messages" data-testid="message-list" aria-live="polite">
+        <Show when=move || has_older.get()>
+            {
+                let c = c2.clone();
+                view! { <button class="older" data-testid="load-older" on:click=move |_| c.load_older()>
+                    "Load older messages"</button> }
+            }
+        </Show>
+        <ul class="messages" data-testid="message-list" aria-live="polite" on:scroll=on_scroll>
             <For each=move || ids.get() key=|id| id.clone() let:id>
                 <MessageRow id />
             </For>
@@ -54,6 +73,9 @@ fn MessageRow(id: String) -> impl IntoView {
                 {move || icon(status())}
             </span>
             <Show when=move || status() == Status::Failed>
+                <span class="error" data-testid="message-error">
+                    {move || entry.get().and_then(|e| e.error).unwrap_or_default()}
+                </span>
                 {
                     let (chat, id) = (chat.clone(), retry_id.clone());
                     view! { <button class="retry" data-testid="message-retry" on:click=move |_| {

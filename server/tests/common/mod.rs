@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tether_protocol::{ClientMsg, ServerMsg};
-use tether_server::{AppState, Settings, SqliteStore, serve};
+use tether_server::{AppState, Limits, Settings, SqliteStore, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -29,8 +29,23 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server whose rate limits are out of the way (tests of the limits
+    /// set their own with [`TestServer::start_limited`]).
     pub async fn start(db: &Path) -> Self {
-        Self::start_with(db, Settings { static_dir: PathBuf::from("/nonexistent"), test_faults: true }).await
+        let limits = Limits {
+            post_rate: 1e6,
+            post_burst: 1_000_000,
+            join_rate: 1e6,
+            join_burst: 1_000_000,
+            ..Limits::default()
+        };
+        Self::start_limited(db, limits).await
+    }
+
+    pub async fn start_limited(db: &Path, limits: Limits) -> Self {
+        let settings =
+            Settings { static_dir: PathBuf::from("/nonexistent"), test_faults: true, limits, ..Settings::default() };
+        Self::start_with(db, settings).await
     }
 
     pub async fn start_with(db: &Path, settings: Settings) -> Self {
