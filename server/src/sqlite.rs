@@ -53,6 +53,12 @@ impl SqliteStore {
         Ok(Self { conn: Mutex::new(conn) })
     }
 
+    /// The connection's `PRAGMA synchronous` (2 = FULL), so tests can check
+    /// the durability an `ack` promises.
+    pub fn synchronous(&self) -> Result<i64, StoreError> {
+        Ok(self.conn()?.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+    }
+
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
