@@ -87,10 +87,15 @@ async fn concurrent_posters_in_one_room_keep_one_order_for_everyone() {
 
 /// One client's view of the shutdown: the ids acked (with seqs) and how the
 /// connection ended.
-async fn post_until_closed(url: String, i: usize) -> (Vec<(String, u64)>, Closed) {
+async fn post_until_closed(
+    url: String,
+    i: usize,
+    ready: tokio::sync::mpsc::Sender<()>,
+) -> (Vec<(String, u64)>, Closed) {
     let mut c = Client::hello(&url, &format!("c{i}")).await;
     let room = format!("shut{}", i % 10);
     joined(&mut c, &room, None).await;
+    let _ = ready.send(()).await;
     let (mut sink, mut stream) = c.ws.split();
     let writer = tokio::spawn(async move {
         for k in 0.. {
@@ -130,8 +135,12 @@ async fn graceful_shutdown_with_200_clients_closes_all_with_1001_and_keeps_every
         c.args(["--conns-per-ip", "1000", "--post-rate", "1000", "--post-burst", "1000"]);
     });
     let url = format!("ws://{}/ws", server.addr);
-    let clients: Vec<_> = (0..CLIENTS).map(|i| tokio::spawn(post_until_closed(url.clone(), i))).collect();
-    common::wait_metric(server.addr, "tether_connections_open", CLIENTS as i64).await;
+    let (ready, mut all_ready) = tokio::sync::mpsc::channel(CLIENTS);
+    let clients: Vec<_> =
+        (0..CLIENTS).map(|i| tokio::spawn(post_until_closed(url.clone(), i, ready.clone()))).collect();
+    for _ in 0..CLIENTS {
+        tokio::time::timeout(Duration::from_secs(20), all_ready.recv()).await.expect("clients joined in time");
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = i32::try_from(server.child.id()).unwrap();
     // SAFETY: signalling our own child process.
