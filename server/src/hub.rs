@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_ROOM_LIST, ServerMsg};
+use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_ROOM_LIST, ServerMsg};
 
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
@@ -220,7 +220,7 @@ impl Hub {
                     return Ok((true, replay, false));
                 }
             }
-            let (page, _) = keep_newest(store.recent(&name, HISTORY_WINDOW)?, fresh_env);
+            let (page, _) = keep_newest(store.before(&name, u64::MAX, HISTORY_WINDOW, MAX_FRAME_BYTES)?, fresh_env);
             let has_older = page.first().is_some_and(|m| m.seq > 1);
             Ok((false, page, has_older))
         })
@@ -239,7 +239,7 @@ impl Hub {
         let frame = |messages, has_older| ServerMsg::History { room: room.to_owned(), before, messages, has_older };
         let envelope = encode(&frame(vec![], true)).map_or(0, |f| f.len());
         let (page, has_older) = blocking(move || {
-            let (page, _) = keep_newest(store.before(&name, before, HISTORY_WINDOW)?, envelope);
+            let (page, _) = keep_newest(store.before(&name, before, HISTORY_WINDOW, MAX_FRAME_BYTES)?, envelope);
             let has_older = page.first().is_some_and(|m| m.seq > 1);
             Ok((page, has_older))
         })

@@ -145,16 +145,24 @@ impl Store for SqliteStore {
     }
 
     fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        self.before(room, u64::MAX, limit)
+        self.before(room, u64::MAX, limit, usize::MAX)
     }
 
-    fn before(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
+    fn before(&self, room: &str, seq: u64, limit: usize, max_bytes: usize) -> Result<Vec<ChatMessage>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut out = collect(stmt.query_map(params![room, to_sql(seq), limit], row_to_message)?)?;
+        let mut bytes = 0usize;
+        let rows = stmt.query_map(params![room, to_sql(seq), limit], row_to_message)?.take_while(|r| {
+            let within = bytes <= max_bytes;
+            if let Ok((_, _, id, author, body, _)) = r {
+                bytes = bytes.saturating_add(id.len() + author.len() + body.len());
+            }
+            within
+        });
+        let mut out = collect(rows)?;
         out.reverse();
         Ok(out)
     }
