@@ -137,6 +137,23 @@ impl RoomLog {
         }
     }
 
+    /// Refused for now (rate limited): back to queued, saying why, until it
+    /// is sent again.
+    pub fn wait(&mut self, id: &str, why: String) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none() && e.status != Status::Failed) {
+            e.status = Status::Queued;
+            e.error = Some(why);
+        }
+    }
+
+    /// A waiting message went out again.
+    pub fn mark_sent(&mut self, id: &str) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.status == Status::Queued) {
+            e.status = Status::Sent;
+            e.error = None;
+        }
+    }
+
     /// The server stored our message as `seq`.
     pub fn ack(&mut self, id: &str, seq: u64) {
         if let Some(i) = self.entries.iter().position(|e| e.id == id) {

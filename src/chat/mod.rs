@@ -3,6 +3,7 @@
 pub mod ids;
 pub mod log;
 pub mod outbox;
+pub mod pacing;
 pub mod persist;
 pub mod store;
 

@@ -11,12 +11,13 @@
 use super::ids::new_id;
 use super::log::{RoomLog, Status};
 use super::outbox::{self, Logs};
+use super::pacing::Pacer;
 use crate::ws::{
     Command, ConnState, Incoming, Metrics, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
 };
 use leptos::prelude::*;
 use std::collections::HashMap;
-use tether_protocol::{ClientMsg, ErrorCode, ServerMsg, validate_body, validate_room};
+use tether_protocol::{ClientMsg, ErrorCode, RejectReason, ServerMsg, validate_body, validate_room};
 
 /// How long an own message may stay undelivered before it is marked failed
 /// (with a retry button). Default: one day.
@@ -78,6 +79,8 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
 
     let hs_nick = nick.clone();
     let me = nick.clone();
+    let pacer = Pacer::new(logs);
+    let link = pacer.link();
     let opts = UseWebSocketOptions::default()
         .handshake(move || {
             let frames = logs.with_untracked(|l| handshake(&hs_nick, &room.get_untracked(), l));
@@ -85,6 +88,13 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             frames
         })
         .on_message(move |m: &Incoming<ServerMsg>| match m {
+            Incoming::Typed(ServerMsg::Rejected {
+                id,
+                room,
+                reason: RejectReason::RateLimited,
+                detail,
+                retry_after_ms,
+            }) => pacer.defer(room.clone(), id.clone(), detail.clone(), *retry_after_ms),
             Incoming::Typed(msg) => handle(msg.clone(), &me, rooms, logs, notice, room_error),
             Incoming::Raw { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
@@ -98,6 +108,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             },
         );
     let ws = use_websocket_with_options(url, opts);
+    *link.borrow_mut() = Some((ws.send.clone(), ws.state));
 
     Chat {
         nick,

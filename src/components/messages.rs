@@ -72,10 +72,12 @@ fn MessageRow(id: String) -> impl IntoView {
             <span class="status" title=move || entry.get().and_then(|e| e.error).unwrap_or_else(|| status().name().into())>
                 {move || icon(status())}
             </span>
-            <Show when=move || status() == Status::Failed>
+            <Show when=move || entry.with(|e| e.as_ref().is_some_and(|e| e.error.is_some()))>
                 <span class="error" data-testid="message-error">
                     {move || entry.get().and_then(|e| e.error).unwrap_or_default()}
                 </span>
+            </Show>
+            <Show when=move || status() == Status::Failed>
                 {
                     let (chat, id) = (chat.clone(), retry_id.clone());
                     view! { <button class="retry" data-testid="message-retry" on:click=move |_| {
