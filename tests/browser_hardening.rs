@@ -67,7 +67,7 @@ async fn scrolling_to_the_top_loads_older_messages_until_the_start() {
 
 #[wasm_bindgen_test]
 async fn rate_limited_messages_say_when_they_go_out_and_then_do() {
-    const N: usize = 30;
+    const N: usize = 45;
     let url = ws_url().await;
     let room = unique_room("fast");
     let (a, h) = mount(url, "typist", &room);

@@ -5,7 +5,7 @@ use clap::Args;
 
 pub const DEFAULT_OUTBOX_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_POST_RATE: f64 = 5.0;
-pub const DEFAULT_POST_BURST: u32 = 20;
+pub const DEFAULT_POST_BURST: u32 = 30;
 pub const DEFAULT_POST_STRIKES: u32 = 50;
 pub const DEFAULT_JOIN_RATE: f64 = 2.0;
 pub const DEFAULT_JOIN_BURST: u32 = 20;
