@@ -31,7 +31,8 @@ pub struct Limits {
     /// Posts one connection may send in a burst.
     #[arg(long, env = "TETHER_POST_BURST", default_value_t = DEFAULT_POST_BURST)]
     pub post_burst: u32,
-    /// Rate-limited posts in a row after which the connection is closed (1008).
+    /// Rate-limited posts, more than a second into a run of refusals, after
+    /// which the connection is closed (1008).
     #[arg(long, env = "TETHER_POST_STRIKES", default_value_t = DEFAULT_POST_STRIKES)]
     pub post_strikes: u32,
     /// Joins (and history requests) per second one connection may sustain.

@@ -6,7 +6,7 @@
 //! the reason, or a close with a code that says why.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use tether_protocol::{
@@ -22,6 +22,11 @@ use crate::rate::{TokenBucket, retry_ms};
 /// Malformed frames in a row after which the client is clearly broken and
 /// gets closed with 1008 instead of an endless stream of errors.
 pub const MAX_MALFORMED_STREAK: u32 = 50;
+/// Posts refused as rate-limited count as abuse only once the client has
+/// had this long to hear the first refusal of a run of refusals (a run ends
+/// after this long without one): a backlog sent in one go (a reconnect) is
+/// not flooding; going on regardless of the refusals is.
+pub const ABUSE_GRACE: Duration = Duration::from_secs(1);
 
 pub struct Session {
     state: AppState,
@@ -30,8 +35,12 @@ pub struct Session {
     joined: HashSet<String>,
     malformed_streak: u32,
     posts: TokenBucket,
-    /// Rate-limited posts in a row; past the limit the client is flooding.
+    /// Rate-limited posts in the current run of refusals, after
+    /// [`ABUSE_GRACE`]; past the limit the client is flooding.
     post_strikes: u32,
+    /// When the current run of refusals began, and its latest refusal.
+    refused_since: Option<Instant>,
+    last_refused: Option<Instant>,
     /// Joins and history requests share one bucket: both read history.
     joins: TokenBucket,
     rooms_created: u32,
@@ -55,6 +64,8 @@ impl Session {
             malformed_streak: 0,
             posts,
             post_strikes: 0,
+            refused_since: None,
+            last_refused: None,
             joins,
             rooms_created: 0,
         }
@@ -216,8 +227,16 @@ impl Session {
             detail,
             retry_after_ms: None,
         };
-        if let Err(wait) = self.posts.take(Instant::now()) {
-            self.post_strikes += 1;
+        let now = Instant::now();
+        if let Err(wait) = self.posts.take(now) {
+            if self.last_refused.is_none_or(|t| now.duration_since(t) >= ABUSE_GRACE) {
+                self.refused_since = Some(now);
+                self.post_strikes = 0;
+            }
+            self.last_refused = Some(now);
+            if self.refused_since.is_some_and(|t| now.duration_since(t) >= ABUSE_GRACE) {
+                self.post_strikes += 1;
+            }
             if self.post_strikes >= self.state.settings().limits.post_strikes {
                 self.outbox.closer.close(close_code::POLICY, "posting too fast");
                 return;
@@ -231,7 +250,6 @@ impl Session {
             self.outbox.push(&refusal);
             return;
         }
-        self.post_strikes = 0;
         let live = match self.joined.contains(&room) {
             true => self.state.hub().existing_room(&room).await,
             false => None,

@@ -42,11 +42,24 @@ async fn posts_over_the_rate_are_refused_with_a_retry_time_and_sustained_floodin
     }
     // Another connection is not limited by this one.
     post_ok(&mut other, "quiet", "calm1", "fine").await;
+    // A backlog sent in one go is refused, not punished...
     for i in 0..10 {
-        if c.ws_send(&post("lobby", &format!("flood{i}"), "x")).await.is_err() {
-            break;
-        }
+        c.send(&post("lobby", &format!("backlog{i}"), "x")).await;
     }
+    for _ in 0..10 {
+        assert!(matches!(c.recv().await, ServerMsg::Rejected { reason: RejectReason::RateLimited, .. }));
+    }
+    // ...but ignoring the refusals for over a second closes the connection.
+    let flooder = tokio::spawn(async move {
+        for i in 0..200 {
+            if c.ws_send(&post("lobby", &format!("flood{i}"), "x")).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        c
+    });
+    let mut c = flooder.await.unwrap();
     assert_eq!(c.closed().await, Closed::Code(close_code::POLICY));
     server.stop().await;
 }
