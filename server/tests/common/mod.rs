@@ -219,10 +219,12 @@ impl Client {
         }
     }
 
-    /// Reads until the connection ends and reports how.
+    /// Reads until the connection ends and reports how; fails if it has not
+    /// ended within [`WAIT`] (server pings do not keep it waiting).
     pub async fn closed(&mut self) -> Closed {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next()).await.expect("close timed out");
+            let next = tokio::time::timeout_at(deadline, self.ws.next()).await.expect("close timed out");
             match next {
                 Some(Ok(Message::Close(Some(f)))) => return Closed::Code(f.code.into()),
                 Some(Ok(Message::Close(None))) => return Closed::Code(1005),
