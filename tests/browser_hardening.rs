@@ -50,6 +50,8 @@ async fn scrolling_to_the_top_loads_older_messages_until_the_start() {
     assert!(first.len() < TOTAL as usize, "one page, not everything: {first:?}");
     assert!(q(&a, "[data-testid=load-older]").is_some(), "the list says there is more");
     let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
+    // A scrolling list, as the app's stylesheet makes it.
+    list.set_attribute("style", "height: 200px; overflow: auto").unwrap();
     for _ in 0..TOTAL {
         if seqs(&a).len() == TOTAL as usize {
             break;
@@ -59,6 +61,8 @@ async fn scrolling_to_the_top_loads_older_messages_until_the_start() {
         list.set_scroll_top(0);
         list.dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
         assert!(wait_for(3_000, || seqs(&a).len() > before).await, "scrolling up loaded nothing at {before}");
+        // The view stays where the user was reading, below the new rows.
+        assert!(wait_for(1_000, || list.scroll_top() > 0).await, "the view jumped to the top of the new page");
     }
     assert_eq!(seqs(&a), (1..=TOTAL).collect::<Vec<_>>(), "every message once, oldest first");
     assert!(wait_for(1_000, || q(&a, "[data-testid=load-older]").is_none()).await, "nothing older is left");

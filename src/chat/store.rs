@@ -228,18 +228,20 @@ impl Chat {
     }
 
     /// Ask for the page before the oldest message of the current room, if
-    /// the server has older ones and no request is on its way.
-    pub fn load_older(&self) {
+    /// the server has older ones and no request is on its way. Returns
+    /// whether a request went out.
+    pub fn load_older(&self) -> bool {
         if !self.state.get_untracked().is_open() {
-            return;
+            return false;
         }
         let room = self.room.get_untracked();
         let before = self.logs.try_update(|l| l.get_mut(&room).and_then(RoomLog::begin_older)).flatten();
-        if let Some(before) = before
-            && (self.send)(&ClientMsg::History { room: room.clone(), before }).is_err()
-        {
+        let Some(before) = before else { return false };
+        if (self.send)(&ClientMsg::History { room: room.clone(), before }).is_err() {
             self.logs.update(|l| l.get_mut(&room).into_iter().for_each(RoomLog::cancel_older));
+            return false;
         }
+        true
     }
 
     /// Switch to (and create, if new) another room.
