@@ -146,6 +146,13 @@ impl RoomLog {
         }
     }
 
+    /// Not sent yet: it waits behind earlier messages (back to queued).
+    pub fn hold(&mut self, id: &str) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none() && e.status == Status::Sent) {
+            e.status = Status::Queued;
+        }
+    }
+
     /// A waiting message went out again.
     pub fn mark_sent(&mut self, id: &str) {
         if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.status == Status::Queued) {
@@ -327,6 +334,24 @@ mod tests {
         assert_eq!(l.entries().iter().map(|e| e.seq.unwrap()).collect::<Vec<_>>(), [3, 4, 5, 6]);
         assert!(!l.has_older());
         assert_eq!(l.begin_older(), None, "reached the start");
+    }
+
+    #[test]
+    fn a_rate_limited_message_waits_with_its_reason_and_later_ones_wait_behind_it() {
+        let mut l = RoomLog::default();
+        l.add_own("a".into(), "me".into(), "1".into(), Status::Sent, 0.0);
+        l.add_own("b".into(), "me".into(), "2".into(), Status::Sent, 0.0);
+        l.wait("a", "sending too fast; retry in 0.2 s".into());
+        l.hold("b");
+        assert_eq!(view(&l), [("a".into(), None, "queued"), ("b".into(), None, "queued")]);
+        assert_eq!(l.get("a").unwrap().error.as_deref(), Some("sending too fast; retry in 0.2 s"));
+        assert_eq!(l.get("b").unwrap().error, None, "held, not refused");
+        l.mark_sent("a");
+        assert_eq!((l.get("a").unwrap().status, l.get("a").unwrap().error.clone()), (Status::Sent, None));
+        l.ack("a", 1);
+        l.fail("b", "x".into());
+        l.wait("b", "y".into());
+        assert_eq!(l.get("b").unwrap().status, Status::Failed, "a failed message stays failed");
     }
 
     #[test]

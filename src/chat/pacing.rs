@@ -1,8 +1,8 @@
-//! Posts the server refused as `rate_limited` wait for the time it named and
-//! go out again by themselves, paced: the k-th waiting post waits k retry
-//! intervals, so a backlog (a fast typist, a resend after reconnecting)
-//! drains at the server's rate instead of being refused again all at once.
-//! While waiting, the message says why and when it will be sent.
+//! Posts the server refused as `rate_limited` are not failed: they wait and
+//! go out again by themselves, one per retry interval the server named, in
+//! the order they were typed. A message typed while others wait queues
+//! behind them, so a user's messages are never stored out of order. While
+//! waiting, a refused message says why and that it will be sent again.
 
 use super::log::Status;
 use super::outbox::Logs;
@@ -23,47 +23,73 @@ pub type Link = Rc<RefCell<Option<(SendFn<ClientMsg>, Signal<ConnState>)>>>;
 pub struct Pacer {
     logs: Logs,
     link: Link,
-    waiting: Rc<Cell<u32>>,
+    /// The server's latest retry interval.
+    step_ms: Rc<Cell<u64>>,
+    ticking: Rc<Cell<bool>>,
 }
 
 impl Pacer {
     pub fn new(logs: Logs) -> Self {
-        Self { logs, link: Rc::default(), waiting: Rc::default() }
+        Self { logs, link: Rc::default(), step_ms: Rc::new(Cell::new(DEFAULT_RETRY_MS)), ticking: Rc::default() }
     }
 
     pub fn link(&self) -> Link {
         self.link.clone()
     }
 
-    /// `id` in `room` was refused as rate-limited: show why, send it again later.
-    pub fn defer(&self, room: String, id: String, detail: String, retry_after_ms: Option<u64>) {
-        let k = self.waiting.get() + 1;
-        self.waiting.set(k);
-        let step = retry_after_ms.unwrap_or(DEFAULT_RETRY_MS).clamp(50, 60_000);
-        let delay = step.saturating_mul(u64::from(k)).min(600_000);
-        let note = format!("{detail} (sending again automatically in {:.1} s)", delay as f64 / 1000.0);
-        self.logs.update(|l| l.entry(room.clone()).or_default().wait(&id, note));
-        let this = self.clone();
-        Timeout::new(u32::try_from(delay).unwrap_or(u32::MAX), move || {
-            this.waiting.set(this.waiting.get().saturating_sub(1));
-            this.resend(&room, &id);
-        })
-        .forget();
+    /// Whether `room` has own messages waiting: a new one must queue behind them.
+    pub fn holds(&self, room: &str) -> bool {
+        self.logs
+            .try_with_untracked(|l| l.get(room).is_some_and(|log| log.pending().any(|e| e.status == Status::Queued)))
+            .unwrap_or(false)
     }
 
-    /// Sends the post again if it still waits and the connection is open;
-    /// otherwise the next handshake sends it.
-    fn resend(&self, room: &str, id: &str) {
-        let body = self.logs.with_untracked(|l| {
-            let e = l.get(room)?.get(id)?;
-            (e.seq.is_none() && e.status == Status::Queued).then(|| e.body.clone())
-        });
-        let Some(body) = body else { return };
-        let Some((send, state)) = self.link.borrow().clone() else { return };
-        if !state.get_untracked().is_open() {
+    /// `id` in `room` was refused as rate-limited: show why, send it again later.
+    pub fn defer(&self, room: String, id: String, detail: String, retry_after_ms: Option<u64>) {
+        let step = retry_after_ms.unwrap_or(DEFAULT_RETRY_MS).clamp(50, 60_000);
+        self.step_ms.set(step);
+        let note = format!("{detail} (sending again automatically)");
+        self.logs.try_update(|l| l.entry(room).or_default().wait(&id, note));
+        self.kick();
+    }
+
+    /// Makes sure waiting messages get sent: one tick per retry interval.
+    pub fn kick(&self) {
+        if self.ticking.replace(true) {
             return;
         }
-        self.logs.update(|l| l.entry(room.to_owned()).or_default().mark_sent(id));
-        let _ = send(&ClientMsg::Post { room: room.to_owned(), id: id.to_owned(), body });
+        let this = self.clone();
+        let delay = u32::try_from(self.step_ms.get()).unwrap_or(u32::MAX);
+        Timeout::new(delay, move || this.tick()).forget();
+    }
+
+    /// Sends the oldest waiting message of each room, then ticks again while
+    /// any wait. Disconnected: nothing; the next handshake sends them all.
+    /// Unmounted (signals disposed): nothing, and no more ticks.
+    fn tick(&self) {
+        self.ticking.set(false);
+        let Some((send, state)) = self.link.borrow().clone() else { return };
+        if !state.try_get_untracked().is_some_and(|s| s.is_open()) {
+            return;
+        }
+        let heads: Vec<(String, String, String)> = self
+            .logs
+            .try_with_untracked(|l| {
+                l.iter()
+                    .filter_map(|(room, log)| {
+                        let e = log.pending().find(|e| e.status == Status::Queued)?;
+                        Some((room.clone(), e.id.clone(), e.body.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if heads.is_empty() {
+            return;
+        }
+        for (room, id, body) in heads {
+            self.logs.try_update(|l| l.entry(room.clone()).or_default().mark_sent(&id));
+            let _ = send(&ClientMsg::Post { room, id, body });
+        }
+        self.kick();
     }
 }

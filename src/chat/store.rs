@@ -40,6 +40,8 @@ pub struct Chat {
     pub ws_error: Signal<Option<WsError>>,
     send: SendFn<ClientMsg>,
     pub reconnect_now: Command,
+    /// The browser's event loop is the only thread; the wrapper states it.
+    pacer: send_wrapper::SendWrapper<Pacer>,
 }
 
 /// The app's WebSocket URL: same origin, `/ws`.
@@ -81,6 +83,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
     let me = nick.clone();
     let pacer = Pacer::new(logs);
     let link = pacer.link();
+    let chat_pacer = pacer.clone();
     let opts = UseWebSocketOptions::default()
         .handshake(move || {
             let frames = logs.with_untracked(|l| handshake(&hs_nick, &room.get_untracked(), l));
@@ -122,6 +125,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         ws_error: ws.error,
         send: ws.send,
         reconnect_now: ws.reconnect_now,
+        pacer: send_wrapper::SendWrapper::new(chat_pacer),
     }
 }
 
@@ -192,6 +196,12 @@ impl Chat {
     /// log for the next handshake. A refusal by the hook marks it failed.
     fn transmit(&self, room: String, id: String, body: String) -> Result<(), String> {
         if !self.state.get_untracked().is_open() {
+            return Ok(());
+        }
+        // Behind messages waiting out a rate limit: wait too, to keep the order.
+        if self.pacer.holds(&room) {
+            self.logs.update(|l| l.entry(room).or_default().hold(&id));
+            self.pacer.kick();
             return Ok(());
         }
         if let Err(e) = (self.send)(&ClientMsg::Post { room: room.clone(), id: id.clone(), body }) {
