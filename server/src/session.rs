@@ -160,6 +160,7 @@ impl Session {
         match self.joins.take(Instant::now()) {
             Ok(()) => true,
             Err(wait) => {
+                self.state.metrics().rate_limited.inc();
                 let ms = retry_ms(wait);
                 let message = format!("too many {what} requests; retry in {:.1} s", ms as f64 / 1000.0);
                 self.outbox.push(&ServerMsg::Error { code: ErrorCode::RateLimited, message, retry_after_ms: Some(ms) });
@@ -229,6 +230,7 @@ impl Session {
         };
         let now = Instant::now();
         if let Err(wait) = self.posts.take(now) {
+            self.state.metrics().rate_limited.inc();
             if self.last_refused.is_none_or(|t| now.duration_since(t) >= ABUSE_GRACE) {
                 self.refused_since = Some(now);
                 self.post_strikes = 0;

@@ -42,6 +42,7 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ext: E
     let ticket = match state.admission().admit(ip) {
         Ok(t) => t,
         Err(refused) => {
+            state.metrics().connections_refused.inc();
             tracing::info!(%ip, %refused, "connection refused");
             return (refused.status(), format!("{refused}\n")).into_response();
         }

@@ -76,6 +76,7 @@ async fn joins_over_the_rate_are_refused_with_a_retry_time() {
     let (code, retry) = error_code(c.recv().await);
     assert_eq!(code, ErrorCode::RateLimited);
     assert!(retry.is_some_and(|ms| ms > 0 && ms <= 2000), "{retry:?}");
+    assert_eq!(common::metric(server.addr, "tether_rate_limited_total").await, 1);
     server.stop().await;
 }
 
@@ -131,6 +132,7 @@ async fn connections_are_capped_per_ip_and_in_total() {
     let first = Client::try_connect(&url).await.unwrap();
     let _second = Client::try_connect(&url).await.unwrap();
     assert_eq!(Client::try_connect(&url).await.err(), Some(429));
+    assert_eq!(common::metric(server.addr, "tether_connections_refused_total").await, 1);
     drop(first);
     let deadline = tokio::time::Instant::now() + common::WAIT;
     while Client::try_connect(&url).await.is_err() {
