@@ -27,6 +27,16 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
   ctl_out=$work/testctl.out
   # testctl exits when its stdin closes, so it cannot outlive this script.
   mkfifo "$work/stdin"
+  # The test page is served by wasm-bindgen-test-runner from another origin
+  # than the server's; pin its address and allow that origin (the server
+  # refuses foreign origins on /ws).
+  if command -v python3 >/dev/null; then
+    page_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  else
+    page_port=$((20000 + RANDOM % 20000))
+  fi
+  export WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:$page_port
+  TETHER_ALLOWED_ORIGINS=http://127.0.0.1:$page_port \
   ./target/debug/tether-testctl --server-bin ./target/debug/tether-server --db "$work/test.db" \
     <"$work/stdin" >"$ctl_out" 2>"$work/testctl.err" &
   ctl_pid=$!

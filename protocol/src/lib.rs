@@ -26,8 +26,11 @@ pub const MAX_NICK_CHARS: usize = 32;
 pub const MAX_ROOM_CHARS: usize = 64;
 /// Longest client message id; UUIDs are 36.
 pub const MAX_ID_CHARS: usize = 64;
-/// How many messages a join without a usable cursor returns.
+/// At most how many messages a join without a usable cursor (or a
+/// `history` request) returns; fewer when they would not fit in one frame.
 pub const HISTORY_WINDOW: usize = 200;
+/// At most how many room names one `rooms` frame lists.
+pub const MAX_ROOM_LIST: usize = 500;
 
 /// WebSocket close codes with a meaning in Tether.
 pub mod close_code {
@@ -35,7 +38,12 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// Server shutting down or page navigating away.
     pub const GOING_AWAY: u16 = 1001;
-    /// The peer sent something that is not allowed (fatal for the client).
+    /// A binary frame where Tether only speaks text.
+    pub const UNSUPPORTED: u16 = 1003;
+    /// A text frame that is not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// The peer sent something that is not allowed (fatal for the client):
+    /// endless garbage, no hello in time, sustained flooding.
     pub const POLICY: u16 = 1008;
     /// Frame larger than [`super::MAX_FRAME_BYTES`].
     pub const TOO_BIG: u16 = 1009;
@@ -43,7 +51,8 @@ pub mod close_code {
     /// (its outgoing queue filled). Not fatal: reconnect and resume from the
     /// cursor, which replays what was missed.
     pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// The client closed because no pong arrived in time.
+    /// The client closed because no pong arrived in time (and the server,
+    /// likewise, closes a peer it has heard nothing from, pongs included).
     pub const HEARTBEAT_TIMEOUT: u16 = 4000;
     /// The client abandoned a handshake that took too long.
     pub const CONNECT_TIMEOUT: u16 = 4001;
@@ -75,6 +84,10 @@ pub struct ChatMessage {
     pub ts_ms: i64,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// Frames the client sends.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -99,6 +112,12 @@ pub enum ClientMsg {
         id: ClientMsgId,
         body: String,
     },
+    /// Ask for the messages before seq `before` in a joined room (paging
+    /// back through history); answered with `history`.
+    History {
+        room: String,
+        before: u64,
+    },
     /// Application-level heartbeat; the server answers with `pong`.
     Ping {
         nonce: u64,
@@ -106,7 +125,7 @@ pub enum ClientMsg {
 }
 
 /// Why a post was refused. The post is not stored; retrying unchanged will
-/// fail the same way.
+/// fail the same way, except `rate_limited` (retry after `retry_after_ms`).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
@@ -116,6 +135,10 @@ pub enum RejectReason {
     NotJoined,
     RateLimited,
     Internal,
+    /// The body holds control characters other than newline and tab.
+    ControlChars,
+    /// The client id is already stored in another room.
+    IdReused,
 }
 
 /// Errors that concern the connection rather than one post.
@@ -129,6 +152,15 @@ pub enum ErrorCode {
     BadNick,
     BadRoom,
     Internal,
+    /// Too many joins or history requests; retry after `retry_after_ms`.
+    RateLimited,
+    /// The room does not exist and no more may be created (by this
+    /// connection or on this server).
+    RoomLimit,
+    /// This connection is in as many rooms as allowed; leave one first.
+    TooManyJoined,
+    /// `history` for a room this connection has not joined.
+    NotJoined,
 }
 
 /// Frames the server sends.
@@ -141,9 +173,12 @@ pub enum ServerMsg {
         protocol: u32,
         max_body_chars: usize,
     },
-    /// All rooms that exist; sent after `welcome` and whenever a room is created.
+    /// Rooms that exist, sent once after `welcome`; new rooms follow as
+    /// `room_added`. At most [`MAX_ROOM_LIST`] names; `truncated` says more exist.
     Rooms {
         rooms: Vec<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        truncated: bool,
     },
     /// Answer to `join`: either the replay after the client's cursor
     /// (`recovered = true`) or a fresh window of recent history that replaces
@@ -153,6 +188,27 @@ pub enum ServerMsg {
         epoch: String,
         recovered: bool,
         history: Vec<ChatMessage>,
+        /// Older messages exist before `history`; ask with `history`.
+        /// Absent (false) in frames from servers that do not page.
+        #[serde(default, skip_serializing_if = "is_false")]
+        has_older: bool,
+    },
+    /// Answer to the client's `history`: messages with seq < `before`,
+    /// oldest first, at most one frame's worth.
+    History {
+        room: String,
+        before: u64,
+        messages: Vec<ChatMessage>,
+        /// Still older messages exist.
+        has_older: bool,
+    },
+    /// A room was created (sent instead of the whole list again).
+    RoomAdded {
+        room: String,
+    },
+    /// Answer to `leave`: no more broadcasts from `room` after this frame.
+    Left {
+        room: String,
     },
     /// A new message in a joined room (including one's own).
     Message {
@@ -170,69 +226,24 @@ pub enum ServerMsg {
         room: String,
         reason: RejectReason,
         detail: String,
+        /// For `rate_limited`: when a retry can succeed, in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     Error {
         code: ErrorCode,
         message: String,
+        /// For `rate_limited`: when a retry can succeed, in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     Pong {
         nonce: u64,
     },
 }
 
-/// Why a client-side value cannot be sent. Checked before sending so the UI
-/// can say exactly what is wrong.
-#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
-pub enum ValidationError {
-    #[error("nickname must be 1 to {MAX_NICK_CHARS} characters")]
-    Nick,
-    #[error("room name must be 1 to {MAX_ROOM_CHARS} letters, digits, '-' or '_'")]
-    Room,
-    #[error("message is empty")]
-    EmptyBody,
-    #[error("message is {0} characters; the limit is {MAX_BODY_CHARS}")]
-    BodyTooLong(usize),
-    #[error("message id must be 1 to {MAX_ID_CHARS} characters")]
-    Id,
-}
-
-/// A nickname: trimmed, 1..=32 characters, no control characters.
-pub fn validate_nick(nick: &str) -> Result<(), ValidationError> {
-    let n = nick.chars().count();
-    if n == 0 || n > MAX_NICK_CHARS || nick.trim() != nick || nick.chars().any(char::is_control) {
-        return Err(ValidationError::Nick);
-    }
-    Ok(())
-}
-
-/// A room name: 1..=64 of `[A-Za-z0-9_-]`, so it is safe in URLs and logs.
-pub fn validate_room(room: &str) -> Result<(), ValidationError> {
-    let n = room.chars().count();
-    if n == 0 || n > MAX_ROOM_CHARS || !room.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(ValidationError::Room);
-    }
-    Ok(())
-}
-
-/// A body: not blank, at most [`MAX_BODY_CHARS`] characters.
-pub fn validate_body(body: &str) -> Result<(), ValidationError> {
-    if body.trim().is_empty() {
-        return Err(ValidationError::EmptyBody);
-    }
-    let n = body.chars().count();
-    if n > MAX_BODY_CHARS {
-        return Err(ValidationError::BodyTooLong(n));
-    }
-    Ok(())
-}
-
-/// A client message id: 1..=64 printable ASCII characters.
-pub fn validate_id(id: &str) -> Result<(), ValidationError> {
-    if id.is_empty() || id.len() > MAX_ID_CHARS || !id.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ValidationError::Id);
-    }
-    Ok(())
-}
+mod validate;
+pub use validate::*;
 
 #[cfg(test)]
 mod tests;

@@ -42,12 +42,13 @@ fn server_messages_round_trip() {
         protocol: PROTOCOL_VERSION,
         max_body_chars: MAX_BODY_CHARS,
     });
-    round_trip_server(ServerMsg::Rooms { rooms: vec!["a".into(), "b".into()] });
+    round_trip_server(ServerMsg::Rooms { rooms: vec!["a".into(), "b".into()], truncated: false });
     round_trip_server(ServerMsg::Joined {
         room: "general".into(),
         epoch: "e".into(),
         recovered: false,
         history: vec![sample()],
+        has_older: false,
     });
     round_trip_server(ServerMsg::Message { message: sample() });
     round_trip_server(ServerMsg::Ack { id: "x".into(), room: "r".into(), seq: 3 });
@@ -56,8 +57,9 @@ fn server_messages_round_trip() {
         room: "r".into(),
         reason: RejectReason::BodyTooLong,
         detail: "too long".into(),
+        retry_after_ms: None,
     });
-    round_trip_server(ServerMsg::Error { code: ErrorCode::BadFrame, message: "bad".into() });
+    round_trip_server(ServerMsg::Error { code: ErrorCode::BadFrame, message: "bad".into(), retry_after_ms: None });
     round_trip_server(ServerMsg::Pong { nonce: 1 });
 }
 
@@ -69,7 +71,12 @@ fn wire_shape_is_stable() {
     assert_eq!(v, json!({"type": "join", "room": "r"}), "absent cursor is omitted");
     let v = serde_json::to_value(ServerMsg::Ack { id: "i".into(), room: "r".into(), seq: 9 }).unwrap();
     assert_eq!(v, json!({"type": "ack", "id": "i", "room": "r", "seq": 9}));
-    let v = serde_json::to_value(ServerMsg::Error { code: ErrorCode::HelloRequired, message: "m".into() }).unwrap();
+    let v = serde_json::to_value(ServerMsg::Error {
+        code: ErrorCode::HelloRequired,
+        message: "m".into(),
+        retry_after_ms: None,
+    })
+    .unwrap();
     assert_eq!(v, json!({"type": "error", "code": "hello_required", "message": "m"}));
 }
 
@@ -105,4 +112,81 @@ fn validation_limits() {
     assert_eq!(validate_id(""), Err(ValidationError::Id));
     assert_eq!(validate_id("a b"), Err(ValidationError::Id));
     assert_eq!(validate_id(&"x".repeat(MAX_ID_CHARS + 1)), Err(ValidationError::Id));
+}
+
+#[test]
+fn hardening_frames_round_trip() {
+    round_trip_client(ClientMsg::History { room: "r".into(), before: 17 });
+    round_trip_server(ServerMsg::History { room: "r".into(), before: 17, messages: vec![sample()], has_older: true });
+    round_trip_server(ServerMsg::RoomAdded { room: "new".into() });
+    round_trip_server(ServerMsg::Left { room: "r".into() });
+    round_trip_server(ServerMsg::Rooms { rooms: vec!["a".into()], truncated: true });
+    round_trip_server(ServerMsg::Joined {
+        room: "r".into(),
+        epoch: "e".into(),
+        recovered: false,
+        history: vec![sample()],
+        has_older: true,
+    });
+    round_trip_server(ServerMsg::Rejected {
+        id: "x".into(),
+        room: "r".into(),
+        reason: RejectReason::RateLimited,
+        detail: "slow down".into(),
+        retry_after_ms: Some(1500),
+    });
+    round_trip_server(ServerMsg::Error { code: ErrorCode::RateLimited, message: "m".into(), retry_after_ms: Some(10) });
+    for reason in [RejectReason::ControlChars, RejectReason::IdReused] {
+        let m =
+            ServerMsg::Rejected { id: "x".into(), room: "r".into(), reason, detail: "d".into(), retry_after_ms: None };
+        round_trip_server(m);
+    }
+    for code in [ErrorCode::RoomLimit, ErrorCode::TooManyJoined, ErrorCode::NotJoined] {
+        round_trip_server(ServerMsg::Error { code, message: "m".into(), retry_after_ms: None });
+    }
+}
+
+#[test]
+fn old_frames_still_parse_and_new_fields_are_omitted_when_unused() {
+    // A frame from a server that does not page or rate-limit.
+    let old = json!({"type": "joined", "room": "r", "epoch": "e", "recovered": true, "history": []});
+    let m: ServerMsg = serde_json::from_value(old.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&m).unwrap(), old);
+    let old = json!({"type": "rooms", "rooms": ["a"]});
+    assert_eq!(serde_json::to_value(serde_json::from_value::<ServerMsg>(old.clone()).unwrap()).unwrap(), old);
+    let old = json!({"type": "rejected", "id": "i", "room": "r", "reason": "bad_id", "detail": "d"});
+    assert_eq!(serde_json::to_value(serde_json::from_value::<ServerMsg>(old.clone()).unwrap()).unwrap(), old);
+    let v = serde_json::to_value(ServerMsg::Rejected {
+        id: "i".into(),
+        room: "r".into(),
+        reason: RejectReason::RateLimited,
+        detail: "d".into(),
+        retry_after_ms: Some(250),
+    })
+    .unwrap();
+    assert_eq!(
+        v,
+        json!({"type": "rejected", "id": "i", "room": "r", "reason": "rate_limited", "detail": "d", "retry_after_ms": 250})
+    );
+    let v = serde_json::to_value(ClientMsg::History { room: "r".into(), before: 5 }).unwrap();
+    assert_eq!(v, json!({"type": "history", "room": "r", "before": 5}));
+}
+
+#[test]
+fn nicknames_refuse_invisible_and_direction_characters() {
+    for bad in ["ad\u{200B}a", "\u{202E}ada", "ada\u{2066}x", "a\u{FEFF}b", "a\u{00AD}b", "a\u{200D}b"] {
+        assert!(matches!(validate_nick(bad), Err(ValidationError::NickInvisible(_))), "{bad:?}");
+    }
+    assert!(validate_nick("Zoë 李").is_ok());
+    let e = validate_nick("a\u{202E}b").unwrap_err().to_string();
+    assert!(e.contains("U+202E"), "{e}");
+}
+
+#[test]
+fn bodies_refuse_control_characters_but_newline_and_tab() {
+    assert!(validate_body("line one\nline\ttwo").is_ok());
+    for (bad, code) in [("a\u{0}b", 0u32), ("bell\u{7}", 7), ("cr\r", 13), ("esc\u{1b}[31m", 0x1b), ("c1\u{85}", 0x85)]
+    {
+        assert_eq!(validate_body(bad), Err(ValidationError::BodyControl(code)), "{bad:?}");
+    }
 }

@@ -28,4 +28,10 @@ pub struct Config {
         default_missing_value = "true"
     )]
     pub test_faults: bool,
+    /// Origin allowed besides the server's own (repeatable; the env var is
+    /// comma-separated). Others get 403 on /ws and state-changing endpoints.
+    #[arg(long = "allowed-origin", env = "TETHER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    #[command(flatten)]
+    pub limits: crate::Limits,
 }

@@ -43,6 +43,25 @@ pub fn routes(enabled: bool) -> Router<AppState> {
         .route("/test/stall-pongs", post(stall_pongs))
         .route("/test/drop-all", post(drop_all))
         .route("/test/abort-all", post(abort_all))
+        .route("/test/store-read-only", post(store_read_only))
+}
+
+/// Makes the real SQLite connection refuse writes (`PRAGMA query_only`), so
+/// posts and `/healthz` meet a genuine storage error.
+async fn store_read_only(
+    State(state): State<AppState>,
+    Query(q): Query<StallQuery>,
+) -> Result<String, (StatusCode, String)> {
+    let store = state.hub().store().clone();
+    let on = q.on;
+    match tokio::task::spawn_blocking(move || store.set_read_only(on)).await {
+        Ok(Ok(())) => {
+            tracing::info!(on, "test fault: store read-only");
+            Ok(format!("store-read-only {on}\n"))
+        }
+        Ok(Err(e)) => Err((StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))),
+        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))),
+    }
 }
 
 #[derive(Deserialize)]

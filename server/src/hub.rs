@@ -9,10 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, ServerMsg};
+use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_ROOM_LIST, ServerMsg};
 
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
+use crate::paging::{all_fit, keep_newest};
 use crate::store::{Store, StoreError};
 
 /// Largest gap a cursor may be behind and still get an exact replay; past
@@ -26,6 +27,27 @@ pub enum HubError {
     Store(#[from] StoreError),
     #[error("storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+/// Why [`Hub::room`] did not give a room.
+#[derive(Debug, thiserror::Error)]
+pub enum RoomError {
+    #[error("the room does not exist and this connection may create no more rooms")]
+    CreateLimit,
+    #[error("the room does not exist and the server holds as many rooms as it may")]
+    TotalLimit,
+    #[error(transparent)]
+    Hub(#[from] HubError),
+}
+
+/// What became of a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posted {
+    Stored,
+    /// A retry of an id stored in this room: acked with its original seq.
+    Duplicate,
+    /// The id is stored in another room: refused, nothing acked.
+    IdReused,
 }
 
 pub struct Room {
@@ -48,6 +70,7 @@ pub struct Hub {
     registry: Mutex<(HashMap<ConnId, Connected>, BTreeSet<String>)>,
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
     next_id: std::sync::atomic::AtomicU64,
+    max_rooms: usize,
 }
 
 /// Removes a connection from the registry when dropped.
@@ -76,7 +99,7 @@ fn now_ms() -> i64 {
 
 impl Hub {
     /// Loads the room list so `rooms` frames are correct from the start.
-    pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
+    pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, max_rooms: usize) -> Result<Self, StoreError> {
         let names = store.rooms()?.into_iter().collect();
         Ok(Self {
             store,
@@ -84,6 +107,7 @@ impl Hub {
             registry: Mutex::new((HashMap::new(), names)),
             rooms: tokio::sync::Mutex::new(HashMap::new()),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            max_rooms,
         })
     }
 
@@ -106,7 +130,8 @@ impl Hub {
         Registration { hub: self, id }
     }
 
-    /// Sends `welcome` then the room list, and from now on room updates.
+    /// Sends `welcome` then (at most [`MAX_ROOM_LIST`] of) the room list,
+    /// and from now on each new room as `room_added`.
     pub fn greet(&self, outbox: &Outbox, welcome: &ServerMsg) {
         let mut reg = self.lock_registry();
         let (conns, names) = &mut *reg;
@@ -114,7 +139,8 @@ impl Hub {
             c.greeted = true;
         }
         outbox.push(welcome);
-        outbox.push(&ServerMsg::Rooms { rooms: names.iter().cloned().collect() });
+        let rooms = names.iter().take(MAX_ROOM_LIST).cloned().collect();
+        outbox.push(&ServerMsg::Rooms { rooms, truncated: names.len() > MAX_ROOM_LIST });
     }
 
     /// Ends every connection (test faults, shutdown). Returns how many.
@@ -126,11 +152,23 @@ impl Hub {
         reg.0.len()
     }
 
-    /// The live room, creating it (and announcing it to everyone) if new.
-    pub async fn room(&self, name: &str) -> Result<Arc<Room>, HubError> {
+    /// The live room, creating it (and announcing it to everyone) if new and
+    /// `may_create` and the server is below its room cap. Also says whether
+    /// this call created it.
+    pub async fn room(&self, name: &str, may_create: bool) -> Result<(Arc<Room>, bool), RoomError> {
         let mut rooms = self.rooms.lock().await;
         if let Some(room) = rooms.get(name) {
-            return Ok(room.clone());
+            return Ok((room.clone(), false));
+        }
+        let (exists, count) = {
+            let reg = self.lock_registry();
+            (reg.1.contains(name), reg.1.len())
+        };
+        if !exists && !may_create {
+            return Err(RoomError::CreateLimit);
+        }
+        if !exists && count >= self.max_rooms {
+            return Err(RoomError::TotalLimit);
         }
         let store = self.store.clone();
         let owned = name.to_owned();
@@ -143,39 +181,75 @@ impl Hub {
         rooms.insert(name.to_owned(), room.clone());
         let mut reg = self.lock_registry();
         let (conns, names) = &mut *reg;
-        if names.insert(name.to_owned()) || info.created {
-            let update = ServerMsg::Rooms { rooms: names.iter().cloned().collect() };
-            if let Some(frame) = encode(&update) {
-                for c in conns.values().filter(|c| c.greeted) {
-                    c.outbox.push_frame(frame.clone());
-                }
+        let created = names.insert(name.to_owned()) || info.created;
+        let announce = if created { encode(&ServerMsg::RoomAdded { room: name.to_owned() }) } else { None };
+        if let Some(frame) = announce {
+            for c in conns.values().filter(|c| c.greeted) {
+                c.outbox.push_frame(frame.clone());
             }
         }
-        Ok(room)
+        Ok((room, created))
     }
 
     /// Replies `joined` and subscribes, atomically with respect to posts.
+    /// A cursor's gap is replayed only if it fits in one frame; otherwise the
+    /// newest page that fits replaces the client's view (`has_older` says
+    /// older pages can be fetched with `history`).
     pub async fn join(&self, room: &Arc<Room>, outbox: &Outbox, since: Option<Cursor>) -> Result<(), HubError> {
         let mut members = room.members.lock().await;
         let store = self.store.clone();
         let name = room.name.clone();
         let usable = since.filter(|c| c.epoch == room.epoch).map(|c| c.seq);
-        let (recovered, history) = blocking(move || {
+        let envelope = |recovered| {
+            let frame = ServerMsg::Joined {
+                room: room.name.clone(),
+                epoch: room.epoch.clone(),
+                recovered,
+                history: vec![],
+                has_older: true,
+            };
+            encode(&frame).map_or(0, |f| f.len())
+        };
+        let (replay_env, fresh_env) = (envelope(true), envelope(false));
+        let (recovered, history, has_older) = blocking(move || {
             let last = store.last_seq(&name)?;
-            match usable {
-                Some(seq) if seq <= last && last - seq <= MAX_REPLAY => {
-                    // The gap bounds the count, so no message is cut off.
-                    Ok((true, store.after(&name, seq, MAX_REPLAY as usize)?))
+            if let Some(seq) = usable.filter(|&seq| seq <= last && last - seq <= MAX_REPLAY) {
+                // The gap bounds the count, so no message is cut off.
+                let replay = store.after(&name, seq, MAX_REPLAY as usize)?;
+                if all_fit(&replay, replay_env) {
+                    return Ok((true, replay, false));
                 }
-                _ => Ok((false, store.recent(&name, HISTORY_WINDOW)?)),
             }
+            let (page, _) = keep_newest(store.before(&name, u64::MAX, HISTORY_WINDOW, MAX_FRAME_BYTES)?, fresh_env);
+            let has_older = page.first().is_some_and(|m| m.seq > 1);
+            Ok((false, page, has_older))
         })
         .await?;
-        outbox.push(&ServerMsg::Joined { room: room.name.clone(), epoch: room.epoch.clone(), recovered, history });
+        let joined =
+            ServerMsg::Joined { room: room.name.clone(), epoch: room.epoch.clone(), recovered, history, has_older };
+        outbox.push(&joined);
         members.insert(outbox.id, outbox.clone());
         Ok(())
     }
 
+    /// Replies `history`: the newest page before seq `before` that fits in one frame.
+    pub async fn history(&self, room: &str, before: u64, outbox: &Outbox) -> Result<(), HubError> {
+        let store = self.store.clone();
+        let name = room.to_owned();
+        let frame = |messages, has_older| ServerMsg::History { room: room.to_owned(), before, messages, has_older };
+        let envelope = encode(&frame(vec![], true)).map_or(0, |f| f.len());
+        let (page, has_older) = blocking(move || {
+            let (page, _) = keep_newest(store.before(&name, before, HISTORY_WINDOW, MAX_FRAME_BYTES)?, envelope);
+            let has_older = page.first().is_some_and(|m| m.seq > 1);
+            Ok((page, has_older))
+        })
+        .await?;
+        outbox.push(&frame(page, has_older));
+        Ok(())
+    }
+
+    /// Stops broadcasts from `room` to `conn`; once this returns no further
+    /// message of the room is queued for it.
     pub async fn leave(&self, room: &str, conn: ConnId) {
         let room = self.rooms.lock().await.get(room).cloned();
         if let Some(room) = room {
@@ -184,7 +258,8 @@ impl Hub {
     }
 
     /// Stores, then acks the poster, then broadcasts to the room. A retried
-    /// id is acked with its original seq and not broadcast again.
+    /// id is acked with its original seq and not broadcast again; an id
+    /// stored in another room is not acked at all (the caller refuses it).
     pub async fn post(
         &self,
         room: &Arc<Room>,
@@ -192,23 +267,26 @@ impl Hub {
         id: String,
         author: String,
         body: String,
-    ) -> Result<(), HubError> {
+    ) -> Result<Posted, HubError> {
         let mut members = room.members.lock().await;
         let store = self.store.clone();
         let name = room.name.clone();
         let appended = blocking(move || store.append(&name, &id, &author, &body, now_ms())).await?;
         let ChatMessage { room: stored_room, seq, id, .. } = appended.message.clone();
+        if appended.duplicate && stored_room != room.name {
+            return Ok(Posted::IdReused);
+        }
         poster.push(&ServerMsg::Ack { id, room: stored_room, seq });
         if appended.duplicate {
             self.metrics.duplicate_posts.inc();
-            return Ok(());
+            return Ok(Posted::Duplicate);
         }
         self.metrics.messages_stored.inc();
         if let Some(frame) = encode(&ServerMsg::Message { message: appended.message }) {
             // Dead or too-slow members (already told to close) leave the room.
             members.retain(|_, m| m.push_frame(frame.clone()));
         }
-        Ok(())
+        Ok(Posted::Stored)
     }
 
     /// Looks up a live room without creating it.

@@ -4,38 +4,40 @@
 //! resolves, closing every socket with 1001 and flushing storage, so tests
 //! can run the whole server in-process on port 0.
 
+pub mod admission;
 pub mod cli;
 pub mod config;
 pub mod faults;
 pub mod hub;
+pub mod limits;
 pub mod metrics;
+pub mod origin;
 pub mod outbox;
+pub mod paging;
+pub mod rate;
+pub mod serve;
 pub mod session;
 pub mod sqlite;
 pub mod static_files;
 pub mod store;
 pub mod ws;
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use cli::{run, shutdown_signal};
 pub use config::Config;
+pub use limits::Limits;
+pub use serve::serve;
 pub use sqlite::SqliteStore;
 pub use store::{Appended, RoomInfo, Store, StoreError};
-
-/// How long shutdown waits for sockets to finish closing.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// Failures that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -53,16 +55,25 @@ pub enum ServerError {
 pub struct Settings {
     pub static_dir: PathBuf,
     pub test_faults: bool,
+    /// Origins allowed besides the request's own (`--allowed-origin`).
+    pub allowed_origins: Vec<String>,
+    pub limits: Limits,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { static_dir: PathBuf::from("dist"), test_faults: false }
+        Self {
+            static_dir: PathBuf::from("dist"),
+            test_faults: false,
+            allowed_origins: Vec::new(),
+            limits: Limits::default(),
+        }
     }
 }
 
 struct Inner {
     hub: hub::Hub,
+    admission: admission::Admission,
     metrics: Arc<metrics::Metrics>,
     faults: faults::Faults,
     settings: Settings,
@@ -78,9 +89,11 @@ impl AppState {
     /// Reads the room list from `store` (blocking, once, at startup).
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, StoreError> {
         let metrics = Arc::new(metrics::Metrics::new());
-        let hub = hub::Hub::new(store, metrics.clone())?;
+        let hub = hub::Hub::new(store, metrics.clone(), settings.limits.max_rooms)?;
+        let admission = admission::Admission::new(settings.limits.conns_per_ip, settings.limits.max_conns);
         Ok(Self(Arc::new(Inner {
             hub,
+            admission,
             metrics,
             faults: faults::Faults::default(),
             settings,
@@ -92,12 +105,20 @@ impl AppState {
     /// Opens the SQLite database named in `config` and builds the state.
     pub fn from_config(config: &Config) -> Result<Self, StoreError> {
         let store = Arc::new(SqliteStore::open(&config.db)?);
-        let settings = Settings { static_dir: config.static_dir.clone(), test_faults: config.test_faults };
+        let settings = Settings {
+            static_dir: config.static_dir.clone(),
+            test_faults: config.test_faults,
+            allowed_origins: config.allowed_origins.clone(),
+            limits: config.limits.clone(),
+        };
         Self::new(store, settings)
     }
 
     pub fn hub(&self) -> &hub::Hub {
         &self.0.hub
+    }
+    pub fn admission(&self) -> &admission::Admission {
+        &self.0.admission
     }
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.0.metrics
@@ -123,58 +144,31 @@ async fn metrics_text(axum::extract::State(state): axum::extract::State<AppState
     ([(header::CONTENT_TYPE, content_type)], state.metrics().render())
 }
 
-/// The full router: API routes first, then the app's static files.
-pub fn app(state: AppState) -> Router {
-    let statics = static_files::service(&state.settings().static_dir);
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics_text))
-        .route("/ws", get(ws::upgrade))
-        .merge(faults::routes(state.settings().test_faults))
-        .fallback_service(statics)
-        .with_state(state)
+/// 200 `ok` only when the store can commit a write; otherwise 503 and why.
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    let store = state.hub().store().clone();
+    match tokio::task::spawn_blocking(move || store.check_writable()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok".to_owned()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: store cannot write");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("store cannot write: {e}\n"))
+        }
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store check failed: {e}\n")),
+    }
 }
 
-/// Serves until `shutdown` resolves, then stops accepting, closes every
-/// WebSocket with 1001, waits briefly for them, and checkpoints storage.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServerError> {
-    let token = state.shutdown_token().clone();
-    let signal = {
-        let token = token.clone();
-        async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            token.cancel();
-        }
-    };
-    // Chat frames are small and latency-bound: without TCP_NODELAY an `ack`
-    // followed by a `message` waits ~40 ms on Nagle + delayed ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(listener, app(state.clone())).with_graceful_shutdown(signal);
-    // A stuck keep-alive client must not hold shutdown hostage.
-    let deadline = async {
-        token.cancelled().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = server.into_future() => served?,
-        _ = deadline => tracing::warn!("HTTP connections still open at shutdown; dropping them"),
-    }
-    token.cancel();
-    let tracker = state.tracker().clone();
-    tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
-        tracing::warn!(open = tracker.len(), "sockets still closing at shutdown; dropping them");
-    }
-    let store = state.hub().store().clone();
-    tokio::task::spawn_blocking(move || store.close()).await??;
-    Ok(())
+/// The full router: API routes first, then the app's static files. Routes
+/// that change state (the WebSocket, test faults) check the Origin.
+pub fn app(state: AppState) -> Router {
+    let statics = static_files::service(&state.settings().static_dir);
+    let guarded = Router::new()
+        .route("/ws", get(ws::upgrade))
+        .merge(faults::routes(state.settings().test_faults))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), origin::check));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .merge(guarded)
+        .fallback_service(statics)
+        .with_state(state)
 }

@@ -14,6 +14,8 @@ pub struct Metrics {
     pub frames_malformed: Counter,
     pub duplicate_posts: Counter,
     pub slow_consumer_closes: Counter,
+    pub rate_limited: Counter,
+    pub connections_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -31,6 +33,8 @@ impl Metrics {
         let frames_malformed = Counter::default();
         let duplicate_posts = Counter::default();
         let slow_consumer_closes = Counter::default();
+        let rate_limited = Counter::default();
+        let connections_refused = Counter::default();
         // The text encoder appends `_total` to counter names.
         registry.register("tether_connections_open", "WebSocket connections open now", connections_open.clone());
         registry.register(
@@ -54,6 +58,16 @@ impl Metrics {
             "Connections closed with 1013 because their outgoing queue was full",
             slow_consumer_closes.clone(),
         );
+        registry.register(
+            "tether_rate_limited",
+            "Posts, joins and history requests refused by a rate limit",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "tether_connections_refused",
+            "WebSocket upgrades refused by the per-IP or total connection cap",
+            connections_refused.clone(),
+        );
         Self {
             registry,
             connections_open,
@@ -62,6 +76,8 @@ impl Metrics {
             frames_malformed,
             duplicate_posts,
             slow_consumer_closes,
+            rate_limited,
+            connections_refused,
         }
     }
 

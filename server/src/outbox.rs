@@ -1,16 +1,18 @@
-//! A connection's outgoing side as seen by everyone else: a bounded queue of
-//! frames plus a way to end the connection.
+//! A connection's outgoing side as seen by everyone else: a queue of frames
+//! bounded in frames and in bytes, plus a way to end the connection.
 //!
 //! Broadcasts must never wait on a slow client (that would stall the whole
 //! room), so pushes are non-blocking. A full queue is not silently dropped:
 //! the connection is closed with 1013 so the client reconnects and resumes
-//! from its cursor, which guarantees it misses nothing.
+//! from its cursor, which guarantees it misses nothing. The byte budget is
+//! what bounds memory: a client that stops reading can pin at most that much.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::{Message, Utf8Bytes};
 use prometheus_client::metrics::counter::Counter;
-use tether_protocol::{ServerMsg, close_code};
+use tether_protocol::{MAX_FRAME_BYTES, ServerMsg, close_code};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -69,32 +71,92 @@ pub struct Outbox {
     pub id: ConnId,
     tx: mpsc::Sender<Message>,
     pub closer: Arc<Closer>,
+    /// Bytes queued and not yet handed to the socket.
+    queued: Arc<AtomicUsize>,
+    budget: usize,
     /// Counts connections closed for being too slow.
     overflows: Counter,
 }
 
+/// The writer's end: frames in order, releasing their bytes from the budget.
+#[derive(Debug)]
+pub struct OutboxRx {
+    rx: mpsc::Receiver<Message>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl OutboxRx {
+    pub async fn recv(&mut self) -> Option<Message> {
+        let m = self.rx.recv().await?;
+        self.release(&m);
+        Some(m)
+    }
+
+    pub fn try_recv(&mut self) -> Option<Message> {
+        let m = self.rx.try_recv().ok()?;
+        self.release(&m);
+        Some(m)
+    }
+
+    fn release(&self, m: &Message) {
+        if let Message::Text(t) = m {
+            self.queued.fetch_sub(t.len(), Ordering::Relaxed);
+        }
+    }
+}
+
 impl Outbox {
-    pub fn new(id: ConnId, overflows: Counter) -> (Self, mpsc::Receiver<Message>) {
+    /// A queue that holds at most `budget` bytes (and [`OUTBOX_FRAMES`] frames).
+    pub fn new(id: ConnId, budget: usize, overflows: Counter) -> (Self, OutboxRx) {
         let (tx, rx) = mpsc::channel(OUTBOX_FRAMES);
         let closer = Arc::new(Closer::default());
-        (Self { id, tx, closer, overflows }, rx)
+        let queued = Arc::new(AtomicUsize::new(0));
+        (Self { id, tx, closer, queued: queued.clone(), budget, overflows }, OutboxRx { rx, queued })
+    }
+
+    /// Bytes queued now (for tests and metrics).
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Queues a frame. Returns false if the connection is gone or was just
-    /// closed for being too slow.
+    /// closed for being too slow. A frame over [`MAX_FRAME_BYTES`] is a bug
+    /// on our side: it is logged and not sent (the peer would refuse it).
     pub fn push_frame(&self, frame: Utf8Bytes) -> bool {
+        let len = frame.len();
+        if len > MAX_FRAME_BYTES {
+            tracing::error!(conn = self.id, len, "refusing to send a frame over MAX_FRAME_BYTES");
+            return false;
+        }
+        if self.queued.fetch_add(len, Ordering::Relaxed) + len > self.budget {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            self.overflow();
+            return false;
+        }
         match self.tx.try_send(Message::Text(frame)) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if !self.closer.is_ended() {
-                    tracing::info!(conn = self.id, "outgoing queue full; closing with 1013");
-                    self.overflows.inc();
+            Err(e) => {
+                self.queued.fetch_sub(len, Ordering::Relaxed);
+                if let mpsc::error::TrySendError::Full(_) = e {
+                    self.overflow();
                 }
-                self.closer.close(close_code::TRY_AGAIN_LATER, "too slow, reconnect");
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+
+    fn overflow(&self) {
+        if !self.closer.is_ended() {
+            tracing::info!(conn = self.id, "outgoing queue full; closing with 1013");
+            self.overflows.inc();
+        }
+        self.closer.close(close_code::TRY_AGAIN_LATER, "too slow, reconnect");
+    }
+
+    /// Queues a WebSocket ping (liveness check); never counts against the
+    /// budget, and a full queue already means the connection is closing.
+    pub fn push_ping(&self) {
+        let _ = self.tx.try_send(Message::Ping(Default::default()));
     }
 
     pub fn push(&self, msg: &ServerMsg) -> bool {

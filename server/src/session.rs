@@ -1,8 +1,12 @@
-//! What a connection has said so far (nick, joined rooms) and how each
-//! client frame is answered. Kept apart from socket plumbing so protocol
-//! rules read in one place.
+//! What a connection has said so far (nick, joined rooms, its rate-limit
+//! buckets) and how each client frame is answered. Kept apart from socket
+//! plumbing so protocol rules read in one place.
+//!
+//! Every frame gets a specific answer: a reply, an error or refusal naming
+//! the reason, or a close with a code that says why.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use tether_protocol::{
@@ -11,11 +15,18 @@ use tether_protocol::{
 };
 
 use crate::AppState;
+use crate::hub::{Posted, RoomError};
 use crate::outbox::{ConnId, Outbox};
+use crate::rate::{TokenBucket, retry_ms};
 
 /// Malformed frames in a row after which the client is clearly broken and
 /// gets closed with 1008 instead of an endless stream of errors.
 pub const MAX_MALFORMED_STREAK: u32 = 50;
+/// Posts refused as rate-limited count as abuse only once the client has
+/// had this long to hear the first refusal of a run of refusals (a run ends
+/// after this long without one): a backlog sent in one go (a reconnect) is
+/// not flooding; going on regardless of the refusals is.
+pub const ABUSE_GRACE: Duration = Duration::from_secs(1);
 
 pub struct Session {
     state: AppState,
@@ -23,15 +34,41 @@ pub struct Session {
     nick: Option<String>,
     joined: HashSet<String>,
     malformed_streak: u32,
+    posts: TokenBucket,
+    /// Rate-limited posts in the current run of refusals, after
+    /// [`ABUSE_GRACE`]; past the limit the client is flooding.
+    post_strikes: u32,
+    /// When the current run of refusals began, and its latest refusal.
+    refused_since: Option<Instant>,
+    last_refused: Option<Instant>,
+    /// Joins and history requests share one bucket: both read history.
+    joins: TokenBucket,
+    rooms_created: u32,
 }
 
 fn error(code: ErrorCode, message: &str) -> ServerMsg {
-    ServerMsg::Error { code, message: message.to_owned() }
+    ServerMsg::Error { code, message: message.to_owned(), retry_after_ms: None }
 }
 
 impl Session {
     pub fn new(state: AppState, outbox: Outbox) -> Self {
-        Self { state, outbox, nick: None, joined: HashSet::new(), malformed_streak: 0 }
+        let l = &state.settings().limits;
+        let now = Instant::now();
+        let posts = TokenBucket::new(l.post_burst, l.post_rate, now);
+        let joins = TokenBucket::new(l.join_burst, l.join_rate, now);
+        Self {
+            state,
+            outbox,
+            nick: None,
+            joined: HashSet::new(),
+            malformed_streak: 0,
+            posts,
+            post_strikes: 0,
+            refused_since: None,
+            last_refused: None,
+            joins,
+            rooms_created: 0,
+        }
     }
 
     pub fn conn_id(&self) -> ConnId {
@@ -42,10 +79,23 @@ impl Session {
         &self.state
     }
 
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Said a valid hello.
+    pub fn greeted(&self) -> bool {
+        self.nick.is_some()
+    }
+
     pub async fn on_frame(&mut self, frame: Message) {
         let parsed = match &frame {
             Message::Text(text) => serde_json::from_str::<ClientMsg>(text.as_str()).ok(),
-            Message::Binary(_) => None,
+            Message::Binary(_) => {
+                self.state.metrics().frames_malformed.inc();
+                self.outbox.closer.close(close_code::UNSUPPORTED, "binary frames are not supported");
+                return;
+            }
             // tungstenite answers pings itself; close is handled by the caller.
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return,
         };
@@ -82,8 +132,10 @@ impl Session {
             ClientMsg::Leave { room } => {
                 self.state.hub().leave(&room, self.outbox.id).await;
                 self.joined.remove(&room);
+                self.outbox.push(&ServerMsg::Left { room });
             }
             ClientMsg::Post { room, id, body } => self.post(nick, room, id, body).await,
+            ClientMsg::History { room, before } => self.history(room, before).await,
             ClientMsg::Ping { nonce } => {
                 if !self.state.faults().pongs_stalled() {
                     self.outbox.push(&ServerMsg::Pong { nonce });
@@ -103,30 +155,103 @@ impl Session {
         self.state.hub().greet(&self.outbox, &welcome);
     }
 
+    /// Takes a join-bucket token, or answers `rate_limited` and says no.
+    fn join_allowed(&mut self, what: &str) -> bool {
+        match self.joins.take(Instant::now()) {
+            Ok(()) => true,
+            Err(wait) => {
+                self.state.metrics().rate_limited.inc();
+                let ms = retry_ms(wait);
+                let message = format!("too many {what} requests; retry in {:.1} s", ms as f64 / 1000.0);
+                self.outbox.push(&ServerMsg::Error { code: ErrorCode::RateLimited, message, retry_after_ms: Some(ms) });
+                false
+            }
+        }
+    }
+
     async fn join(&mut self, room: String, since: Option<Cursor>) {
         if let Err(e) = validate_room(&room) {
             self.outbox.push(&error(ErrorCode::BadRoom, &e.to_string()));
             return;
         }
+        if !self.join_allowed("join") {
+            return;
+        }
+        let limits = &self.state.settings().limits;
+        if !self.joined.contains(&room) && self.joined.len() >= limits.rooms_joined_per_conn {
+            let message = format!("you are in {} rooms, the most allowed; leave one first", self.joined.len());
+            self.outbox.push(&error(ErrorCode::TooManyJoined, &message));
+            return;
+        }
+        let may_create = self.rooms_created < limits.rooms_created_per_conn;
         let hub = self.state.hub();
-        let result = match hub.room(&room).await {
-            Ok(live) => hub.join(&live, &self.outbox, since).await,
+        let result = match hub.room(&room, may_create).await {
+            Ok((live, created)) => {
+                self.rooms_created += u32::from(created);
+                hub.join(&live, &self.outbox, since).await.map_err(RoomError::from)
+            }
             Err(e) => Err(e),
         };
         match result {
             Ok(()) => {
                 self.joined.insert(room);
             }
-            Err(e) => {
+            Err(e @ (RoomError::CreateLimit | RoomError::TotalLimit)) => {
+                self.outbox.push(&error(ErrorCode::RoomLimit, &format!("cannot create room {room:?}: {e}")));
+            }
+            Err(RoomError::Hub(e)) => {
                 tracing::error!(conn = self.outbox.id, room, error = %e, "join failed");
                 self.outbox.push(&error(ErrorCode::Internal, "internal error"));
             }
         }
     }
 
+    async fn history(&mut self, room: String, before: u64) {
+        if !self.joined.contains(&room) {
+            self.outbox.push(&error(ErrorCode::NotJoined, "join the room before asking for its history"));
+            return;
+        }
+        if !self.join_allowed("history") {
+            return;
+        }
+        if let Err(e) = self.state.hub().history(&room, before, &self.outbox).await {
+            tracing::error!(conn = self.outbox.id, room, error = %e, "history failed");
+            self.outbox.push(&error(ErrorCode::Internal, "internal error"));
+        }
+    }
+
     async fn post(&mut self, author: String, room: String, id: String, body: String) {
-        let reject =
-            |reason, detail: String| ServerMsg::Rejected { id: id.clone(), room: room.clone(), reason, detail };
+        let reject = |reason, detail: String| ServerMsg::Rejected {
+            id: id.clone(),
+            room: room.clone(),
+            reason,
+            detail,
+            retry_after_ms: None,
+        };
+        let now = Instant::now();
+        if let Err(wait) = self.posts.take(now) {
+            self.state.metrics().rate_limited.inc();
+            if self.last_refused.is_none_or(|t| now.duration_since(t) >= ABUSE_GRACE) {
+                self.refused_since = Some(now);
+                self.post_strikes = 0;
+            }
+            self.last_refused = Some(now);
+            if self.refused_since.is_some_and(|t| now.duration_since(t) >= ABUSE_GRACE) {
+                self.post_strikes += 1;
+            }
+            if self.post_strikes >= self.state.settings().limits.post_strikes {
+                self.outbox.closer.close(close_code::POLICY, "posting too fast");
+                return;
+            }
+            let ms = retry_ms(wait);
+            let detail = format!("sending too fast; retry in {:.1} s", ms as f64 / 1000.0);
+            let mut refusal = reject(RejectReason::RateLimited, detail);
+            if let ServerMsg::Rejected { retry_after_ms, .. } = &mut refusal {
+                *retry_after_ms = Some(ms);
+            }
+            self.outbox.push(&refusal);
+            return;
+        }
         let live = match self.joined.contains(&room) {
             true => self.state.hub().existing_room(&room).await,
             false => None,
@@ -143,15 +268,22 @@ impl Session {
         if let Err(e) = validate_body(&body) {
             let reason = match e {
                 ValidationError::BodyTooLong(_) => RejectReason::BodyTooLong,
+                ValidationError::BodyControl(_) => RejectReason::ControlChars,
                 _ => RejectReason::EmptyBody,
             };
             self.outbox.push(&reject(reason, e.to_string()));
             return;
         }
-        let rejected_internal = reject(RejectReason::Internal, "internal error".to_owned());
-        if let Err(e) = self.state.hub().post(&live, &self.outbox, id, author, body).await {
-            tracing::error!(conn = self.outbox.id, room, error = %e, "post failed");
-            self.outbox.push(&rejected_internal);
+        match self.state.hub().post(&live, &self.outbox, id.clone(), author, body).await {
+            Ok(Posted::Stored | Posted::Duplicate) => {}
+            Ok(Posted::IdReused) => {
+                let detail = "this message id was already used in another room; send it with a new id".to_owned();
+                self.outbox.push(&reject(RejectReason::IdReused, detail));
+            }
+            Err(e) => {
+                tracing::error!(conn = self.outbox.id, room, error = %e, "post failed");
+                self.outbox.push(&reject(RejectReason::Internal, "internal error".to_owned()));
+            }
         }
     }
 

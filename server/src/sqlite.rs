@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS messages (
     ts_ms     INTEGER NOT NULL,
     PRIMARY KEY (room, seq)
 );
+CREATE TABLE IF NOT EXISTS health (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    ts_ms INTEGER NOT NULL
+);
 ";
 
 pub struct SqliteStore {
@@ -47,6 +51,12 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    /// The connection's `PRAGMA synchronous` (2 = FULL), so tests can check
+    /// the durability an `ack` promises.
+    pub fn synchronous(&self) -> Result<i64, StoreError> {
+        Ok(self.conn()?.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -135,13 +145,39 @@ impl Store for SqliteStore {
     }
 
     fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
+        self.before(room, u64::MAX, limit, usize::MAX)
+    }
+
+    fn before(&self, room: &str, seq: u64, limit: usize, max_bytes: usize) -> Result<Vec<ChatMessage>, StoreError> {
         let conn = self.conn()?;
-        let mut stmt =
-            conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE room = ?1 ORDER BY seq DESC LIMIT ?2"))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+        ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut out = collect(stmt.query_map(params![room, limit], row_to_message)?)?;
+        let mut bytes = 0usize;
+        let rows = stmt.query_map(params![room, to_sql(seq), limit], row_to_message)?.take_while(|r| {
+            let within = bytes <= max_bytes;
+            if let Ok((_, _, id, author, body, _)) = r {
+                bytes = bytes.saturating_add(id.len() + author.len() + body.len());
+            }
+            within
+        });
+        let mut out = collect(rows)?;
         out.reverse();
         Ok(out)
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        conn.execute("INSERT INTO health (id, ts_ms) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET ts_ms = ?1", [now])?;
+        Ok(())
+    }
+
+    fn set_read_only(&self, on: bool) -> Result<(), StoreError> {
+        self.conn()?.pragma_update(None, "query_only", on)?;
+        Ok(())
     }
 
     fn rooms(&self) -> Result<Vec<String>, StoreError> {

@@ -57,6 +57,14 @@ pub trait Store: Send + Sync + 'static {
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
     /// The last `limit` messages, oldest first.
     fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
+    /// The last messages with seq < `seq`, oldest first: at most `limit`,
+    /// and no more once their text passes `max_bytes` (so a page of huge
+    /// messages costs a frame's worth of reading, not `limit` of them).
+    fn before(&self, room: &str, seq: u64, limit: usize, max_bytes: usize) -> Result<Vec<ChatMessage>, StoreError>;
+    /// Proves the store can still commit a write (for `/healthz`).
+    fn check_writable(&self) -> Result<(), StoreError>;
+    /// Test fault: make every write fail as on a read-only database.
+    fn set_read_only(&self, on: bool) -> Result<(), StoreError>;
     /// Every room name, sorted.
     fn rooms(&self) -> Result<Vec<String>, StoreError>;
     /// Highest seq in the room (0 when empty).

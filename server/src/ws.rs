@@ -5,17 +5,20 @@
 //! a slow client, an oversize frame and the peer leaving all take the same
 //! path, and the connection gauge and room membership are always cleaned up.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::extract::{ConnectInfo, State};
+use axum::http::Extensions;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
 use tether_protocol::{MAX_FRAME_BYTES, close_code};
-use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::AppState;
-use crate::outbox::{Closer, Ending, Outbox};
+use crate::admission::Ticket;
+use crate::outbox::{Closer, Ending, Outbox, OutboxRx};
 use crate::session::Session;
 
 /// How long to wait for our Close frame to be written (a slow client may
@@ -26,11 +29,24 @@ const CLOSE_GRACE: Duration = Duration::from_millis(1500);
 /// Small socket buffers: axum's defaults cost ~130 KB per idle connection.
 const READ_BUFFER: usize = 16 * 1024;
 const WRITE_BUFFER: usize = 8 * 1024;
-/// A cap, not an allocation. It must hold the largest frame we send: a
-/// `joined` replay of up to 1000 maximal messages can be several MB.
-const MAX_WRITE_BUFFER: usize = 32 * 1024 * 1024;
+/// A cap, not an allocation: every frame we send fits in MAX_FRAME_BYTES
+/// (history is paged), so the write buffer never grows past this.
+const MAX_WRITE_BUFFER: usize = 2 * MAX_FRAME_BYTES + WRITE_BUFFER;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// Admits the connection (per-IP and total caps) before upgrading. The
+/// Origin check ran before this, as a layer on the route.
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ext: Extensions) -> Response {
+    // Without a peer address (a router served by other code) the per-IP cap
+    // cannot apply; the total cap still does.
+    let ip = ext.get::<ConnectInfo<SocketAddr>>().map_or([0, 0, 0, 0].into(), |c| c.0.ip());
+    let ticket = match state.admission().admit(ip) {
+        Ok(t) => t,
+        Err(refused) => {
+            state.metrics().connections_refused.inc();
+            tracing::info!(%ip, %refused, "connection refused");
+            return (refused.status(), format!("{refused}\n")).into_response();
+        }
+    };
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
@@ -39,14 +55,14 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
         .on_upgrade(move |socket| {
             let tracker = state.tracker().clone();
-            tracker.track_future(run(socket, state))
+            tracker.track_future(run(socket, state, ticket))
         })
 }
 
-async fn run(socket: WebSocket, state: AppState) {
+async fn run(socket: WebSocket, state: AppState, _ticket: Ticket) {
     let _open = state.metrics().connection_opened();
     let slow = state.metrics().slow_consumer_closes.clone();
-    let (outbox, rx) = Outbox::new(state.hub().next_conn_id(), slow);
+    let (outbox, rx) = Outbox::new(state.hub().next_conn_id(), state.settings().limits.outbox_bytes, slow);
     let _registration = state.hub().register(outbox.clone());
     let closer = outbox.closer.clone();
     let (sink, stream) = socket.split();
@@ -56,7 +72,10 @@ async fn run(socket: WebSocket, state: AppState) {
     tracing::debug!(conn = session.conn_id(), ending = ?closer.ending(), "connection ended");
 }
 
-async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: mpsc::Receiver<Message>, closer: &Closer) {
+async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: OutboxRx, closer: &Closer) {
+    // A frame taken from the queue but not yet accepted by the socket when
+    // the connection was told to end.
+    let mut pending = None;
     loop {
         let next = tokio::select! {
             biased;
@@ -64,23 +83,56 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: mpsc::Recei
             m = rx.recv() => m,
         };
         let Some(msg) = next else { break };
-        tokio::select! {
+        // Readiness and flushing are cancel-safe (nothing is lost if the
+        // connection ends meanwhile); `start_send` hands the frame over at once.
+        let ready = tokio::select! {
             biased;
-            _ = closer.ended() => break,
-            sent = sink.send(msg) => if sent.is_err() {
-                closer.end(Ending::PeerGone);
+            r = std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)) => r,
+            _ = closer.ended() => {
+                pending = Some(msg);
                 break;
-            },
+            }
+        };
+        if ready.is_err() || sink.start_send_unpin(msg).is_err() {
+            closer.end(Ending::PeerGone);
+            break;
+        }
+        let flushed = tokio::select! {
+            biased;
+            r = sink.flush() => r,
+            _ = closer.ended() => break,
+        };
+        if flushed.is_err() {
+            closer.end(Ending::PeerGone);
+            break;
         }
     }
     if let Some(Ending::Close { code, reason }) = closer.ending() {
+        // Frames already queued (acks, messages) go out before the Close,
+        // all within one bound: a client that does not read gets its Close
+        // late or not at all, but never holds the server.
         let frame = CloseFrame { code: *code, reason: (*reason).into() };
-        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::Close(Some(frame)))).await;
+        let flush = async {
+            let backlog = pending.into_iter().chain(std::iter::from_fn(|| rx.try_recv()));
+            for m in backlog {
+                if sink.feed(m).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sink.send(Message::Close(Some(frame))).await;
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, flush).await;
     }
 }
 
 async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, closer: &Closer) {
     let shutdown = session.state().shutdown_token().clone();
+    let limits = session.state().settings().limits.clone();
+    let hello_deadline = Instant::now() + Duration::from_millis(limits.hello_timeout_ms);
+    let idle = Duration::from_millis(limits.idle_timeout_ms);
+    let ping_every = Duration::from_millis(limits.ping_interval_ms.max(10));
+    let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    let mut last_heard = Instant::now();
     let stream_open = loop {
         let frame = tokio::select! {
             biased;
@@ -89,8 +141,23 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, cl
                 closer.close(close_code::GOING_AWAY, "server shutting down");
                 continue;
             }
+            _ = tokio::time::sleep_until(hello_deadline), if !session.greeted() => {
+                tracing::info!(conn = session.conn_id(), "no hello in time; closing with 1008");
+                closer.close(close_code::POLICY, "no hello in time");
+                continue;
+            }
+            _ = pings.tick() => {
+                if last_heard.elapsed() >= idle {
+                    tracing::info!(conn = session.conn_id(), "peer silent; closing with 4000");
+                    closer.close(close_code::HEARTBEAT_TIMEOUT, "no pong in time");
+                } else {
+                    session.outbox().push_ping();
+                }
+                continue;
+            }
             f = stream.next() => f,
         };
+        last_heard = Instant::now();
         match frame {
             Some(Ok(Message::Close(_))) => {
                 // Keep reading below so tungstenite flushes its close echo.
@@ -101,6 +168,11 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, cl
             Some(Err(e)) if is_too_big(&e) => {
                 tracing::info!(conn = session.conn_id(), "frame too big; closing with 1009");
                 closer.close(close_code::TOO_BIG, "message too big");
+                break true;
+            }
+            Some(Err(e)) if is_bad_utf8(&e) => {
+                tracing::info!(conn = session.conn_id(), "text frame not UTF-8; closing with 1007");
+                closer.close(close_code::INVALID_PAYLOAD, "text is not valid UTF-8");
                 break true;
             }
             Some(Err(e)) => {
@@ -122,14 +194,22 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, cl
     }
 }
 
-fn is_too_big(e: &axum::Error) -> bool {
+fn tungstenite_error(e: &axum::Error) -> Option<&tungstenite::Error> {
     use std::error::Error as _;
     let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
     while let Some(err) = source {
-        if let Some(tungstenite::Error::Capacity(_)) = err.downcast_ref::<tungstenite::Error>() {
-            return true;
+        if let Some(t) = err.downcast_ref::<tungstenite::Error>() {
+            return Some(t);
         }
         source = err.source();
     }
-    false
+    None
+}
+
+fn is_too_big(e: &axum::Error) -> bool {
+    matches!(tungstenite_error(e), Some(tungstenite::Error::Capacity(_)))
+}
+
+fn is_bad_utf8(e: &axum::Error) -> bool {
+    matches!(tungstenite_error(e), Some(tungstenite::Error::Utf8(_)))
 }

@@ -4,62 +4,14 @@ mod common;
 
 use std::time::Duration;
 
+use common::frames::{join, joined, pair_in, post, post_ok, recv_ack, recv_message};
 use common::{Client, Closed, TestServer, metric, wait_metric};
 use futures_util::SinkExt;
 use tether_protocol::{
-    ChatMessage, ClientMsg, Cursor, ErrorCode, HISTORY_WINDOW, MAX_BODY_CHARS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
-    RejectReason, ServerMsg, close_code,
+    ClientMsg, Cursor, ErrorCode, HISTORY_WINDOW, MAX_BODY_CHARS, MAX_FRAME_BYTES, PROTOCOL_VERSION, RejectReason,
+    ServerMsg, close_code,
 };
 use tokio_tungstenite::tungstenite::Message;
-
-fn join(room: &str, since: Option<Cursor>) -> ClientMsg {
-    ClientMsg::Join { room: room.into(), since }
-}
-
-fn post(room: &str, id: &str, body: &str) -> ClientMsg {
-    ClientMsg::Post { room: room.into(), id: id.into(), body: body.into() }
-}
-
-/// Joins and returns (epoch, recovered, history).
-async fn joined(c: &mut Client, room: &str, since: Option<Cursor>) -> (String, bool, Vec<ChatMessage>) {
-    c.send(&join(room, since)).await;
-    loop {
-        match c.recv().await {
-            ServerMsg::Joined { room: r, epoch, recovered, history } => {
-                assert_eq!(r, room);
-                return (epoch, recovered, history);
-            }
-            ServerMsg::Rooms { .. } => continue,
-            other => panic!("expected joined, got {other:?}"),
-        }
-    }
-}
-
-async fn recv_message(c: &mut Client) -> ChatMessage {
-    loop {
-        match c.recv().await {
-            ServerMsg::Message { message } => return message,
-            ServerMsg::Rooms { .. } => continue,
-            other => panic!("expected message, got {other:?}"),
-        }
-    }
-}
-
-async fn recv_ack(c: &mut Client) -> (String, String, u64) {
-    match c.recv().await {
-        ServerMsg::Ack { id, room, seq } => (id, room, seq),
-        other => panic!("expected ack, got {other:?}"),
-    }
-}
-
-/// Posts and waits for the ack and the echo; returns the seq.
-async fn post_ok(c: &mut Client, room: &str, id: &str, body: &str) -> u64 {
-    c.send(&post(room, id, body)).await;
-    let (ack_id, _, seq) = recv_ack(c).await;
-    assert_eq!(ack_id, id);
-    assert_eq!(recv_message(c).await.seq, seq);
-    seq
-}
 
 #[tokio::test]
 async fn two_clients_see_each_others_messages_in_order() {
@@ -113,15 +65,20 @@ async fn hello_is_required_and_nick_is_validated() {
 }
 
 #[tokio::test]
-async fn new_rooms_are_announced_to_everyone() {
+async fn new_rooms_are_announced_to_everyone_as_deltas() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("t.db")).await;
     let mut a = Client::hello(&server.ws_url(), "a").await;
     let mut b = Client::hello(&server.ws_url(), "b").await;
     joined(&mut a, "zeta", None).await;
-    assert_eq!(b.recv().await, ServerMsg::Rooms { rooms: vec!["zeta".into()] });
+    assert_eq!(b.recv().await, ServerMsg::RoomAdded { room: "zeta".into() });
     joined(&mut a, "alpha", None).await;
-    assert_eq!(b.recv().await, ServerMsg::Rooms { rooms: vec!["alpha".into(), "zeta".into()] });
+    assert_eq!(b.recv().await, ServerMsg::RoomAdded { room: "alpha".into() });
+    // A newcomer gets the whole (bounded) list once.
+    let mut c = Client::connect(&server.ws_url()).await;
+    c.send(&ClientMsg::Hello { nick: "c".into() }).await;
+    assert!(matches!(c.recv().await, ServerMsg::Welcome { .. }));
+    assert_eq!(c.recv().await, ServerMsg::Rooms { rooms: vec!["alpha".into(), "zeta".into()], truncated: false });
     // Joining an existing room announces nothing.
     joined(&mut b, "alpha", None).await;
     a.recv_nothing(Duration::from_millis(200)).await;
@@ -150,6 +107,7 @@ async fn posts_are_validated() {
     c.send(&post("lobby", "x3", &"é".repeat(MAX_BODY_CHARS + 1))).await;
     assert_eq!(reason(c.recv().await), RejectReason::BodyTooLong);
     c.send(&ClientMsg::Leave { room: "lobby".into() }).await;
+    assert_eq!(c.recv().await, ServerMsg::Left { room: "lobby".into() });
     c.send(&post("lobby", "x4", "after leaving")).await;
     assert_eq!(reason(c.recv().await), RejectReason::NotJoined);
     assert_eq!(metric(server.addr, "tether_messages_stored_total").await, 0);
@@ -160,10 +118,7 @@ async fn posts_are_validated() {
 async fn duplicate_post_is_stored_once_and_acked_with_the_original_seq() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("t.db")).await;
-    let mut a = Client::hello(&server.ws_url(), "a").await;
-    let mut b = Client::hello(&server.ws_url(), "b").await;
-    joined(&mut a, "lobby", None).await;
-    joined(&mut b, "lobby", None).await;
+    let (mut a, mut b) = pair_in(&server.ws_url(), "lobby").await;
     post_ok(&mut a, "lobby", "first", "one").await;
     let seq = post_ok(&mut a, "lobby", "dup-id", "two").await;
     assert_eq!(recv_message(&mut b).await.seq, 1);
@@ -250,17 +205,15 @@ async fn malformed_frames_get_an_error_and_the_connection_survives() {
     for raw in ["{not json", r#"{"type":"nope"}"#, r#"{"type":"post","room":1}"#] {
         c.send_raw(Message::text(raw)).await;
         match c.recv().await {
-            ServerMsg::Error { code: ErrorCode::BadFrame, message } => {
+            ServerMsg::Error { code: ErrorCode::BadFrame, message, .. } => {
                 assert!(!message.contains("line"), "leaks parser detail: {message}")
             }
             other => panic!("expected bad_frame, got {other:?}"),
         }
     }
-    c.send_raw(Message::binary(vec![1u8, 2, 3])).await;
-    assert!(matches!(c.recv().await, ServerMsg::Error { code: ErrorCode::BadFrame, .. }));
     c.send(&ClientMsg::Ping { nonce: 7 }).await;
     assert_eq!(c.recv().await, ServerMsg::Pong { nonce: 7 });
-    assert_eq!(metric(server.addr, "tether_frames_malformed_total").await, 4);
+    assert_eq!(metric(server.addr, "tether_frames_malformed_total").await, 3);
     // The server still takes new connections.
     let mut d = Client::hello(&server.ws_url(), "frank").await;
     d.send(&ClientMsg::Ping { nonce: 8 }).await;

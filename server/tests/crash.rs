@@ -28,6 +28,8 @@ const ROOM: &str = "crash";
 fn spawn_on(db: &Path) -> Proc {
     spawn(|c| {
         c.args(["--addr", "127.0.0.1:0", "--db"]).arg(db);
+        // This test floods posts on purpose; the rate limit is not its subject.
+        c.args(["--post-rate", "1000000", "--post-burst", "1000000"]);
     })
 }
 
@@ -57,11 +59,11 @@ async fn join(c: &mut Client, since: Option<Cursor>) -> (String, bool, Vec<ChatM
     c.send(&ClientMsg::Join { room: ROOM.into(), since }).await;
     loop {
         match c.recv().await {
-            ServerMsg::Joined { room, epoch, recovered, history } => {
+            ServerMsg::Joined { room, epoch, recovered, history, .. } => {
                 assert_eq!(room, ROOM);
                 return (epoch, recovered, history);
             }
-            ServerMsg::Rooms { .. } => continue,
+            ServerMsg::Rooms { .. } | ServerMsg::RoomAdded { .. } => continue,
             other => panic!("expected joined, got {other:?}"),
         }
     }

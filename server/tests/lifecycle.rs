@@ -16,7 +16,7 @@ async fn join(c: &mut Client, room: &str, since: Option<Cursor>) -> (String, boo
             ServerMsg::Joined { epoch, recovered, history, .. } => {
                 return (epoch, recovered, history.iter().map(|m| m.seq).collect());
             }
-            ServerMsg::Rooms { .. } => continue,
+            ServerMsg::Rooms { .. } | ServerMsg::RoomAdded { .. } => continue,
             other => panic!("expected joined, got {other:?}"),
         }
     }
@@ -57,7 +57,7 @@ async fn history_and_epoch_survive_a_restart() {
     let mut c = Client::connect(&server.ws_url()).await;
     c.send(&ClientMsg::Hello { nick: "b".into() }).await;
     assert!(matches!(c.recv().await, ServerMsg::Welcome { .. }));
-    assert_eq!(c.recv().await, ServerMsg::Rooms { rooms: vec!["keep".into()] });
+    assert_eq!(c.recv().await, ServerMsg::Rooms { rooms: vec!["keep".into()], truncated: false });
     let (epoch2, _, seqs) = join(&mut c, "keep", None).await;
     assert_eq!(epoch2, epoch);
     assert_eq!(seqs, [1, 2, 3]);
@@ -155,7 +155,7 @@ async fn http_routes() {
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), "<html>tether app</html>").unwrap();
     std::fs::write(dist.join("app.js"), "console.log(1)").unwrap();
-    let settings = Settings { static_dir: dist.clone(), test_faults: false };
+    let settings = Settings { static_dir: dist.clone(), test_faults: false, ..Settings::default() };
     let server = TestServer::start_with(&dir.path().join("t.db"), settings).await;
     assert_eq!(server.http("GET", "/healthz").await, (200, "ok".into()));
     assert_eq!(server.http("GET", "/app.js").await, (200, "console.log(1)".into()));
@@ -174,7 +174,8 @@ async fn http_routes() {
 #[tokio::test]
 async fn missing_static_dir_breaks_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings { static_dir: PathBuf::from("/definitely/not/here"), test_faults: false };
+    let settings =
+        Settings { static_dir: PathBuf::from("/definitely/not/here"), test_faults: false, ..Settings::default() };
     let server = TestServer::start_with(&dir.path().join("t.db"), settings).await;
     assert_eq!(server.http("GET", "/").await.0, 404);
     assert_eq!(server.http("GET", "/healthz").await, (200, "ok".into()));

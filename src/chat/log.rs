@@ -55,6 +55,10 @@ pub struct RoomLog {
     /// Stored messages (by seq), then pending own messages.
     entries: Vec<Entry>,
     epoch: Option<String>,
+    /// The server has messages older than the oldest we hold.
+    has_older: bool,
+    /// A request for an older page is on its way.
+    loading_older: bool,
 }
 
 impl RoomLog {
@@ -143,6 +147,30 @@ impl RoomLog {
         }
     }
 
+    /// Refused for now (rate limited): back to queued, saying why, until it
+    /// is sent again.
+    pub fn wait(&mut self, id: &str, why: String) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none() && e.status != Status::Failed) {
+            e.status = Status::Queued;
+            e.error = Some(why);
+        }
+    }
+
+    /// Not sent yet: it waits behind earlier messages (back to queued).
+    pub fn hold(&mut self, id: &str) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none() && e.status == Status::Sent) {
+            e.status = Status::Queued;
+        }
+    }
+
+    /// A waiting message went out again.
+    pub fn mark_sent(&mut self, id: &str) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.status == Status::Queued) {
+            e.status = Status::Sent;
+            e.error = None;
+        }
+    }
+
     /// The server stored our message as `seq`.
     pub fn ack(&mut self, id: &str, seq: u64) {
         if let Some(i) = self.entries.iter().position(|e| e.id == id) {
@@ -193,6 +221,40 @@ impl RoomLog {
         for m in history {
             self.apply(m, me);
         }
+    }
+
+    /// Whether the server said older messages exist (after a join or a page).
+    pub fn set_has_older(&mut self, has_older: bool) {
+        self.has_older = has_older;
+        self.loading_older = false;
+    }
+
+    pub fn has_older(&self) -> bool {
+        self.has_older
+    }
+
+    /// Starts loading the page before our oldest message: returns its seq,
+    /// or None if there is nothing older or a request is already on its way.
+    pub fn begin_older(&mut self) -> Option<u64> {
+        if !self.has_older || self.loading_older {
+            return None;
+        }
+        let oldest = self.entries.iter().filter_map(|e| e.seq).min()?;
+        self.loading_older = true;
+        Some(oldest)
+    }
+
+    /// A request for older messages could not be sent; allow another.
+    pub fn cancel_older(&mut self) {
+        self.loading_older = false;
+    }
+
+    /// An older page arrived: its messages go in at their seq positions.
+    pub fn older(&mut self, messages: Vec<ChatMessage>, has_older: bool, me: &str) {
+        for m in messages {
+            self.apply(m, me);
+        }
+        self.set_has_older(has_older);
     }
 
     /// Insert a stored entry at its seq position, ahead of pending ones.
@@ -268,6 +330,38 @@ mod tests {
         // A recovered join appends without losing anything.
         l.joined("e2".into(), true, vec![msg(2, "y", "bob")], "me");
         assert_eq!(l.entries().len(), 3);
+    }
+
+    #[test]
+    fn older_pages_go_in_front_one_request_at_a_time() {
+        let mut l = RoomLog::default();
+        l.joined("e".into(), false, vec![msg(5, "e5", "bob"), msg(6, "e6", "bob")], "me");
+        assert_eq!(l.begin_older(), None, "nothing older until the server says so");
+        l.set_has_older(true);
+        assert_eq!(l.begin_older(), Some(5));
+        assert_eq!(l.begin_older(), None, "one request at a time");
+        l.older(vec![msg(3, "e3", "bob"), msg(4, "e4", "bob")], false, "me");
+        assert_eq!(l.entries().iter().map(|e| e.seq.unwrap()).collect::<Vec<_>>(), [3, 4, 5, 6]);
+        assert!(!l.has_older());
+        assert_eq!(l.begin_older(), None, "reached the start");
+    }
+
+    #[test]
+    fn a_rate_limited_message_waits_with_its_reason_and_later_ones_wait_behind_it() {
+        let mut l = RoomLog::default();
+        l.add_own("a".into(), "me".into(), "1".into(), Status::Sent, 0.0);
+        l.add_own("b".into(), "me".into(), "2".into(), Status::Sent, 0.0);
+        l.wait("a", "sending too fast; retry in 0.2 s".into());
+        l.hold("b");
+        assert_eq!(view(&l), [("a".into(), None, "queued"), ("b".into(), None, "queued")]);
+        assert_eq!(l.get("a").unwrap().error.as_deref(), Some("sending too fast; retry in 0.2 s"));
+        assert_eq!(l.get("b").unwrap().error, None, "held, not refused");
+        l.mark_sent("a");
+        assert_eq!((l.get("a").unwrap().status, l.get("a").unwrap().error.clone()), (Status::Sent, None));
+        l.ack("a", 1);
+        l.fail("b", "x".into());
+        l.wait("b", "y".into());
+        assert_eq!(l.get("b").unwrap().status, Status::Failed, "a failed message stays failed");
     }
 
     #[test]

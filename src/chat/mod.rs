@@ -4,6 +4,7 @@ pub mod attention;
 pub mod ids;
 pub mod log;
 pub mod outbox;
+pub mod pacing;
 pub mod persist;
 pub mod report;
 pub mod store;

@@ -14,9 +14,10 @@ use super::attention::Attention;
 use super::ids::new_id;
 use super::log::{RoomLog, Status};
 use super::outbox::{self, Logs};
+use super::pacing::Pacer;
 use leptos::prelude::*;
 use std::collections::HashMap;
-use tether_protocol::{ClientMsg, ServerMsg, validate_body, validate_room};
+use tether_protocol::{ClientMsg, ErrorCode, RejectReason, ServerMsg, validate_body, validate_room};
 use tether_ws::{
     Command, ConnState, Incoming, Metrics, Role, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
 };
@@ -39,6 +40,8 @@ pub struct Chat {
     pub hidden: RwSignal<bool>,
     /// The latest problem worth telling the user (a refused post, a server error).
     pub notice: RwSignal<Option<String>>,
+    /// Why the server refused the last room switch (shown by the room box).
+    pub room_error: RwSignal<Option<String>>,
     pub state: Signal<ConnState>,
     pub metrics: Signal<Metrics>,
     pub ws_error: Signal<Option<WsError>>,
@@ -47,6 +50,8 @@ pub struct Chat {
     /// Posts: sent now or left in the outbox for the next handshake.
     try_send: SendFn<ClientMsg>,
     pub reconnect_now: Command,
+    /// The browser's event loop is the only thread; the wrapper states it.
+    pacer: send_wrapper::SendWrapper<Pacer>,
 }
 
 /// The app's WebSocket URL: `/ws` on the page's own origin (the hook
@@ -90,11 +95,15 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
     let room = RwSignal::new(room);
     let logs: Logs = RwSignal::new(HashMap::new());
     let notice = RwSignal::new(None::<String>);
+    let room_error = RwSignal::new(None::<String>);
     let adopted = outbox::restore(logs, &nick);
     outbox::keep_in_step(logs, adopted, outbox_deadline_ms);
 
     let hs_nick = nick.clone();
     let me = nick.clone();
+    let pacer = Pacer::new(logs);
+    let link = pacer.link();
+    let chat_pacer = pacer.clone();
     let opts = UseWebSocketOptions::default()
         .handshake(move || {
             let frames =
@@ -103,6 +112,13 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             frames
         })
         .on_message(move |m: &Incoming<ServerMsg>| match m {
+            Incoming::Message(ServerMsg::Rejected {
+                id,
+                room,
+                reason: RejectReason::RateLimited,
+                detail,
+                retry_after_ms,
+            }) => pacer.defer(room.clone(), id.clone(), detail.clone(), *retry_after_ms),
             Incoming::Message(msg) => {
                 if let ServerMsg::Message { message } = msg
                     && message.author != me
@@ -110,7 +126,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
                     let hidden = hidden.get_untracked();
                     room.with_untracked(|r| attention.update(|a| a.arrived(&message.room, r, hidden)));
                 }
-                handle(msg.clone(), &me, rooms, logs, notice)
+                handle(msg.clone(), &me, rooms, logs, notice, room_error)
             }
             Incoming::Undecodable { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
@@ -128,6 +144,8 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         );
     let ws = use_websocket_with_options(url, opts);
     tether_ws::registry::expose_on_window("__tether");
+    // The pacer resends with `try_send` too: never from the hook's queue.
+    *link.borrow_mut() = Some((ws.try_send.clone(), ws.state));
 
     Chat {
         nick,
@@ -137,20 +155,49 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         attention,
         hidden,
         notice,
+        room_error,
         state: ws.state,
         metrics: ws.metrics,
         ws_error: ws.error,
         send: ws.send,
         try_send: ws.try_send,
         reconnect_now: ws.reconnect_now,
+        pacer: send_wrapper::SendWrapper::new(chat_pacer),
     }
 }
 
-fn handle(msg: ServerMsg, me: &str, rooms: RwSignal<Vec<String>>, logs: Logs, notice: RwSignal<Option<String>>) {
+fn handle(
+    msg: ServerMsg,
+    me: &str,
+    rooms: RwSignal<Vec<String>>,
+    logs: Logs,
+    notice: RwSignal<Option<String>>,
+    room_error: RwSignal<Option<String>>,
+) {
     match msg {
-        ServerMsg::Rooms { rooms: list } => rooms.set(list),
-        ServerMsg::Joined { room, epoch, recovered, history } => {
-            logs.update(|l| l.entry(room).or_default().joined(epoch, recovered, history, me));
+        // Keep rooms we are in even if a bounded list leaves them out.
+        ServerMsg::Rooms { rooms: list, .. } => rooms.update(|r| {
+            let mine: Vec<String> = r.drain(..).filter(|x| !list.contains(x)).collect();
+            r.extend(list);
+            r.extend(mine);
+        }),
+        ServerMsg::RoomAdded { room } => rooms.update(|r| {
+            if !r.contains(&room) {
+                r.push(room);
+            }
+        }),
+        ServerMsg::Joined { room, epoch, recovered, history, has_older } => {
+            room_error.set(None);
+            logs.update(|l| {
+                let log = l.entry(room).or_default();
+                log.joined(epoch, recovered, history, me);
+                if !recovered {
+                    log.set_has_older(has_older);
+                }
+            });
+        }
+        ServerMsg::History { room, messages, has_older, .. } => {
+            logs.update(|l| l.entry(room).or_default().older(messages, has_older, me));
         }
         ServerMsg::Message { message } => {
             let room = message.room.clone();
@@ -163,8 +210,17 @@ fn handle(msg: ServerMsg, me: &str, rooms: RwSignal<Vec<String>>, logs: Logs, no
             notice.set(Some(format!("message not delivered: {detail}")));
             logs.update(|l| l.entry(room).or_default().fail(&id, detail));
         }
+        // Refusals of a join or a history request concern the room box.
+        ServerMsg::Error {
+            code: ErrorCode::BadRoom | ErrorCode::RoomLimit | ErrorCode::TooManyJoined | ErrorCode::RateLimited,
+            message,
+            ..
+        } => {
+            logs.update(|l| l.values_mut().for_each(RoomLog::cancel_older));
+            room_error.set(Some(message));
+        }
         ServerMsg::Error { message, .. } => notice.set(Some(format!("server: {message}"))),
-        ServerMsg::Welcome { .. } | ServerMsg::Pong { .. } => {}
+        ServerMsg::Welcome { .. } | ServerMsg::Pong { .. } | ServerMsg::Left { .. } => {}
     }
 }
 
@@ -177,6 +233,12 @@ impl Chat {
     /// log for the next handshake. A refusal by the hook marks it failed.
     fn transmit(&self, room: String, id: String, body: String) -> Result<(), String> {
         if !self.state.get_untracked().is_open() {
+            return Ok(());
+        }
+        // Behind messages waiting out a rate limit: wait too, to keep the order.
+        if self.pacer.holds(&room) {
+            self.logs.update(|l| l.entry(room).or_default().hold(&id));
+            self.pacer.kick();
             return Ok(());
         }
         match (self.try_send)(&ClientMsg::Post { room: room.clone(), id: id.clone(), body }) {
@@ -218,6 +280,23 @@ impl Chat {
             .flatten();
         let Some(body) = body else { return Err("nothing to retry".into()) };
         self.transmit(room, id.to_owned(), body)
+    }
+
+    /// Ask for the page before the oldest message of the current room, if
+    /// the server has older ones and no request is on its way. Returns
+    /// whether a request went out.
+    pub fn load_older(&self) -> bool {
+        if !self.state.get_untracked().is_open() {
+            return false;
+        }
+        let room = self.room.get_untracked();
+        let before = self.logs.try_update(|l| l.get_mut(&room).and_then(RoomLog::begin_older)).flatten();
+        let Some(before) = before else { return false };
+        if (self.send)(&ClientMsg::History { room: room.clone(), before }).is_err() {
+            self.logs.update(|l| l.get_mut(&room).into_iter().for_each(RoomLog::cancel_older));
+            return false;
+        }
+        true
     }
 
     /// Switch to (and create, if new) another room.

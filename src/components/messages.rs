@@ -3,6 +3,8 @@
 //!
 //! The list sticks to the bottom while the user is at the bottom; scrolled
 //! up, new messages show a "N new messages" pill instead of moving the view.
+//! Scrolling to the top (or the button there) loads the page before, and
+//! the view stays on the message the user was reading when it arrives.
 
 use crate::chat::Chat;
 use crate::chat::log::Status;
@@ -27,7 +29,14 @@ pub fn MessageList() -> impl IntoView {
             l.get(&r).map(|log| log.entries().iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
         })
     });
+    let has_older = Memo::new(move |_| {
+        let r = room.get();
+        logs.with(|l| l.get(&r).is_some_and(|log| log.has_older()))
+    });
+    let (c1, c2) = (chat.clone(), chat.clone());
     let list = NodeRef::<Ul>::new();
+    // The list's height when an older page was asked for by scrolling up.
+    let anchor = StoredValue::new(None::<i32>);
     let stick = RwSignal::new(true);
     let unseen = RwSignal::new(0usize);
     let to_bottom = move || {
@@ -37,28 +46,51 @@ pub fn MessageList() -> impl IntoView {
         unseen.set(0);
         stick.set(true);
     };
-    // After the rows for new messages are in: follow them, or count them.
-    Effect::new(move |prev: Option<(String, usize)>| {
-        let (r, n) = (room.get(), ids.with(Vec::len));
+    // After rows for new messages are in: follow them, or count them. Only
+    // rows after the previous last one are new; an older page goes above.
+    Effect::new(move |prev: Option<(String, Option<String>)>| {
+        let r = room.get();
+        let last = ids.with(|ids| ids.last().cloned());
         match prev {
-            Some((pr, pn)) if pr == r && n > pn && !stick.get_untracked() => unseen.update(|u| *u += n - pn),
-            Some((pr, _)) if pr != r => to_bottom(),
-            _ if stick.get_untracked() => to_bottom(),
-            _ => {}
+            Some((pr, plast)) if pr == r => {
+                if last != plast {
+                    if stick.get_untracked() {
+                        to_bottom();
+                    } else {
+                        let fresh = ids.with(|ids| match plast.and_then(|p| ids.iter().rposition(|i| *i == p)) {
+                            Some(pos) => ids.len() - pos - 1,
+                            None => ids.len(),
+                        });
+                        unseen.update(|u| *u += fresh);
+                    }
+                }
+            }
+            _ => to_bottom(), // first rows, or another room
         }
-        (r, n)
+        (r, last)
     });
     let on_scroll = move |_| {
-        if let Some(el) = list.get_untracked() {
-            let bottom = at_bottom(&el);
-            stick.set(bottom);
-            if bottom {
-                unseen.set(0);
-            }
+        let Some(el) = list.get_untracked() else { return };
+        let bottom = at_bottom(&el);
+        stick.set(bottom);
+        if bottom {
+            unseen.set(0);
+        }
+        if el.scroll_top() <= 0 && anchor.get_value().is_none() && c1.load_older() {
+            anchor.set_value(Some(el.scroll_height()));
+            // About five seconds of frames for the page to arrive.
+            keep_view(list, anchor, 300);
         }
     };
     view! {
         <div class="messages-wrap">
+            <Show when=move || has_older.get()>
+                {
+                    let c = c2.clone();
+                    view! { <button class="older" data-testid="load-older" on:click=move |_| { c.load_older(); }>
+                        "Load older messages"</button> }
+                }
+            </Show>
             <ul class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
                 aria-live="polite" aria-relevant="additions" aria-label="Messages" tabindex="0">
                 <For each=move || ids.get() key=|id| id.clone() let:id>
@@ -72,6 +104,24 @@ pub fn MessageList() -> impl IntoView {
             </Show>
         </div>
     }
+}
+
+/// Rows went in above: scrolls `list` down by what it grew since `anchor`
+/// was taken, on the first frame that shows growth, trying for at most
+/// `frames` frames (then gives up and clears the anchor).
+fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, frames: u32) {
+    request_animation_frame(move || {
+        let (Some(el), Some(old)) = (list.get_untracked(), anchor.get_value()) else { return };
+        let grown = el.scroll_height() - old;
+        if grown > 0 {
+            anchor.set_value(None);
+            el.set_scroll_top(el.scroll_top() + grown);
+        } else if frames > 1 {
+            keep_view(list, anchor, frames - 1);
+        } else {
+            anchor.set_value(None);
+        }
+    });
 }
 
 /// The icon and the words a screen reader says instead.
@@ -124,6 +174,11 @@ fn MessageRow(id: String) -> impl IntoView {
                     <span class="sr-only">{move || icon(status()).1}</span>
                 </span>
             </span>
+            <Show when=move || entry.with(|e| e.as_ref().is_some_and(|e| e.error.is_some()))>
+                <span class="error" data-testid="message-error">
+                    {move || entry.get().and_then(|e| e.error).unwrap_or_default()}
+                </span>
+            </Show>
             <Show when=move || status() == Status::Failed>
                 {
                     let (chat, id) = (chat.clone(), retry_id.clone());

@@ -15,12 +15,14 @@ pub fn RoomList() -> impl IntoView {
                 Ok(()) => {
                     value.set(String::new());
                     error.set(None);
+                    c.room_error.set(None);
                 }
                 Err(e) => error.set(Some(e)),
             }
         }
     };
     let current = chat.room;
+    let room_error = chat.room_error;
     view! {
         <nav class="rooms">
             <h2>"Rooms"</h2>
@@ -50,7 +52,9 @@ pub fn RoomList() -> impl IntoView {
             </ul>
             <input data-testid="room-input" placeholder="join or create a room" maxlength="64" aria-label="Join or create a room"
                 prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) on:keydown=on_key />
-            <p class="error" role="alert">{move || error.get()}</p>
+            <p class="error" role="alert" data-testid="room-error">
+                {move || error.get().or_else(|| room_error.get())}
+            </p>
         </nav>
     }
 }

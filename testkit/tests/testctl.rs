@@ -155,7 +155,7 @@ async fn testctl_drives_the_server() {
 
     // A stored message survives kill + start on the same port.
     send(&mut b, &ClientMsg::Join { room: "r".into(), since: None }).await;
-    assert!(matches!(recv(&mut b).await, ServerMsg::Rooms { .. }));
+    assert!(matches!(recv(&mut b).await, ServerMsg::RoomAdded { .. }));
     assert!(matches!(recv(&mut b).await, ServerMsg::Joined { .. }));
     send(&mut b, &ClientMsg::Post { room: "r".into(), id: "m1".into(), body: "kept".into() }).await;
     assert!(matches!(recv(&mut b).await, ServerMsg::Ack { seq: 1, .. }));

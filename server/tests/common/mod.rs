@@ -2,6 +2,7 @@
 //! that fails fast (every network await is under a timeout).
 #![allow(dead_code)]
 
+pub mod frames;
 pub mod process;
 
 use std::net::SocketAddr;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tether_protocol::{ClientMsg, ServerMsg};
-use tether_server::{AppState, Settings, SqliteStore, serve};
+use tether_server::{AppState, Limits, Settings, SqliteStore, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -29,8 +30,23 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server whose rate limits are out of the way (tests of the limits
+    /// set their own with [`TestServer::start_limited`]).
     pub async fn start(db: &Path) -> Self {
-        Self::start_with(db, Settings { static_dir: PathBuf::from("/nonexistent"), test_faults: true }).await
+        let limits = Limits {
+            post_rate: 1e6,
+            post_burst: 1_000_000,
+            join_rate: 1e6,
+            join_burst: 1_000_000,
+            ..Limits::default()
+        };
+        Self::start_limited(db, limits).await
+    }
+
+    pub async fn start_limited(db: &Path, limits: Limits) -> Self {
+        let settings =
+            Settings { static_dir: PathBuf::from("/nonexistent"), test_faults: true, limits, ..Settings::default() };
+        Self::start_with(db, settings).await
     }
 
     pub async fn start_with(db: &Path, settings: Settings) -> Self {
@@ -67,9 +83,16 @@ impl TestServer {
 
 /// Minimal HTTP/1.1 request; returns status and body.
 pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    http_with(addr, method, path, "").await
+}
+
+/// [`http`] with extra header lines (each ending in `\r\n`).
+pub async fn http_with(addr: SocketAddr, method: &str, path: &str, headers: &str) -> (u16, String) {
     let fut = async {
         let mut s = TcpStream::connect(addr).await.expect("connect");
-        let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\nContent-Length: 0\r\n\r\n"
+        );
         s.write_all(req.as_bytes()).await.expect("write");
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.expect("read");
@@ -123,6 +146,27 @@ impl Client {
         Self { ws }
     }
 
+    /// Connects with an `Origin` header; returns the HTTP status on refusal.
+    pub async fn connect_from(url: &str, origin: &str) -> Result<Self, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = url.into_client_request().expect("request");
+        req.headers_mut().insert("origin", origin.parse().expect("origin header"));
+        match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req)).await.expect("connect timed out") {
+            Ok((ws, _)) => Ok(Self { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+
+    /// Connects, returning the HTTP status if the upgrade is refused.
+    pub async fn try_connect(url: &str) -> Result<Self, u16> {
+        match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await.expect("connect timed out") {
+            Ok((ws, _)) => Ok(Self { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+
     /// Connects and says hello, consuming `welcome` and `rooms`.
     pub async fn hello(url: &str, nick: &str) -> Self {
         let mut c = Self::connect(url).await;
@@ -136,34 +180,51 @@ impl Client {
         self.send_raw(Message::text(serde_json::to_string(msg).expect("json"))).await;
     }
 
+    /// Sends without asserting success (the server may have closed).
+    pub async fn ws_send(&mut self, msg: &ClientMsg) -> Result<(), ()> {
+        let text = Message::text(serde_json::to_string(msg).expect("json"));
+        match tokio::time::timeout(WAIT, self.ws.send(text)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
+    }
+
     pub async fn send_raw(&mut self, msg: Message) {
         tokio::time::timeout(WAIT, self.ws.send(msg)).await.expect("send timed out").expect("send");
     }
 
     pub async fn recv(&mut self) -> ServerMsg {
+        serde_json::from_str(&self.recv_text().await).expect("server json")
+    }
+
+    /// The next text frame as sent, to check its size.
+    pub async fn recv_text(&mut self) -> String {
         loop {
             let next = tokio::time::timeout(WAIT, self.ws.next()).await.expect("recv timed out");
             match next {
-                Some(Ok(Message::Text(t))) => {
-                    return serde_json::from_str(&t).expect("server json");
-                }
+                Some(Ok(Message::Text(t))) => return t.as_str().to_owned(),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("expected a frame, got {other:?}"),
             }
         }
     }
 
-    /// Asserts nothing arrives for `d`.
+    /// Asserts nothing but pings arrives for `d` (reading, so pings are answered).
     pub async fn recv_nothing(&mut self, d: Duration) {
-        if let Ok(got) = tokio::time::timeout(d, self.ws.next()).await {
-            panic!("expected silence, got {got:?}");
+        let deadline = tokio::time::Instant::now() + d;
+        while let Ok(got) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            if !matches!(got, Some(Ok(Message::Ping(_) | Message::Pong(_)))) {
+                panic!("expected silence, got {got:?}");
+            }
         }
     }
 
-    /// Reads until the connection ends and reports how.
+    /// Reads until the connection ends and reports how; fails if it has not
+    /// ended within [`WAIT`] (server pings do not keep it waiting).
     pub async fn closed(&mut self) -> Closed {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next()).await.expect("close timed out");
+            let next = tokio::time::timeout_at(deadline, self.ws.next()).await.expect("close timed out");
             match next {
                 Some(Ok(Message::Close(Some(f)))) => return Closed::Code(f.code.into()),
                 Some(Ok(Message::Close(None))) => return Closed::Code(1005),

@@ -24,11 +24,10 @@ impl Drop for Proc {
 /// caller's environment are removed first so they cannot leak in.
 pub fn spawn(configure: impl FnOnce(&mut Command)) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-server"));
-    cmd.env_remove("TETHER_TEST_FAULTS")
-        .env_remove("TETHER_ADDR")
-        .env_remove("TETHER_DB")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TETHER_")) {
+        cmd.env_remove(k);
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     configure(&mut cmd);
     let mut child = cmd.spawn().expect("spawn tether-server");
     let stdout = child.stdout.take().expect("stdout");

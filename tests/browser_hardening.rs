@@ -1,0 +1,131 @@
+//! The app's side of hardening, in headless Chromium against the real
+//! server: older history loads at the top of the list, a rate-limited
+//! message says when it goes out (and does), and refusals show next to the
+//! field they concern.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::client::client;
+use common::dom::*;
+use common::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn seqs(root: &HtmlElement) -> Vec<u64> {
+    all(root, "[data-testid=message]").iter().filter_map(|m| m.get_attribute("data-seq")?.parse().ok()).collect()
+}
+
+fn error_texts(root: &HtmlElement) -> Vec<String> {
+    all(root, "[data-testid=message-error]").iter().filter_map(|e| e.text_content()).collect()
+}
+
+#[wasm_bindgen_test]
+async fn scrolling_to_the_top_loads_older_messages_until_the_start() {
+    const TOTAL: u64 = 40;
+    let url = ws_url().await;
+    let room = unique_room("older");
+    // Two writers (each within its post burst) fill the room with messages
+    // big enough that a page holds only some of them.
+    let writers = [client(&url, "w1", &room), client(&url, "w2", &room)];
+    for w in &writers {
+        w.wait_open().await;
+    }
+    for i in 0..TOTAL {
+        let w = &writers[(i % 2) as usize];
+        w.post(&room, &format!("old-{i}"), &format!("{i} {}", "x".repeat(3990))).unwrap();
+        // Keep the two writers' order deterministic.
+        assert!(wait_for(3_000, || w.acked().iter().any(|(id, _)| *id == format!("old-{i}"))).await);
+    }
+    drop(writers);
+
+    let (a, h) = mount(url, "reader", &room);
+    assert!(wait_for(5_000, || !seqs(&a).is_empty()).await, "the newest page shows");
+    let first = seqs(&a);
+    assert_eq!(first.last(), Some(&TOTAL));
+    assert!(first.len() < TOTAL as usize, "one page, not everything: {first:?}");
+    assert!(q(&a, "[data-testid=load-older]").is_some(), "the list says there is more");
+    let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
+    // A scrolling list, as the app's stylesheet makes it.
+    list.set_attribute("style", "height: 200px; overflow: auto").unwrap();
+    for _ in 0..TOTAL {
+        if seqs(&a).len() == TOTAL as usize {
+            break;
+        }
+        let before = seqs(&a).len();
+        // The user scrolls to the top of the list.
+        list.set_scroll_top(0);
+        list.dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
+        assert!(wait_for(3_000, || seqs(&a).len() > before).await, "scrolling up loaded nothing at {before}");
+        // The view stays where the user was reading, below the new rows.
+        assert!(wait_for(1_000, || list.scroll_top() > 0).await, "the view jumped to the top of the new page");
+    }
+    assert_eq!(seqs(&a), (1..=TOTAL).collect::<Vec<_>>(), "every message once, oldest first");
+    assert!(wait_for(1_000, || q(&a, "[data-testid=load-older]").is_none()).await, "nothing older is left");
+    drop(h);
+}
+
+#[wasm_bindgen_test]
+async fn rate_limited_messages_say_when_they_go_out_and_then_do() {
+    const N: usize = 45;
+    let url = ws_url().await;
+    let room = unique_room("fast");
+    let (a, h) = mount(url, "typist", &room);
+    assert!(wait_for(5_000, || state(&a) == "open").await);
+    for i in 0..N {
+        type_and_enter(&a, "message-input", &format!("quick {i}"));
+    }
+    // Past the burst the server refuses; the rows say so and when they retry.
+    assert!(
+        wait_for(3_000, || error_texts(&a).iter().any(|t| t.contains("retry in") && t.contains("sending again"))).await,
+        "{:?}",
+        error_texts(&a)
+    );
+    let waiting = all(&a, "[data-testid=message]")
+        .into_iter()
+        .find(|m| m.query_selector("[data-testid=message-error]").ok().flatten().is_some())
+        .expect("a waiting row");
+    assert_eq!(waiting.get_attribute("data-status").as_deref(), Some("queued"));
+    // They go out by themselves at the server's pace, later ones queued
+    // behind them: all acked, in the order typed.
+    assert!(
+        wait_for(20_000, || messages(&a).len() == N && messages(&a).iter().all(|m| m.2 == "acked")).await,
+        "{:?}",
+        messages(&a)
+    );
+    assert!(error_texts(&a).is_empty(), "no refusal left once sent: {:?}", error_texts(&a));
+    let bodies: Vec<String> = messages(&a).into_iter().map(|m| m.1).collect();
+    let typed: Vec<String> = (0..N).map(|i| format!("quick {i}")).collect();
+    assert_eq!(bodies, typed, "each message exactly once, stored in the order typed");
+    drop(h);
+}
+
+#[wasm_bindgen_test]
+async fn refusals_show_next_to_the_field_they_concern() {
+    let url = ws_url().await;
+    let room = unique_room("refuse");
+    let (a, h) = mount(url, "carol", &room);
+    assert!(wait_for(5_000, || state(&a) == "open").await);
+    // A control character: refused by the message box, with the reason.
+    type_and_enter(&a, "message-input", "ring \u{7}");
+    assert!(
+        wait_for(500, || q(&a, ".composer .error").unwrap().text_content().unwrap().contains("control character"))
+            .await
+    );
+    assert!(messages(&a).is_empty(), "nothing was sent");
+    // Switching rooms faster than allowed: the room box says why.
+    for i in 0..25 {
+        type_and_enter(&a, "room-input", &unique_room(&format!("hop{i}")));
+    }
+    let room_error = || q(&a, "[data-testid=room-error]").and_then(|e| e.text_content()).unwrap_or_default();
+    assert!(
+        wait_for(3_000, || room_error().contains("retry in") || room_error().contains("cannot create room")).await,
+        "{:?}",
+        room_error()
+    );
+    drop(h);
+}
