@@ -10,6 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod decode;
+pub use decode::{DecodeError, MAX_DETAIL_CHARS};
+
 /// Bumped when a frame changes incompatibly; sent in `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest WebSocket frame/message either side accepts. Bigger frames make the
