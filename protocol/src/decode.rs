@@ -6,8 +6,6 @@
 //! arrive as an HTTP body (the fallback transports), where no frame limit
 //! applies.
 
-use serde::de::IgnoredAny;
-
 use crate::{ClientMsg, MAX_FRAME_BYTES};
 
 /// Longest error detail, in characters. serde's messages quote the input
@@ -23,7 +21,8 @@ pub enum DecodeError {
     TooBig(usize),
     #[error("frame is not UTF-8 text")]
     NotText,
-    /// Not JSON, truncated, or nested deeper than the parser allows.
+    /// Not something serde_json can read as a JSON value: bad syntax,
+    /// truncated, a lone surrogate escape, or nesting deeper than 128.
     #[error("frame is not valid JSON: {0}")]
     NotJson(String),
     /// Valid JSON, but not an object with a known `type` and its fields.
@@ -42,8 +41,10 @@ impl ClientMsg {
                 return DecodeError::NotJson(truncate(&e.to_string()));
             }
             // serde stops at the first value of the wrong shape, before it
-            // reaches a syntax error further on: `0a` must be "not JSON".
-            match serde_json::from_str::<IgnoredAny>(text) {
+            // reaches a syntax error further on: `0a` must be "not JSON". A
+            // full, strict read decides (IgnoredAny would let a lone
+            // surrogate escape such as "\ude00" through). Bad frames only.
+            match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(_) => DecodeError::NotAMessage(truncate(&e.to_string())),
                 Err(syntax) => DecodeError::NotJson(truncate(&syntax.to_string())),
             }
