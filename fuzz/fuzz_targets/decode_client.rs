@@ -1,5 +1,5 @@
-//! Fuzzes the decoding of a client frame, exactly as the server decodes each
-//! frame it reads (`ClientMsg::decode_bytes`). Beyond "no panic", it checks
+//! Fuzzes the decoding of a client frame (`ClientMsg::decode_bytes`, which
+//! accepts exactly what the server's session parses). Beyond "no panic", it checks
 //! the decoder's contract: a refusal names the right kind of error, and what
 //! is accepted re-encodes to a frame that decodes to the same message.
 

@@ -1,6 +1,7 @@
 //! Decoding a client frame, with a specific error for every way it can be
-//! wrong. The server answers a bad frame with this error's text, and the
-//! fuzz target (fuzz/) and the property tests drive exactly this function.
+//! wrong, for the server's answer to a bad frame. What it accepts is exactly
+//! what the server's session parses today (`serde_json::from_str::<ClientMsg>`);
+//! the fuzz target (fuzz/) and the property tests drive this function.
 //!
 //! The size check repeats the WebSocket layer's on purpose: a frame can also
 //! arrive as an HTTP body (the fallback transports), where no frame limit
@@ -31,7 +32,7 @@ pub enum DecodeError {
 }
 
 impl ClientMsg {
-    /// Decodes one text frame, as the server does for every frame it reads.
+    /// Decodes one text frame.
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
         if text.len() > MAX_FRAME_BYTES {
             return Err(DecodeError::TooBig(text.len()));
