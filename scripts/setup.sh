@@ -65,6 +65,9 @@ choose_mode() {
   echo debian
 }
 
+# Autobahn|Testsuite for the conformance step: its own idempotent script.
+bash scripts/setup-autobahn.sh
+
 # Fast path: everything recorded as installed is still there.
 if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wbg_version)" ] \
    && { [ -z "${TETHER_WASM_MODE:-}" ] || grep -q "TETHER_WASM_MODE=$TETHER_WASM_MODE\$" "$ENV_FILE"; }; then

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: native (the whole workspace) and browser (wasm-bindgen-test
 # in headless Chromium against the real server, supervised by tether-testctl
-# so tests can kill, restart and stall it), and tabs (several Chromium windows
-# over WebDriver running the built app against the real server).
-# Usage: test.sh [all|native|browser|tabs]
+# so tests can kill, restart and stall it), WebSocket conformance
+# (scripts/conformance.sh), and tabs (several Chromium windows over WebDriver
+# running the built app against the real server).
+# Usage: test.sh [all|native|browser|conformance|tabs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .tools/env.sh
+. scripts/lib.sh
 what=${1:-all}
 start=$(date +%s)
 
@@ -16,6 +18,11 @@ if [ "$what" = all ] || [ "$what" = native ]; then
   echo "== tether-ws: docs without warnings, and the crate packages on its own"
   RUSTDOCFLAGS="-D warnings" cargo doc -q -p tether-ws --no-deps
   cargo package -q -p tether-ws --allow-dirty
+fi
+
+if [ "$what" = all ] || [ "$what" = native ] || [ "$what" = conformance ]; then
+  echo "== WebSocket conformance (Autobahn|Testsuite against the real server)"
+  bash scripts/conformance.sh
 fi
 
 if [ "$what" = all ] || [ "$what" = browser ]; then
@@ -43,13 +50,7 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
   exec 9>"$work/stdin"
   cleanup() { exec 9>&-; kill "$ctl_pid" 2>/dev/null || true; wait "$ctl_pid" 2>/dev/null || true; rm -rf "$work"; }
   trap cleanup EXIT
-  for _ in $(seq 1 100); do
-    grep -q '^control on ' "$ctl_out" 2>/dev/null && break
-    kill -0 "$ctl_pid" 2>/dev/null || { cat "$work/testctl.err" >&2; echo "tether-testctl died" >&2; exit 1; }
-    sleep 0.1
-  done
-  ctl=$(sed -n 's/^control on //p' "$ctl_out" | head -n1)
-  [ -n "$ctl" ] || { cat "$work/testctl.err" >&2; echo "tether-testctl did not start" >&2; exit 1; }
+  ctl=$(wait_for_line "$ctl_pid" "$ctl_out" "$work/testctl.err" "control on " tether-testctl)
   echo "test control at $ctl"
   # The address is compiled into the test crate (the browser has no env).
   # TETHER_BROWSER_TESTS="--test browser_faults" runs one file.

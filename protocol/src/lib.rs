@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod report;
 pub use report::ClientReport;
+mod decode;
+pub use decode::{DecodeError, MAX_DETAIL_CHARS};
 
 /// Bumped when a frame changes incompatibly; sent in `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;

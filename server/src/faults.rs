@@ -4,12 +4,14 @@
 //! provoke the failures a real network produces (silent peers, abrupt
 //! closes) and check that the app recovers.
 
+mod echo;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -44,6 +46,7 @@ pub fn routes(enabled: bool) -> Router<AppState> {
         .route("/test/drop-all", post(drop_all))
         .route("/test/abort-all", post(abort_all))
         .route("/test/store-read-only", post(store_read_only))
+        .route("/test/echo", get(echo::upgrade))
 }
 
 /// Makes the real SQLite connection refuse writes (`PRAGMA query_only`), so
