@@ -188,7 +188,8 @@ impl Session {
         let result = match hub.room(&room, may_create).await {
             Ok((live, created)) => {
                 self.rooms_created += u32::from(created);
-                hub.join(&live, &self.outbox, since).await.map_err(RoomError::from)
+                let nick = self.nick.clone().unwrap_or_default();
+                hub.join(&live, &self.outbox, &nick, since).await.map_err(RoomError::from)
             }
             Err(e) => Err(e),
         };
@@ -221,12 +222,10 @@ impl Session {
     }
 
     async fn post(&mut self, author: String, room: String, id: String, body: String) {
-        let reject = |reason, detail: String| ServerMsg::Rejected {
-            id: id.clone(),
-            room: room.clone(),
-            reason,
-            detail,
-            retry_after_ms: None,
+        let state = self.state.clone();
+        let reject = |reason, detail: String| {
+            state.metrics().rejected(reason);
+            ServerMsg::Rejected { id: id.clone(), room: room.clone(), reason, detail, retry_after_ms: None }
         };
         let now = Instant::now();
         if let Err(wait) = self.posts.take(now) {

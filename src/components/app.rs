@@ -2,7 +2,7 @@
 //! then show the chat.
 
 use super::{
-    badge::ConnectionBadge, composer::Composer, health::HealthPanel, messages::MessageList, nickname::NickPrompt,
+    badge::ConnectionBadge, composer::Composer, health::HealthPanel, members::MemberList, messages::MessageList, nickname::NickPrompt,
     rooms::RoomList,
 };
 use crate::chat::persist::storage;
@@ -104,6 +104,7 @@ pub fn ChatView(
             </header>
             <aside class="sidebar" id=sidebar_id aria-label="Rooms and connection health">
                 <RoomList />
+                <MemberList />
                 <HealthPanel />
             </aside>
             <div class="scrim" aria-hidden="true" on:click=move |_| drawer.set(false)></div>
