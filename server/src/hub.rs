@@ -13,9 +13,9 @@ use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_
 
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
-use axum::extract::ws::Utf8Bytes;
 use crate::paging::{all_fit, keep_newest};
 use crate::store::{Store, StoreError};
+use axum::extract::ws::Utf8Bytes;
 
 /// Largest gap a cursor may be behind and still get an exact replay; past
 /// it the client gets the recent window instead (bounded work per join).

@@ -20,14 +20,15 @@ async fn scrape(addr: SocketAddr) -> prometheus_parse::Scrape {
 
 /// The value of `name` with the given labels (all must match).
 fn value(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    s.samples
-        .iter()
-        .find(|x| x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
-        .map(|x| match &x.value {
-            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => *v,
+    s.samples.iter().find(|x| x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v))).map(|x| {
+        match &x.value {
+            prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
             prometheus_parse::Value::Histogram(h) => h.iter().map(|b| b.count).fold(0.0, f64::max),
             prometheus_parse::Value::Summary(_) => f64::NAN,
-        })
+        }
+    })
 }
 
 /// POST `body` to `path`, with extra header lines; returns the status.
@@ -122,7 +123,9 @@ async fn client_reports_fill_histograms_and_bad_ones_are_refused_with_a_reason()
 async fn presence(c: &mut Client) -> ServerMsg {
     loop {
         match serde_json::from_str::<ServerMsg>(&c.recv_any_text().await).unwrap() {
-            m @ (ServerMsg::Presence { .. } | ServerMsg::MemberJoined { .. } | ServerMsg::MemberLeft { .. }) => return m,
+            m @ (ServerMsg::Presence { .. } | ServerMsg::MemberJoined { .. } | ServerMsg::MemberLeft { .. }) => {
+                return m;
+            }
             _ => continue,
         }
     }

@@ -2,8 +2,8 @@
 //! then show the chat.
 
 use super::{
-    badge::ConnectionBadge, composer::Composer, health::HealthPanel, members::MemberList, messages::MessageList, nickname::NickPrompt,
-    rooms::RoomList,
+    badge::ConnectionBadge, composer::Composer, health::HealthPanel, members::MemberList, messages::MessageList,
+    nickname::NickPrompt, rooms::RoomList,
 };
 use crate::chat::persist::storage;
 use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
