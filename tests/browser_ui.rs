@@ -308,3 +308,24 @@ async fn axe_finds_no_serious_or_critical_violation_on_the_main_views() {
     assert!(v.is_empty(), "nickname prompt: {v:#?}");
     drop(h);
 }
+
+#[wasm_bindgen_test]
+async fn presence_shows_who_is_in_the_room_as_people_come_and_go() {
+    let url = ws_url().await;
+    let room = unique_room("who");
+    let (a, h) = mount(url.clone(), "ann", &room);
+    assert!(wait_for(5_000, || state(&a) == "open").await);
+    let nicks = |root: &HtmlElement| -> Vec<String> {
+        all(root, "[data-testid=member-list] [data-testid=member]")
+            .iter()
+            .filter_map(|m| m.get_attribute("data-nick"))
+            .collect()
+    };
+    assert!(wait_for(3_000, || nicks(&a) == ["ann"]).await, "{:?}", nicks(&a));
+    let bob = common::client::client(&url, "bob", &room);
+    bob.wait_open().await;
+    assert!(wait_for(3_000, || nicks(&a) == ["ann", "bob"]).await, "bob came: {:?}", nicks(&a));
+    bob.owner.cleanup();
+    assert!(wait_for(5_000, || nicks(&a) == ["ann"]).await, "bob left: {:?}", nicks(&a));
+    drop(h);
+}

@@ -28,6 +28,8 @@ pub const MAX_NICK_CHARS: usize = 32;
 pub const MAX_ROOM_CHARS: usize = 64;
 /// Longest client message id; UUIDs are 36.
 pub const MAX_ID_CHARS: usize = 64;
+/// Most nicknames a `presence` frame lists (a room can hold more).
+pub const MAX_PRESENCE: usize = 200;
 /// At most how many messages a join without a usable cursor (or a
 /// `history` request) returns; fewer when they would not fit in one frame.
 pub const HISTORY_WINDOW: usize = 200;
@@ -211,6 +213,23 @@ pub enum ServerMsg {
     /// Answer to `leave`: no more broadcasts from `room` after this frame.
     Left {
         room: String,
+    },
+    /// Who is in `room` now, sent right after `joined`: distinct nicknames,
+    /// sorted, at most [`MAX_PRESENCE`] of them; `total` counts them all.
+    Presence {
+        room: String,
+        members: Vec<String>,
+        total: usize,
+    },
+    /// `nick` came into `room` (its first connection there).
+    MemberJoined {
+        room: String,
+        nick: String,
+    },
+    /// `nick` left `room` (its last connection there left or dropped).
+    MemberLeft {
+        room: String,
+        nick: String,
     },
     /// A new message in a joined room (including one's own).
     Message {

@@ -59,6 +59,10 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             .prop_map(|(room, before, messages, has_older)| ServerMsg::History { room, before, messages, has_older }),
         s().prop_map(|room| ServerMsg::RoomAdded { room }),
         s().prop_map(|room| ServerMsg::Left { room }),
+        (s(), prop::collection::vec(s(), 0..4), any::<usize>())
+            .prop_map(|(room, members, total)| ServerMsg::Presence { room, members, total }),
+        (s(), s()).prop_map(|(room, nick)| ServerMsg::MemberJoined { room, nick }),
+        (s(), s()).prop_map(|(room, nick)| ServerMsg::MemberLeft { room, nick }),
         chat_message().prop_map(|message| ServerMsg::Message { message }),
         (s(), s(), any::<u64>()).prop_map(|(id, room, seq)| ServerMsg::Ack { id, room, seq }),
         (s(), s(), reject_reason(), s(), any::<Option<u64>>()).prop_map(

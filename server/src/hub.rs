@@ -5,16 +5,17 @@
 //! sees every message exactly once: either in its `joined` history or as a
 //! live `message`, never both and never neither.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_ROOM_LIST, ServerMsg};
+use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_PRESENCE, MAX_ROOM_LIST, ServerMsg};
 
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
 use crate::paging::{all_fit, keep_newest};
 use crate::store::{Store, StoreError};
+use axum::extract::ws::Utf8Bytes;
 
 /// Largest gap a cursor may be behind and still get an exact replay; past
 /// it the client gets the recent window instead (bounded work per join).
@@ -53,7 +54,62 @@ pub enum Posted {
 pub struct Room {
     pub name: String,
     pub epoch: String,
-    members: tokio::sync::Mutex<HashMap<ConnId, Outbox>>,
+    members: tokio::sync::Mutex<Members>,
+}
+
+/// Who is in a room: each connection's queue and nickname, and how many
+/// connections each nickname has there (presence is per nickname).
+#[derive(Default)]
+struct Members {
+    conns: HashMap<ConnId, (Outbox, String)>,
+    nicks: BTreeMap<String, usize>,
+}
+
+impl Members {
+    /// Adds `conn` (a second join of the same connection changes nothing).
+    fn add(&mut self, outbox: &Outbox, nick: &str, metrics: &Metrics) {
+        if self.conns.insert(outbox.id, (outbox.clone(), nick.to_owned())).is_some() {
+            return;
+        }
+        metrics.members.inc();
+        *self.nicks.entry(nick.to_owned()).or_default() += 1;
+    }
+
+    /// Removes `conn`; its nickname if that was its last connection here.
+    fn remove(&mut self, conn: ConnId, metrics: &Metrics) -> Option<String> {
+        let (_, nick) = self.conns.remove(&conn)?;
+        metrics.members.dec();
+        let n = self.nicks.get_mut(&nick)?;
+        *n -= 1;
+        if *n > 0 {
+            return None;
+        }
+        self.nicks.remove(&nick);
+        Some(nick)
+    }
+
+    /// Queues `frame` for every member; a dead or too-slow one (already told
+    /// to close) leaves, and the nicknames that left with them are returned.
+    fn broadcast(&mut self, frame: &Utf8Bytes, metrics: &Metrics) -> Vec<String> {
+        let dead: Vec<ConnId> =
+            self.conns.iter().filter(|(_, (m, _))| !m.push_frame(frame.clone())).map(|(id, _)| *id).collect();
+        dead.into_iter().filter_map(|id| self.remove(id, metrics)).collect()
+    }
+
+    /// Tells everyone `msg`, then that whoever dropped meanwhile left.
+    fn announce(&mut self, room: &str, msg: &ServerMsg, metrics: &Metrics) {
+        let mut gone = encode(msg).map(|f| self.broadcast(&f, metrics)).unwrap_or_default();
+        while let Some(nick) = gone.pop() {
+            if let Some(f) = encode(&ServerMsg::MemberLeft { room: room.to_owned(), nick }) {
+                gone.extend(self.broadcast(&f, metrics));
+            }
+        }
+    }
+
+    fn presence(&self, room: &str) -> ServerMsg {
+        let members = self.nicks.keys().take(MAX_PRESENCE).cloned().collect();
+        ServerMsg::Presence { room: room.to_owned(), members, total: self.nicks.len() }
+    }
 }
 
 struct Connected {
@@ -100,7 +156,8 @@ fn now_ms() -> i64 {
 impl Hub {
     /// Loads the room list so `rooms` frames are correct from the start.
     pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, max_rooms: usize) -> Result<Self, StoreError> {
-        let names = store.rooms()?.into_iter().collect();
+        let names: BTreeSet<String> = store.rooms()?.into_iter().collect();
+        metrics.rooms.set(i64::try_from(names.len()).unwrap_or(i64::MAX));
         Ok(Self {
             store,
             metrics,
@@ -176,12 +233,13 @@ impl Hub {
         let room = Arc::new(Room {
             name: name.to_owned(),
             epoch: info.epoch,
-            members: tokio::sync::Mutex::new(HashMap::new()),
+            members: tokio::sync::Mutex::new(Members::default()),
         });
         rooms.insert(name.to_owned(), room.clone());
         let mut reg = self.lock_registry();
         let (conns, names) = &mut *reg;
         let created = names.insert(name.to_owned()) || info.created;
+        self.metrics.rooms.set(i64::try_from(names.len()).unwrap_or(i64::MAX));
         let announce = if created { encode(&ServerMsg::RoomAdded { room: name.to_owned() }) } else { None };
         if let Some(frame) = announce {
             for c in conns.values().filter(|c| c.greeted) {
@@ -195,10 +253,19 @@ impl Hub {
     /// A cursor's gap is replayed only if it fits in one frame; otherwise the
     /// newest page that fits replaces the client's view (`has_older` says
     /// older pages can be fetched with `history`).
-    pub async fn join(&self, room: &Arc<Room>, outbox: &Outbox, since: Option<Cursor>) -> Result<(), HubError> {
+    /// Then tells the joiner who is there (`presence`) and the others that
+    /// `nick` came, if it is new in the room.
+    pub async fn join(
+        &self,
+        room: &Arc<Room>,
+        outbox: &Outbox,
+        nick: &str,
+        since: Option<Cursor>,
+    ) -> Result<(), HubError> {
         let mut members = room.members.lock().await;
         let store = self.store.clone();
         let name = room.name.clone();
+        let resuming = since.is_some();
         let usable = since.filter(|c| c.epoch == room.epoch).map(|c| c.seq);
         let envelope = |recovered| {
             let frame = ServerMsg::Joined {
@@ -225,10 +292,19 @@ impl Hub {
             Ok((false, page, has_older))
         })
         .await?;
+        if resuming {
+            self.metrics.resumed(recovered);
+        }
         let joined =
             ServerMsg::Joined { room: room.name.clone(), epoch: room.epoch.clone(), recovered, history, has_older };
         outbox.push(&joined);
-        members.insert(outbox.id, outbox.clone());
+        // The others hear of a new nickname; the joiner gets the whole list.
+        if !members.nicks.contains_key(nick) && !members.conns.contains_key(&outbox.id) {
+            let came = ServerMsg::MemberJoined { room: room.name.clone(), nick: nick.to_owned() };
+            members.announce(&room.name, &came, &self.metrics);
+        }
+        members.add(outbox, nick, &self.metrics);
+        outbox.push(&members.presence(&room.name));
         Ok(())
     }
 
@@ -253,7 +329,10 @@ impl Hub {
     pub async fn leave(&self, room: &str, conn: ConnId) {
         let room = self.rooms.lock().await.get(room).cloned();
         if let Some(room) = room {
-            room.members.lock().await.remove(&conn);
+            let mut members = room.members.lock().await;
+            if let Some(nick) = members.remove(conn, &self.metrics) {
+                members.announce(&room.name, &ServerMsg::MemberLeft { room: room.name.clone(), nick }, &self.metrics);
+            }
         }
     }
 
@@ -282,10 +361,8 @@ impl Hub {
             return Ok(Posted::Duplicate);
         }
         self.metrics.messages_stored.inc();
-        if let Some(frame) = encode(&ServerMsg::Message { message: appended.message }) {
-            // Dead or too-slow members (already told to close) leave the room.
-            members.retain(|_, m| m.push_frame(frame.clone()));
-        }
+        // Dead or too-slow members (already told to close) leave the room.
+        members.announce(&room.name, &ServerMsg::Message { message: appended.message }, &self.metrics);
         Ok(Posted::Stored)
     }
 

@@ -15,6 +15,7 @@ pub mod origin;
 pub mod outbox;
 pub mod paging;
 pub mod rate;
+pub mod report;
 pub mod serve;
 pub mod session;
 pub mod sqlite;
@@ -158,11 +159,12 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 }
 
 /// The full router: API routes first, then the app's static files. Routes
-/// that change state (the WebSocket, test faults) check the Origin.
+/// that change state (the WebSocket, client reports, test faults) check the Origin.
 pub fn app(state: AppState) -> Router {
     let statics = static_files::service(&state.settings().static_dir);
     let guarded = Router::new()
         .route("/ws", get(ws::upgrade))
+        .route("/client-metrics", axum::routing::post(report::client_metrics).layer(report::body_limit()))
         .merge(faults::routes(state.settings().test_faults))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), origin::check));
     Router::new()

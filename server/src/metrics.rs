@@ -1,9 +1,39 @@
 //! Prometheus metrics, so operators (and browser tests, via testctl) can see
 //! leaks and misbehaving clients without reading logs.
 
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use prometheus_client::registry::Registry;
+use tether_protocol::{ClientReport, RejectReason};
+
+/// `reason="…"`: why a post was refused, as the protocol names it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
+/// `recovered="true"|"false"`: whether a resume replayed exactly what was missed.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RecoveredLabel {
+    pub recovered: String,
+}
+
+/// `transport="websocket"|"sse"|"longpoll"`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabel {
+    pub transport: String,
+}
+
+type Histograms = Family<TransportLabel, Histogram, fn() -> Histogram>;
+
+/// Buckets from 10 ms to about 5 min, doubling: reconnect times and round
+/// trips both live in that range.
+fn seconds_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 15))
+}
 
 /// Every metric the server exports. Cheap to update from any task.
 pub struct Metrics {
@@ -16,6 +46,16 @@ pub struct Metrics {
     pub slow_consumer_closes: Counter,
     pub rate_limited: Counter,
     pub connections_refused: Counter,
+    connections_by_transport: Family<TransportLabel, Gauge>,
+    /// Rooms that exist.
+    pub rooms: Gauge,
+    /// Room memberships now (a connection in three rooms counts three times).
+    pub members: Gauge,
+    rejects: Family<ReasonLabel, Counter>,
+    resumes: Family<RecoveredLabel, Counter>,
+    client_reconnect: Histograms,
+    client_rtt: Histograms,
+    pub client_reports: Counter,
 }
 
 impl Default for Metrics {
@@ -35,6 +75,34 @@ impl Metrics {
         let slow_consumer_closes = Counter::default();
         let rate_limited = Counter::default();
         let connections_refused = Counter::default();
+        let connections_by_transport = Family::<TransportLabel, Gauge>::default();
+        let rooms = Gauge::default();
+        let members = Gauge::default();
+        let rejects = Family::<ReasonLabel, Counter>::default();
+        let resumes = Family::<RecoveredLabel, Counter>::default();
+        let client_reconnect: Histograms = Family::new_with_constructor(seconds_histogram);
+        let client_rtt: Histograms = Family::new_with_constructor(seconds_histogram);
+        let client_reports = Counter::default();
+        registry.register(
+            "tether_connections_by_transport",
+            "Client connections open now, by transport",
+            connections_by_transport.clone(),
+        );
+        registry.register("tether_rooms", "Rooms that exist", rooms.clone());
+        registry.register("tether_room_members", "Room memberships now, over all rooms", members.clone());
+        registry.register("tether_rejects", "Posts refused, by reason", rejects.clone());
+        registry.register(
+            "tether_resumes",
+            "Joins with a resume cursor, by whether the gap was replayed exactly",
+            resumes.clone(),
+        );
+        registry.register(
+            "tether_client_reconnect_seconds",
+            "Client-reported time from losing the connection to having it back",
+            client_reconnect.clone(),
+        );
+        registry.register("tether_client_rtt_seconds", "Client-reported heartbeat round trips", client_rtt.clone());
+        registry.register("tether_client_reports", "Metrics reports received from clients", client_reports.clone());
         // The text encoder appends `_total` to counter names.
         registry.register("tether_connections_open", "WebSocket connections open now", connections_open.clone());
         registry.register(
@@ -78,7 +146,40 @@ impl Metrics {
             slow_consumer_closes,
             rate_limited,
             connections_refused,
+            connections_by_transport,
+            rooms,
+            members,
+            rejects,
+            resumes,
+            client_reconnect,
+            client_rtt,
+            client_reports,
         }
+    }
+
+    /// A post was refused for `reason`.
+    pub fn rejected(&self, reason: RejectReason) {
+        let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        self.rejects.get_or_create(&ReasonLabel { reason }).inc();
+    }
+
+    /// A join came with a cursor; `recovered` says whether it was replayed exactly.
+    pub fn resumed(&self, recovered: bool) {
+        self.resumes.get_or_create(&RecoveredLabel { recovered: recovered.to_string() }).inc();
+    }
+
+    /// Folds a client's report (already validated) into the histograms.
+    pub fn client_report(&self, report: &ClientReport) {
+        let label = TransportLabel { transport: report.transport.clone() };
+        let reconnect = self.client_reconnect.get_or_create(&label);
+        for ms in &report.reconnect_ms {
+            reconnect.observe(ms / 1000.0);
+        }
+        let rtt = self.client_rtt.get_or_create(&label);
+        for ms in &report.rtt_ms {
+            rtt.observe(ms / 1000.0);
+        }
+        self.client_reports.inc();
     }
 
     /// Counts a connection as open until the returned guard drops, so every
@@ -86,7 +187,10 @@ impl Metrics {
     pub fn connection_opened(&self) -> OpenConnection {
         self.connections_total.inc();
         self.connections_open.inc();
-        OpenConnection(self.connections_open.clone())
+        let by_transport =
+            self.connections_by_transport.get_or_create(&TransportLabel { transport: "websocket".into() }).clone();
+        by_transport.inc();
+        OpenConnection(self.connections_open.clone(), by_transport)
     }
 
     pub fn connections_open(&self) -> i64 {
@@ -102,11 +206,12 @@ impl Metrics {
     }
 }
 
-/// Decrements `tether_connections_open` when dropped.
-pub struct OpenConnection(Gauge);
+/// Decrements `tether_connections_open` (and the by-transport gauge) when dropped.
+pub struct OpenConnection(Gauge, Gauge);
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0.dec();
+        self.1.dec();
     }
 }

@@ -90,7 +90,7 @@ impl Session {
 
     pub async fn on_frame(&mut self, frame: Message) {
         let parsed = match &frame {
-            Message::Text(text) => serde_json::from_str::<ClientMsg>(text.as_str()).ok(),
+            Message::Text(text) => ClientMsg::decode(text.as_str()),
             Message::Binary(_) => {
                 self.state.metrics().frames_malformed.inc();
                 self.outbox.closer.close(close_code::UNSUPPORTED, "binary frames are not supported");
@@ -100,22 +100,32 @@ impl Session {
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return,
         };
         match parsed {
-            Some(msg) => {
+            Ok(msg) => {
                 self.malformed_streak = 0;
                 self.dispatch(msg).await;
             }
-            None => self.malformed(),
+            Err(e) => self.malformed(&e),
         }
     }
 
-    fn malformed(&mut self) {
+    /// A frame that is not a message: answered with which kind of wrong it
+    /// is (not the parser's text: clients never see internals), closed with
+    /// 1008 if it keeps happening.
+    fn malformed(&mut self, why: &tether_protocol::DecodeError) {
+        use tether_protocol::DecodeError;
+        let what = match why {
+            DecodeError::TooBig(_) => "not a valid Tether frame: too big",
+            DecodeError::NotText => "not a valid Tether frame: not UTF-8 text",
+            DecodeError::NotJson(_) => "not a valid Tether frame: not JSON",
+            DecodeError::NotAMessage(_) => "not a valid Tether frame: not a known message or missing fields",
+        };
         self.state.metrics().frames_malformed.inc();
         self.malformed_streak += 1;
         if self.malformed_streak >= MAX_MALFORMED_STREAK {
             self.outbox.closer.close(close_code::POLICY, "too many malformed frames");
             return;
         }
-        self.outbox.push(&error(ErrorCode::BadFrame, "not a valid Tether frame"));
+        self.outbox.push(&error(ErrorCode::BadFrame, what));
     }
 
     async fn dispatch(&mut self, msg: ClientMsg) {
@@ -188,7 +198,8 @@ impl Session {
         let result = match hub.room(&room, may_create).await {
             Ok((live, created)) => {
                 self.rooms_created += u32::from(created);
-                hub.join(&live, &self.outbox, since).await.map_err(RoomError::from)
+                let nick = self.nick.clone().unwrap_or_default();
+                hub.join(&live, &self.outbox, &nick, since).await.map_err(RoomError::from)
             }
             Err(e) => Err(e),
         };
@@ -221,12 +232,10 @@ impl Session {
     }
 
     async fn post(&mut self, author: String, room: String, id: String, body: String) {
-        let reject = |reason, detail: String| ServerMsg::Rejected {
-            id: id.clone(),
-            room: room.clone(),
-            reason,
-            detail,
-            retry_after_ms: None,
+        let state = self.state.clone();
+        let reject = |reason, detail: String| {
+            state.metrics().rejected(reason);
+            ServerMsg::Rejected { id: id.clone(), room: room.clone(), reason, detail, retry_after_ms: None }
         };
         let now = Instant::now();
         if let Err(wait) = self.posts.take(now) {

@@ -129,7 +129,10 @@ async fn acked_posts_survive_sigkill_and_dedup_after_restart() {
                         let _ = tx.send(());
                     }
                 }
-                ServerMsg::Message { .. } => {}
+                ServerMsg::Message { .. }
+                | ServerMsg::Presence { .. }
+                | ServerMsg::MemberJoined { .. }
+                | ServerMsg::MemberLeft { .. } => {}
                 other => panic!("unexpected frame before the crash: {other:?}"),
             }
         }
@@ -240,6 +243,7 @@ async fn acked_posts_survive_sigkill_and_dedup_after_restart() {
                 assert!(prev.is_none(), "{id} acked twice");
             }
             ServerMsg::Message { message } => broadcasts.push(message),
+            ServerMsg::Presence { .. } | ServerMsg::MemberJoined { .. } | ServerMsg::MemberLeft { .. } => {}
             other => panic!("unexpected frame during resend: {other:?}"),
         }
     }

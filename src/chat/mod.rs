@@ -6,6 +6,7 @@ pub mod log;
 pub mod outbox;
 pub mod pacing;
 pub mod persist;
+pub mod presence;
 pub mod report;
 pub mod store;
 

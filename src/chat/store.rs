@@ -15,6 +15,7 @@ use super::ids::new_id;
 use super::log::{RoomLog, Status};
 use super::outbox::{self, Logs};
 use super::pacing::Pacer;
+use super::presence::Presence;
 use leptos::prelude::*;
 use std::collections::HashMap;
 use tether_protocol::{ClientMsg, ErrorCode, RejectReason, ServerMsg, validate_body, validate_room};
@@ -34,6 +35,8 @@ pub struct Chat {
     pub rooms: RwSignal<Vec<String>>,
     pub room: RwSignal<String>,
     pub logs: Logs,
+    /// Who is in each joined room.
+    pub presence: RwSignal<Presence>,
     /// Unread counts and the rooms kept joined to count them.
     pub attention: RwSignal<Attention>,
     /// The tab is hidden: messages in the current room count as unread too.
@@ -91,6 +94,7 @@ fn handshake(nick: &str, current: &str, watched: &Attention, logs: &HashMap<Stri
 pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline_ms: f64, across_tabs: bool) -> Chat {
     let rooms = RwSignal::new(vec![room.clone()]);
     let attention = RwSignal::new(Attention::new(&room));
+    let presence = RwSignal::new(Presence::default());
     let hidden = RwSignal::new(false);
     let room = RwSignal::new(room);
     let logs: Logs = RwSignal::new(HashMap::new());
@@ -119,6 +123,13 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
                 detail,
                 retry_after_ms,
             }) => pacer.defer(room.clone(), id.clone(), detail.clone(), *retry_after_ms),
+            Incoming::Message(
+                msg @ (ServerMsg::Presence { .. } | ServerMsg::MemberJoined { .. } | ServerMsg::MemberLeft { .. }),
+            ) => {
+                presence.update(|p| {
+                    p.apply(msg);
+                });
+            }
             Incoming::Message(msg) => {
                 if let ServerMsg::Message { message } = msg
                     && message.author != me
@@ -153,6 +164,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         room,
         logs,
         attention,
+        presence,
         hidden,
         notice,
         room_error,
@@ -220,7 +232,12 @@ fn handle(
             room_error.set(Some(message));
         }
         ServerMsg::Error { message, .. } => notice.set(Some(format!("server: {message}"))),
-        ServerMsg::Welcome { .. } | ServerMsg::Pong { .. } | ServerMsg::Left { .. } => {}
+        ServerMsg::Welcome { .. }
+        | ServerMsg::Pong { .. }
+        | ServerMsg::Left { .. }
+        | ServerMsg::Presence { .. }
+        | ServerMsg::MemberJoined { .. }
+        | ServerMsg::MemberLeft { .. } => {}
     }
 }
 

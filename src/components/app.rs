@@ -2,8 +2,8 @@
 //! then show the chat.
 
 use super::{
-    badge::ConnectionBadge, composer::Composer, health::HealthPanel, messages::MessageList, nickname::NickPrompt,
-    rooms::RoomList,
+    badge::ConnectionBadge, composer::Composer, health::HealthPanel, members::MemberList, messages::MessageList,
+    nickname::NickPrompt, rooms::RoomList,
 };
 use crate::chat::persist::storage;
 use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
@@ -104,6 +104,7 @@ pub fn ChatView(
             </header>
             <aside class="sidebar" id=sidebar_id aria-label="Rooms and connection health">
                 <RoomList />
+                <MemberList />
                 <HealthPanel />
             </aside>
             <div class="scrim" aria-hidden="true" on:click=move |_| drawer.set(false)></div>

@@ -4,6 +4,7 @@ pub mod app;
 pub mod badge;
 pub mod composer;
 pub mod health;
+pub mod members;
 pub mod messages;
 pub mod nickname;
 pub mod rooms;

@@ -157,6 +157,7 @@ async fn testctl_drives_the_server() {
     send(&mut b, &ClientMsg::Join { room: "r".into(), since: None }).await;
     assert!(matches!(recv(&mut b).await, ServerMsg::RoomAdded { .. }));
     assert!(matches!(recv(&mut b).await, ServerMsg::Joined { .. }));
+    assert!(matches!(recv(&mut b).await, ServerMsg::Presence { .. }));
     send(&mut b, &ClientMsg::Post { room: "r".into(), id: "m1".into(), body: "kept".into() }).await;
     assert!(matches!(recv(&mut b).await, ServerMsg::Ack { seq: 1, .. }));
     assert_eq!(call(port, "POST", "/kill").await.0, 200);

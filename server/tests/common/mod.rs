@@ -125,6 +125,13 @@ pub async fn wait_metric(addr: SocketAddr, name: &str, want: i64) {
     }
 }
 
+/// Whether `text` is a presence frame (`presence`, `member_joined`, `member_left`).
+pub fn is_presence(text: &str) -> bool {
+    serde_json::from_str::<ServerMsg>(text).is_ok_and(|m| {
+        matches!(m, ServerMsg::Presence { .. } | ServerMsg::MemberJoined { .. } | ServerMsg::MemberLeft { .. })
+    })
+}
+
 pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
@@ -197,8 +204,20 @@ impl Client {
         serde_json::from_str(&self.recv_text().await).expect("server json")
     }
 
-    /// The next text frame as sent, to check its size.
+    /// The next text frame as sent, to check its size. Presence frames
+    /// (who is in a room) are skipped: most tests are about something else;
+    /// [`Client::recv_any_text`] sees them.
     pub async fn recv_text(&mut self) -> String {
+        loop {
+            let text = self.recv_any_text().await;
+            if !is_presence(&text) {
+                return text;
+            }
+        }
+    }
+
+    /// The next text frame, presence frames included.
+    pub async fn recv_any_text(&mut self) -> String {
         loop {
             let next = tokio::time::timeout(WAIT, self.ws.next()).await.expect("recv timed out");
             match next {
@@ -213,7 +232,8 @@ impl Client {
     pub async fn recv_nothing(&mut self, d: Duration) {
         let deadline = tokio::time::Instant::now() + d;
         while let Ok(got) = tokio::time::timeout_at(deadline, self.ws.next()).await {
-            if !matches!(got, Some(Ok(Message::Ping(_) | Message::Pong(_)))) {
+            let presence = matches!(&got, Some(Ok(Message::Text(t))) if is_presence(t.as_str()));
+            if !presence && !matches!(got, Some(Ok(Message::Ping(_) | Message::Pong(_)))) {
                 panic!("expected silence, got {got:?}");
             }
         }
