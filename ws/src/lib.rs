@@ -32,7 +32,7 @@
 //! struct Heard { text: String }
 //!
 //! #[component]
-//! fn Chat() -> impl IntoView {
+//! fn Talk() -> impl IntoView {
 //!     // Relative URLs resolve against the page: this is ws(s)://<host>/ws.
 //!     let ws = use_websocket::<Say, Heard>("/ws");
 //!     let send = ws.send.clone();

@@ -93,7 +93,7 @@ fn normalize(path: &str) -> String {
 mod tests {
     use super::*;
 
-    const PAGE: &str = "https://chat.example.com/app/index.html?room=a#x";
+    const PAGE: &str = "https://app.example.com/app/index.html?room=a#x";
 
     #[test]
     fn absolute_urls_are_kept_and_http_becomes_ws() {
@@ -105,10 +105,10 @@ mod tests {
 
     #[test]
     fn relative_urls_resolve_against_the_page() {
-        assert_eq!(resolve_url("/ws", PAGE).unwrap(), "wss://chat.example.com/ws");
-        assert_eq!(resolve_url("ws", PAGE).unwrap(), "wss://chat.example.com/app/ws");
-        assert_eq!(resolve_url("./ws?t=1", PAGE).unwrap(), "wss://chat.example.com/app/ws?t=1");
-        assert_eq!(resolve_url("../ws", PAGE).unwrap(), "wss://chat.example.com/ws");
+        assert_eq!(resolve_url("/ws", PAGE).unwrap(), "wss://app.example.com/ws");
+        assert_eq!(resolve_url("ws", PAGE).unwrap(), "wss://app.example.com/app/ws");
+        assert_eq!(resolve_url("./ws?t=1", PAGE).unwrap(), "wss://app.example.com/app/ws?t=1");
+        assert_eq!(resolve_url("../ws", PAGE).unwrap(), "wss://app.example.com/ws");
         assert_eq!(resolve_url("//other:9/ws", PAGE).unwrap(), "wss://other:9/ws");
         assert_eq!(resolve_url("/ws", "http://127.0.0.1:8080").unwrap(), "ws://127.0.0.1:8080/ws");
         assert_eq!(resolve_url("ws", "http://127.0.0.1:8080").unwrap(), "ws://127.0.0.1:8080/ws");

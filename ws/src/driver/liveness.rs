@@ -33,7 +33,7 @@ impl Driver {
     }
 
     /// Page visibility. A hidden tab keeps reconnecting (the browser throttles
-    /// its timers, which is fine) so a background chat is current when the
+    /// its timers, which is fine) so a background page is current when the
     /// user comes back; becoming visible retries at once, with a fresh
     /// backoff, rather than making the user wait out a long delay. An open
     /// socket is never closed for either.
