@@ -329,3 +329,40 @@ async fn presence_shows_who_is_in_the_room_as_people_come_and_go() {
     assert!(wait_for(5_000, || nicks(&a) == ["ann"]).await, "bob left: {:?}", nicks(&a));
     drop(h);
 }
+
+#[wasm_bindgen_test]
+async fn every_control_is_reachable_and_usable_from_the_keyboard() {
+    let url = ws_url().await;
+    let room = unique_room("kbd");
+    let (a, h) = mount(url, "kay", &room);
+    assert!(wait_for(5_000, || state(&a) == "open").await);
+    let doc = web_sys::window().unwrap().document().unwrap();
+    // The message list scrolls from the keyboard only if it takes focus.
+    let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
+    assert!(list.tab_index() >= 0, "the message list is not in the tab order");
+    // Everything one can act on takes the keyboard focus.
+    let controls = all(&a, "button, input, textarea, a[href], summary, [tabindex]");
+    assert!(controls.len() >= 6, "{} controls", controls.len());
+    for el in &controls {
+        let el: &HtmlElement = el.unchecked_ref();
+        let hidden =
+            web_sys::window().unwrap().get_computed_style(el).unwrap().unwrap().get_property_value("display").unwrap()
+                == "none";
+        if hidden {
+            continue; // the drawer button on a wide screen
+        }
+        el.focus().unwrap();
+        assert!(doc.active_element().is_some_and(|f| f.is_same_node(Some(el))), "cannot focus {}", el.outer_html());
+        assert!(el.tab_index() >= 0, "not in the tab order: {}", el.outer_html());
+    }
+    // Typing and Enter send; Enter in the room box switches rooms.
+    type_and_enter(&a, "message-input", "typed, not clicked");
+    assert!(wait_for(3_000, || messages(&a).iter().any(|m| m.1 == "typed, not clicked" && m.2 == "acked")).await);
+    let other = unique_room("kbd2");
+    type_and_enter(&a, "room-input", &other);
+    assert!(
+        wait_for(2_000, || q(&a, ".room-title").and_then(|t| t.text_content()).is_some_and(|t| t.contains(&other)))
+            .await
+    );
+    drop(h);
+}
