@@ -35,17 +35,6 @@ fn dispatch_window(name: &str) {
     w.dispatch_event(&web_sys::Event::new(name).unwrap()).unwrap();
 }
 
-/// Pretend the tab is hidden or shown (the real property is read-only).
-fn set_visibility(hidden: bool) {
-    let doc = web_sys::window().unwrap().document().unwrap();
-    let desc = js_sys::Object::new();
-    let value = if hidden { "hidden" } else { "visible" };
-    js_sys::Reflect::set(&desc, &"value".into(), &value.into()).unwrap();
-    js_sys::Reflect::set(&desc, &"configurable".into(), &true.into()).unwrap();
-    js_sys::Object::define_property(doc.unchecked_ref::<js_sys::Object>(), &"visibilityState".into(), &desc);
-    doc.dispatch_event(&web_sys::Event::new("visibilitychange").unwrap()).unwrap();
-}
-
 #[wasm_bindgen_test]
 async fn server_killed_and_restarted_page_recovers_and_typed_messages_arrive_once_in_order() {
     reset().await;
@@ -223,7 +212,7 @@ async fn a_hidden_page_keeps_reconnecting_and_becoming_visible_retries_at_once()
     let slow = client_with(Signal::stored(url), "slow", &unique_room("vis"), |o| o.backoff(60_000, 60_000));
     c.wait_open().await;
     slow.wait_open().await;
-    set_visibility(true);
+    set_page_hidden(true);
     sleep(300).await;
     assert!(c.state().is_open(), "hidden is no reason to close");
     assert_eq!(c.ws.metrics.get_untracked().drops, 0);
@@ -237,7 +226,7 @@ async fn a_hidden_page_keeps_reconnecting_and_becoming_visible_retries_at_once()
     assert!(wait_for(10_000, || c.state().is_open()).await, "reconnected while hidden: {:?}", c.state());
     let before = connects(&slow);
     let waiting = matches!(slow.state(), ConnState::Reconnecting { .. }); // its random delay may be short
-    set_visibility(false);
+    set_page_hidden(false);
     if waiting {
         assert!(wait_for(1_000, || connects(&slow) > before).await, "retried at once when shown: {:?}", slow.state());
     }

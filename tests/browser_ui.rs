@@ -9,7 +9,7 @@ mod common;
 
 use common::dom::*;
 use common::*;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::{HtmlElement, HtmlIFrameElement, KeyboardEvent, KeyboardEventInit};
@@ -164,21 +164,6 @@ async fn enter_sends_shift_enter_and_an_ime_composition_do_not() {
     drop(h);
 }
 
-/// Pretend the tab is hidden or shown (the real property is read-only).
-fn set_hidden(hidden: bool) {
-    let doc = web_sys::window().unwrap().document().unwrap();
-    for (prop, value) in [
-        ("visibilityState", JsValue::from_str(if hidden { "hidden" } else { "visible" })),
-        ("hidden", JsValue::from_bool(hidden)),
-    ] {
-        let desc = js_sys::Object::new();
-        js_sys::Reflect::set(&desc, &"value".into(), &value).unwrap();
-        js_sys::Reflect::set(&desc, &"configurable".into(), &true.into()).unwrap();
-        js_sys::Object::define_property(doc.unchecked_ref::<js_sys::Object>(), &prop.into(), &desc);
-    }
-    doc.dispatch_event(&web_sys::Event::new("visibilitychange").unwrap()).unwrap();
-}
-
 fn unread(root: &HtmlElement, room: &str) -> String {
     q(root, &format!("[data-testid=room-link][data-room='{room}']"))
         .and_then(|e| e.get_attribute("data-unread"))
@@ -205,10 +190,10 @@ async fn unread_counts_move_per_room_and_in_the_title_while_hidden() {
     assert_eq!(messages(&a).len(), 2, "both arrived while away");
 
     let title = || web_sys::window().unwrap().document().unwrap().title();
-    set_hidden(true);
+    set_page_hidden(true);
     b.post(&r1, "un-3", "ping").unwrap();
     let shown = wait_for(3_000, || title() == "(1) Tether").await;
-    set_hidden(false);
+    set_page_hidden(false);
     assert!(shown, "{}", title());
     assert!(wait_for(1_000, || title() == "Tether" && unread(&a, &r1) == "0").await, "{}", title());
     drop(ha);

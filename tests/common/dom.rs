@@ -67,3 +67,17 @@ pub fn messages(root: &HtmlElement) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// Pretend the tab is hidden or shown (the real properties are read-only):
+/// `document.visibilityState` and `document.hidden`, then `visibilitychange`.
+pub fn set_page_hidden(hidden: bool) {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let state = if hidden { "hidden" } else { "visible" };
+    for (prop, value) in [("visibilityState", wasm_bindgen::JsValue::from_str(state)), ("hidden", hidden.into())] {
+        let desc = js_sys::Object::new();
+        js_sys::Reflect::set(&desc, &"value".into(), &value).unwrap();
+        js_sys::Reflect::set(&desc, &"configurable".into(), &true.into()).unwrap();
+        js_sys::Object::define_property(doc.unchecked_ref::<js_sys::Object>(), &prop.into(), &desc);
+    }
+    doc.dispatch_event(&web_sys::Event::new("visibilitychange").unwrap()).unwrap();
+}
