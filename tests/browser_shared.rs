@@ -99,3 +99,43 @@ async fn mounting_and_unmounting_a_shared_subscriber_200_times_leaves_nothing_op
     assert_eq!(live_shared(), 0);
     assert_eq!(registry::late_events(), 0);
 }
+
+/// A counter from the server's `/metrics` (through testctl).
+async fn server_counter(name: &str) -> f64 {
+    let text = ctl_get("/metrics").await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[wasm_bindgen_test]
+async fn identical_handshake_frames_of_shared_subscribers_go_out_once() {
+    ctl_post("/start").await;
+    let url = ws_url().await;
+    let room = unique_room("hs");
+    let dups_before = server_counter("tether_duplicate_posts_total").await;
+    // Two components restored the same pending post (shared storage) and
+    // both put it in their handshake, with the same hello and join.
+    let with_pending = |o: tether_ws::UseWebSocketOptions<tether_protocol::ClientMsg, ServerMsg>| {
+        let room = room.clone();
+        o.share(true).handshake(move || {
+            use tether_protocol::ClientMsg;
+            vec![
+                ClientMsg::Hello { nick: "ann".into() },
+                ClientMsg::Join { room: room.clone(), since: None },
+                ClientMsg::Post { room: room.clone(), id: "hs-pending".into(), body: "restored".into() },
+            ]
+        })
+    };
+    let a = client_with(Signal::stored(url.clone()), "ann", &room, with_pending);
+    let b = client_with(Signal::stored(url), "ann", &room, with_pending);
+    a.wait_open().await;
+    b.wait_open().await;
+    assert!(wait_for(3_000, || a.acked().len() == 1).await, "acked: {:?}", a.acked());
+    sleep(300).await;
+    assert_eq!(a.acked().len(), 1, "the post went out once, so it was acked once: {:?}", a.acked());
+    assert_eq!(server_counter("tether_duplicate_posts_total").await, dups_before, "no duplicate reached the server");
+    a.owner.cleanup();
+    b.owner.cleanup();
+}

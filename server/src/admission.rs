@@ -41,7 +41,7 @@ impl Refused {
 /// Holds one connection's place; frees it when dropped.
 #[derive(Debug)]
 pub struct Ticket {
-    ip: IpAddr,
+    ip: Option<IpAddr>,
     counts: Arc<Mutex<Counts>>,
 }
 
@@ -49,10 +49,12 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         c.total = c.total.saturating_sub(1);
-        if let Some(n) = c.per_ip.get_mut(&self.ip) {
+        if let Some(ip) = self.ip
+            && let Some(n) = c.per_ip.get_mut(&ip)
+        {
             *n -= 1;
             if *n == 0 {
-                c.per_ip.remove(&self.ip);
+                c.per_ip.remove(&ip);
             }
         }
     }
@@ -63,16 +65,21 @@ impl Admission {
         Self { per_ip, total, counts: Arc::default() }
     }
 
-    pub fn admit(&self, ip: IpAddr) -> Result<Ticket, Refused> {
+    /// `ip` is `None` when the peer address is unknown (a router served by
+    /// other code): then only the total cap applies, rather than lumping
+    /// every such client under one address.
+    pub fn admit(&self, ip: Option<IpAddr>) -> Result<Ticket, Refused> {
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if c.total >= self.total {
             return Err(Refused::Total);
         }
-        let n = c.per_ip.entry(ip).or_default();
-        if *n >= self.per_ip {
-            return Err(Refused::PerIp);
+        if let Some(ip) = ip {
+            let n = c.per_ip.entry(ip).or_default();
+            if *n >= self.per_ip {
+                return Err(Refused::PerIp);
+            }
+            *n += 1;
         }
-        *n += 1;
         c.total += 1;
         Ok(Ticket { ip, counts: self.counts.clone() })
     }
@@ -84,8 +91,8 @@ mod tests {
 
     #[test]
     fn caps_per_ip_and_total_and_frees_on_drop() {
-        let a: IpAddr = [10, 0, 0, 1].into();
-        let b: IpAddr = [10, 0, 0, 2].into();
+        let a = Some(IpAddr::from([10, 0, 0, 1]));
+        let b = Some(IpAddr::from([10, 0, 0, 2]));
         let adm = Admission::new(2, 3);
         let t1 = adm.admit(a).unwrap();
         let _t2 = adm.admit(a).unwrap();
@@ -94,5 +101,14 @@ mod tests {
         assert_eq!(adm.admit(b).unwrap_err(), Refused::Total);
         drop(t1);
         assert!(adm.admit(a).is_ok());
+    }
+
+    #[test]
+    fn without_a_peer_address_only_the_total_cap_applies() {
+        let adm = Admission::new(1, 3);
+        let held: Vec<_> = (0..3).map(|_| adm.admit(None).expect("not lumped under one address")).collect();
+        assert_eq!(adm.admit(None).unwrap_err(), Refused::Total);
+        drop(held);
+        assert!(adm.admit(None).is_ok());
     }
 }

@@ -125,6 +125,8 @@ pub struct Hub {
     /// and a room being created cannot miss each other's `rooms` update.
     registry: Mutex<(HashMap<ConnId, Connected>, BTreeSet<String>)>,
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
+    /// Held while a room is loaded from or created on disk (see [`Hub::room`]).
+    loading: tokio::sync::Mutex<()>,
     next_id: std::sync::atomic::AtomicU64,
     max_rooms: usize,
 }
@@ -163,6 +165,7 @@ impl Hub {
             metrics,
             registry: Mutex::new((HashMap::new(), names)),
             rooms: tokio::sync::Mutex::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
             next_id: std::sync::atomic::AtomicU64::new(1),
             max_rooms,
         })
@@ -212,10 +215,17 @@ impl Hub {
     /// The live room, creating it (and announcing it to everyone) if new and
     /// `may_create` and the server is below its room cap. Also says whether
     /// this call created it.
+    ///
+    /// Loading or creating a room waits on the disk (an fsync for a new
+    /// one), so it happens under its own lock, one at a time: the map of
+    /// live rooms, which every post and join reads, is never held meanwhile.
     pub async fn room(&self, name: &str, may_create: bool) -> Result<(Arc<Room>, bool), RoomError> {
-        let mut rooms = self.rooms.lock().await;
-        if let Some(room) = rooms.get(name) {
-            return Ok((room.clone(), false));
+        if let Some(room) = self.existing_room(name).await {
+            return Ok((room, false));
+        }
+        let _one_at_a_time = self.loading.lock().await;
+        if let Some(room) = self.existing_room(name).await {
+            return Ok((room, false)); // loaded by another connection meanwhile
         }
         let (exists, count) = {
             let reg = self.lock_registry();
@@ -235,7 +245,7 @@ impl Hub {
             epoch: info.epoch,
             members: tokio::sync::Mutex::new(Members::default()),
         });
-        rooms.insert(name.to_owned(), room.clone());
+        self.rooms.lock().await.insert(name.to_owned(), room.clone());
         let mut reg = self.lock_registry();
         let (conns, names) = &mut *reg;
         let created = names.insert(name.to_owned()) || info.created;

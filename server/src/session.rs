@@ -154,7 +154,19 @@ impl Session {
         }
     }
 
+    /// The first `hello` greets. Later ones cost nothing: the same nickname
+    /// again (several components or tabs sharing one connection each say
+    /// hello) is ignored, and another one is refused (presence and posts
+    /// are by the greeted name) and rate-limited like joins, so `hello` can
+    /// never be used to pull welcome and room-list frames in a loop.
     fn hello(&mut self, nick: String) {
+        if let Some(current) = self.nick.clone() {
+            if current != nick && self.join_allowed("hello") {
+                let message = format!("already greeted as {current:?}; open a new connection to change nickname");
+                self.outbox.push(&error(ErrorCode::BadNick, &message));
+            }
+            return;
+        }
         if let Err(e) = validate_nick(&nick) {
             self.outbox.push(&error(ErrorCode::BadNick, &e.to_string()));
             return;

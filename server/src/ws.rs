@@ -38,12 +38,12 @@ const MAX_WRITE_BUFFER: usize = 2 * MAX_FRAME_BYTES + WRITE_BUFFER;
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ext: Extensions) -> Response {
     // Without a peer address (a router served by other code) the per-IP cap
     // cannot apply; the total cap still does.
-    let ip = ext.get::<ConnectInfo<SocketAddr>>().map_or([0, 0, 0, 0].into(), |c| c.0.ip());
+    let ip = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let ticket = match state.admission().admit(ip) {
         Ok(t) => t,
         Err(refused) => {
             state.metrics().connections_refused.inc();
-            tracing::info!(%ip, %refused, "connection refused");
+            tracing::info!(?ip, %refused, "connection refused");
             return (refused.status(), format!("{refused}\n")).into_response();
         }
     };

@@ -163,3 +163,24 @@ async fn leave_stops_broadcasts() {
     b.recv_nothing(Duration::from_millis(300)).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_repeated_hello_pulls_nothing_and_a_new_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("t.db")).await;
+    let mut c = Client::hello(&server.ws_url(), "ann").await;
+    // Components sharing a connection each say hello: harmless, and it
+    // must not pull welcome and room-list frames again.
+    for _ in 0..50 {
+        c.send(&ClientMsg::Hello { nick: "ann".into() }).await;
+    }
+    c.recv_nothing(Duration::from_millis(300)).await;
+    c.send(&ClientMsg::Hello { nick: "eve".into() }).await;
+    match c.recv().await {
+        ServerMsg::Error { code: ErrorCode::BadNick, message, .. } => {
+            assert!(message.contains("already greeted"), "{message}")
+        }
+        other => panic!("expected bad_nick, got {other:?}"),
+    }
+    server.stop().await;
+}

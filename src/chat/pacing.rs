@@ -16,8 +16,11 @@ use tether_ws::{ConnState, SendFn};
 /// Used when a server does not say how long to wait.
 const DEFAULT_RETRY_MS: u64 = 1000;
 
+/// The connection's send and state, once the hook exists.
+type Wire = RefCell<Option<(SendFn<ClientMsg>, Signal<ConnState>)>>;
+
 /// The connection's send and state, known once the hook exists.
-pub type Link = Rc<RefCell<Option<(SendFn<ClientMsg>, Signal<ConnState>)>>>;
+pub type Link = Rc<Wire>;
 
 #[derive(Clone)]
 pub struct Pacer {
@@ -33,7 +36,7 @@ pub struct Pacer {
 /// A [`Pacer`] held weakly by its own timer.
 struct WeakPacer {
     logs: Logs,
-    link: std::rc::Weak<RefCell<Option<(SendFn<ClientMsg>, Signal<ConnState>)>>>,
+    link: std::rc::Weak<Wire>,
     step_ms: std::rc::Weak<Cell<u64>>,
     ticking: std::rc::Weak<Cell<bool>>,
     timer: std::rc::Weak<RefCell<Option<Timeout>>>,

@@ -9,7 +9,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use std::fmt;
 
 /// One WebSocket data frame, as sent or received.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Frame {
     /// A text frame (always valid UTF-8: the browser checks it).
     Text(String),

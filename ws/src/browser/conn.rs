@@ -20,7 +20,8 @@ use crate::options::{PingFn, PongFn, UseWebSocketOptions};
 use crate::{ConnState, Metrics, WsError};
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::rc::{Rc, Weak};
 
 /// Milliseconds on the monotonic page clock (`performance.now()`), the clock
@@ -45,6 +46,10 @@ pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
     subs: Subscribers<Tx, Rx>,
     /// Set by a `try_send` frame the browser would not take.
     direct_failed: Cell<bool>,
+    /// Handshake frames already sent on the current socket (hash, length):
+    /// the same frame from several subscribers or tabs (a hello, a join, a
+    /// pending post each restored from shared storage) goes out once.
+    handshake_sent: RefCell<HashSet<(u64, usize)>>,
     /// Called once when the last subscriber leaves (shared mode forgets it).
     on_dispose: RefCell<Option<Box<dyn FnOnce()>>>,
     publisher: Publisher,
@@ -87,6 +92,7 @@ where
             pong,
             subs: Subscribers::new(),
             direct_failed: Cell::new(false),
+            handshake_sent: RefCell::new(HashSet::new()),
             on_dispose: RefCell::new(None),
             publisher: Publisher::new(),
             tap: RefCell::new(None),
@@ -197,6 +203,21 @@ where
     }
 
     /// Transmit an encoded frame now or not at all (a follower's, relayed).
+    /// Send a handshake frame on the open socket, unless an identical one
+    /// already went out on it (then it counts as sent).
+    pub fn send_handshake_frame(&self, frame: &Frame) -> bool {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        frame.hash(&mut hasher);
+        if !self.handshake_sent.borrow_mut().insert((hasher.finish(), frame.len())) {
+            return true;
+        }
+        let sent = self.transmit(frame);
+        if sent {
+            self.driver.borrow_mut().sent_by_glue(frame.len());
+        }
+        sent
+    }
+
     pub fn try_send_frame(&self, frame: Frame) -> bool {
         self.direct_failed.set(false);
         let r = self.driver.borrow_mut().try_send(frame);
@@ -307,14 +328,13 @@ where
     /// Every subscriber's handshake frames, in subscription order, then its
     /// `on_open`. Runs only after the driver accepted the move to `open`.
     fn handshake(&self) {
+        self.handshake_sent.borrow_mut().clear();
         let subs = self.subs.all();
         for sub in &subs {
             for tx in sub.handshake_frames() {
                 match self.codec.encode(&tx) {
                     Ok(frame) => {
-                        if self.transmit(&frame) {
-                            self.driver.borrow_mut().sent_by_glue(frame.len());
-                        }
+                        self.send_handshake_frame(&frame);
                     }
                     Err(e) => {
                         sub.report(WsError::Encode(e.to_string()));
@@ -345,8 +365,15 @@ where
             SocketEvent::Open => self.step(|d, now| d.on_open(now)),
             SocketEvent::Close { code, reason, was_clean } => {
                 self.socket.borrow_mut().take();
-                self.closed(code, &reason, was_clean);
-                self.step(|d, now| d.on_close(code, reason, now));
+                if let Some(tap) = self.tap() {
+                    tap.closed(code, &reason, was_clean);
+                }
+                // The driver first, so that `state` inside the app's
+                // `on_close` is already the new one (reconnecting, closed,
+                // failed) and a `reconnect_now` from there acts on it.
+                let why = reason.clone();
+                self.step(|d, now| d.on_close(code, why, now));
+                self.subs.closed(code, &reason, was_clean);
             }
             SocketEvent::Error => self.subs.all().iter().for_each(|s| s.connection_error()),
             SocketEvent::Message(frame) => self.on_frame(frame),

@@ -92,8 +92,10 @@ where
                 let Some(conn) = self.conn() else { return };
                 let ok = self.leader.borrow_mut().as_mut().is_some_and(|l| l.handshake(from, tag));
                 if ok {
-                    frames.into_iter().for_each(|f| {
-                        conn.try_send_frame(f);
+                    // Once per socket: tabs restored the same pending posts
+                    // from shared storage, and all say hello.
+                    frames.iter().for_each(|f| {
+                        conn.send_handshake_frame(f);
                     });
                 }
             }
