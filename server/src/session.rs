@@ -154,14 +154,21 @@ impl Session {
         }
     }
 
-    /// The first `hello` greets. Later ones cost nothing: the same nickname
-    /// again (several components or tabs sharing one connection each say
-    /// hello) is ignored, and another one is refused (presence and posts
-    /// are by the greeted name) and rate-limited like joins, so `hello` can
-    /// never be used to pull welcome and room-list frames in a loop.
+    /// The first `hello` greets (welcome, then the room list). Later ones
+    /// are cheap: the same nickname again (several components or tabs
+    /// sharing one connection each say hello) gets the small `welcome` only,
+    /// never the room list again; another nickname is refused (presence and
+    /// posts are by the greeted name). Both take a join-bucket token, so
+    /// `hello` cannot be used to pull frames in a loop.
     fn hello(&mut self, nick: String) {
         if let Some(current) = self.nick.clone() {
-            if current != nick && self.join_allowed("hello") {
+            if !self.join_allowed("hello") {
+                return;
+            }
+            if current == nick {
+                let welcome = ServerMsg::Welcome { nick, protocol: PROTOCOL_VERSION, max_body_chars: MAX_BODY_CHARS };
+                self.outbox.push(&welcome);
+            } else {
                 let message = format!("already greeted as {current:?}; open a new connection to change nickname");
                 self.outbox.push(&error(ErrorCode::BadNick, &message));
             }
