@@ -20,6 +20,13 @@ BINARYEN_BIN=$PWD/.tools/binaryen/node_modules/.bin
 # axe-core, the accessibility checker the browser tests run on the app.
 AXE_VERSION=4.14.1
 AXE_JS=.tools/axe/node_modules/axe-core/axe.min.js
+# Servers and browsers the tests start themselves, on loopback ports in
+# temporary directories (nothing is started by the install): nginx (reverse
+# proxy, static host, load balancer), PostgreSQL 15 and Redis 7 (several
+# server instances), Firefox ESR and WebKitGTK's WebDriver (browser tests
+# beyond Chromium). geckodriver has no Debian package: cargo builds it.
+SERVICE_PKGS=(nginx postgresql redis-server firefox-esr webkit2gtk-driver)
+GECKODRIVER_VERSION=0.37.1
 STAMP_DIR=.tools
 ENV_FILE=$STAMP_DIR/env.sh
 mkdir -p "$STAMP_DIR"
@@ -75,7 +82,9 @@ if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wb
   . "$ENV_FILE"
   if command -v trunk >/dev/null && command -v wasm-bindgen-test-runner >/dev/null \
      && [ -x /usr/bin/chromedriver ] && [ -x "$BINARYEN_BIN/wasm-opt" ] && [ -f "$AXE_JS" ] \
-     && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; }; then
+     && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; } \
+     && [ -x /usr/sbin/nginx ] && [ -x /usr/bin/redis-server ] && [ -x /usr/lib/postgresql/15/bin/initdb ] \
+     && [ -x /usr/bin/firefox-esr ] && [ -x "$HOME/.cargo/bin/geckodriver" ]; then
     exit 0
   fi
 fi
@@ -87,7 +96,7 @@ say "wasm toolchain: $mode"
 pkgs=(chromium chromium-driver)
 command -v npm >/dev/null || pkgs+=(nodejs npm)
 [ "$mode" = debian ] && pkgs+=(rustc-web cargo-web rust-web-src lld-22)
-apt_install "${pkgs[@]}"
+apt_install "${pkgs[@]}" "${SERVICE_PKGS[@]}"
 
 export PATH="$HOME/.cargo/bin:$PATH"
 want=$(wbg_version)
@@ -102,6 +111,10 @@ if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; 
   cargo install -q trunk --version "$TRUNK_VERSION" --locked --force
 fi
 
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  say "installing geckodriver $GECKODRIVER_VERSION (about 3 minutes, once)"
+  cargo install -q geckodriver --version "$GECKODRIVER_VERSION" --locked --force
+fi
 if [ "$("$BINARYEN_BIN/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "${BINARYEN_VERSION%%.*}" ]; then
   say "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
   npm install --silent --no-audit --no-fund --prefix .tools/binaryen "binaryen@$BINARYEN_VERSION" >/dev/null
@@ -116,6 +129,7 @@ fi
   echo "export TETHER_WASM_MODE=$mode"
   echo "export PATH=\"$BINARYEN_BIN:\$HOME/.cargo/bin:\$PATH\""
   echo "export CHROMEDRIVER=/usr/bin/chromedriver"
+  echo "export TETHER_GECKODRIVER=\$HOME/.cargo/bin/geckodriver"
   echo "export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner"
   # Separate target dir: a different compiler (or build-std) in the same dir
   # would invalidate the native build every time.

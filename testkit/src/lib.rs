@@ -4,6 +4,7 @@
 
 pub mod control;
 pub mod http;
+pub mod nginx;
 pub mod supervisor;
 
 use std::io::Write;
