@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod origin;
 pub mod outbox;
 pub mod paging;
+pub mod postgres;
 pub mod rate;
 pub mod report;
 pub mod serve;

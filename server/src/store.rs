@@ -21,6 +21,10 @@ pub enum StoreError {
     Poisoned,
     #[error("stored value out of range: {0}")]
     Corrupt(String),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("postgres unavailable: {0}")]
+    PostgresPool(String),
 }
 
 /// A room as storage knows it.
