@@ -4,6 +4,12 @@
 //! reading history + subscribing a joiner both happen under it, so a joiner
 //! sees every message exactly once: either in its `joined` history or as a
 //! live `message`, never both and never neither.
+//!
+//! Messages reach members through each room's [`Order`], by seq: with
+//! several instances (`--bus`), others' messages arrive over the bus in any
+//! order and gaps are read back from the store (see [`remote`]).
+
+mod remote;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -11,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_PRESENCE, MAX_ROOM_LIST, ServerMsg};
 
+use crate::bus::order::Order;
+use crate::bus::{Bus, Event};
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
 use crate::paging::{all_fit, keep_newest};
@@ -63,6 +71,10 @@ pub struct Room {
 struct Members {
     conns: HashMap<ConnId, (Outbox, String)>,
     nicks: BTreeMap<String, usize>,
+    order: Order,
+    /// Joiners whose history already reaches past `order.delivered()`:
+    /// live messages up to that seq are not sent to them again.
+    floors: HashMap<ConnId, u64>,
 }
 
 impl Members {
@@ -78,6 +90,7 @@ impl Members {
     /// Removes `conn`; its nickname if that was its last connection here.
     fn remove(&mut self, conn: ConnId, metrics: &Metrics) -> Option<String> {
         let (_, nick) = self.conns.remove(&conn)?;
+        self.floors.remove(&conn);
         metrics.members.dec();
         let n = self.nicks.get_mut(&nick)?;
         *n -= 1;
@@ -98,7 +111,12 @@ impl Members {
 
     /// Tells everyone `msg`, then that whoever dropped meanwhile left.
     fn announce(&mut self, room: &str, msg: &ServerMsg, metrics: &Metrics) {
-        let mut gone = encode(msg).map(|f| self.broadcast(&f, metrics)).unwrap_or_default();
+        let gone = encode(msg).map(|f| self.broadcast(&f, metrics)).unwrap_or_default();
+        self.farewell(room, gone, metrics);
+    }
+
+    /// Tells everyone that `gone` left, and who dropped meanwhile.
+    fn farewell(&mut self, room: &str, mut gone: Vec<String>, metrics: &Metrics) {
         while let Some(nick) = gone.pop() {
             if let Some(f) = encode(&ServerMsg::MemberLeft { room: room.to_owned(), nick }) {
                 gone.extend(self.broadcast(&f, metrics));
@@ -129,6 +147,8 @@ pub struct Hub {
     loading: tokio::sync::Mutex<()>,
     next_id: std::sync::atomic::AtomicU64,
     max_rooms: usize,
+    /// Set once at startup when running as one of several instances.
+    bus: std::sync::OnceLock<Bus>,
 }
 
 /// Removes a connection from the registry when dropped.
@@ -168,6 +188,7 @@ impl Hub {
             loading: tokio::sync::Mutex::new(()),
             next_id: std::sync::atomic::AtomicU64::new(1),
             max_rooms,
+            bus: std::sync::OnceLock::new(),
         })
     }
 
@@ -239,16 +260,22 @@ impl Hub {
         }
         let store = self.store.clone();
         let owned = name.to_owned();
-        let info = blocking(move || store.ensure_room(&owned)).await?;
-        let room = Arc::new(Room {
-            name: name.to_owned(),
-            epoch: info.epoch,
-            members: tokio::sync::Mutex::new(Members::default()),
-        });
+        let (info, last) = blocking(move || Ok((store.ensure_room(&owned)?, store.last_seq(&owned)?))).await?;
+        let members = Members { order: Order::new(last), ..Members::default() };
+        let room = Arc::new(Room { name: name.to_owned(), epoch: info.epoch, members: tokio::sync::Mutex::new(members) });
         self.rooms.lock().await.insert(name.to_owned(), room.clone());
+        if info.created {
+            self.publish(Event::RoomAdded { room: name.to_owned() });
+        }
+        Ok((room, self.add_name(name, info.created)))
+    }
+
+    /// Adds a room to the list (announcing it to everyone greeted) and says
+    /// whether it is new to this instance or was just `created`.
+    fn add_name(&self, name: &str, created: bool) -> bool {
         let mut reg = self.lock_registry();
         let (conns, names) = &mut *reg;
-        let created = names.insert(name.to_owned()) || info.created;
+        let created = names.insert(name.to_owned()) || created;
         self.metrics.rooms.set(i64::try_from(names.len()).unwrap_or(i64::MAX));
         let announce = if created { encode(&ServerMsg::RoomAdded { room: name.to_owned() }) } else { None };
         if let Some(frame) = announce {
@@ -256,7 +283,7 @@ impl Hub {
                 c.outbox.push_frame(frame.clone());
             }
         }
-        Ok((room, created))
+        created
     }
 
     /// Replies `joined` and subscribes, atomically with respect to posts.
@@ -288,20 +315,23 @@ impl Hub {
             encode(&frame).map_or(0, |f| f.len())
         };
         let (replay_env, fresh_env) = (envelope(true), envelope(false));
-        let (recovered, history, has_older) = blocking(move || {
+        let (recovered, history, has_older, last) = blocking(move || {
             let last = store.last_seq(&name)?;
             if let Some(seq) = usable.filter(|&seq| seq <= last && last - seq <= MAX_REPLAY) {
                 // The gap bounds the count, so no message is cut off.
                 let replay = store.after(&name, seq, MAX_REPLAY as usize)?;
                 if all_fit(&replay, replay_env) {
-                    return Ok((true, replay, false));
+                    return Ok((true, replay, false, last));
                 }
             }
             let (page, _) = keep_newest(store.before(&name, u64::MAX, HISTORY_WINDOW, MAX_FRAME_BYTES)?, fresh_env);
             let has_older = page.first().is_some_and(|m| m.seq > 1);
-            Ok((false, page, has_older))
+            Ok((false, page, has_older, last))
         })
         .await?;
+        // Everything up to here is in the history (or before the client's
+        // cursor); another instance may have stored more than we delivered yet.
+        let floor = history.last().map_or(last, |m| m.seq.max(last));
         if resuming {
             self.metrics.resumed(recovered);
         }
@@ -314,6 +344,9 @@ impl Hub {
             members.announce(&room.name, &came, &self.metrics);
         }
         members.add(outbox, nick, &self.metrics);
+        if floor > members.order.delivered() {
+            members.floors.insert(outbox.id, floor);
+        }
         outbox.push(&members.presence(&room.name));
         Ok(())
     }
@@ -371,8 +404,8 @@ impl Hub {
             return Ok(Posted::Duplicate);
         }
         self.metrics.messages_stored.inc();
-        // Dead or too-slow members (already told to close) leave the room.
-        members.announce(&room.name, &ServerMsg::Message { message: appended.message }, &self.metrics);
+        self.publish(Event::Message { message: appended.message.clone() });
+        self.sequence(room, &mut members, Some(appended.message)).await;
         Ok(Posted::Stored)
     }
 

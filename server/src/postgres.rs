@@ -59,7 +59,7 @@ impl PgStore {
     /// tables if missing. Fails if the database cannot be reached now.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("tether-pg")
             .enable_all()
             .build()
@@ -71,7 +71,8 @@ impl PgStore {
         cfg.pool = Some(PoolConfig { max_size: 16, timeouts, ..PoolConfig::default() });
         let pool = cfg.create_pool(Some(Runtime::Tokio1), NoTls).map_err(|e| StoreError::PostgresPool(e.to_string()))?;
         let store = Self { pool, rt: Some(rt), read_only: AtomicBool::new(false) };
-        store.run(async |pool: Pool| {
+        let pool = store.pool.clone();
+        store.run(async move {
             let mut client = get(&pool).await?;
             let tx = client.transaction().await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK]).await?;
@@ -82,13 +83,19 @@ impl PgStore {
         Ok(store)
     }
 
-    /// Runs `f` with the pool on the store's own runtime, waiting for it.
-    fn run<T, F>(&self, f: impl FnOnce(Pool) -> F) -> Result<T, StoreError>
-    where
-        F: Future<Output = Result<T, StoreError>>,
-    {
+    /// Runs `fut` on the store's own runtime and waits for it. A channel, not
+    /// `block_on`, so this works from any thread, async worker included (as
+    /// at startup), without tokio's nested-runtime check.
+    fn run<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let rt = self.rt.as_ref().ok_or_else(|| StoreError::PostgresPool("store closed".into()))?;
-        rt.block_on(f(self.pool.clone()))
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        rt.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv().map_err(|_| StoreError::PostgresPool("store runtime stopped".into()))?
     }
 
     fn read_only(&self) -> bool {
@@ -171,8 +178,8 @@ async fn try_append(
 
 impl Store for PgStore {
     fn ensure_room(&self, room: &str) -> Result<RoomInfo, StoreError> {
-        let ro = self.read_only();
-        self.run(async |pool| {
+        let (ro, pool, room) = (self.read_only(), self.pool.clone(), room.to_owned());
+        self.run(async move {
             let mut client = get(&pool).await?;
             let tx = begin(&mut client, ro).await?;
             let fresh = uuid::Uuid::new_v4().to_string();
@@ -194,8 +201,8 @@ impl Store for PgStore {
             body: body.to_owned(),
             ts_ms,
         };
-        let ro = self.read_only();
-        self.run(async |pool| {
+        let (ro, pool, id) = (self.read_only(), self.pool.clone(), id.to_owned());
+        self.run(async move {
             // A lost race on the client id means the other insert committed,
             // so the second attempt finds it; more attempts cannot be needed.
             for _ in 0..3 {
@@ -209,7 +216,8 @@ impl Store for PgStore {
 
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.run(async |pool| {
+        let (pool, room) = (self.pool.clone(), room.to_owned());
+        self.run(async move {
             let client = get(&pool).await?;
             let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3");
             let stmt = client.prepare_cached(&sql).await?;
@@ -223,7 +231,8 @@ impl Store for PgStore {
 
     fn before(&self, room: &str, seq: u64, limit: usize, max_bytes: usize) -> Result<Vec<ChatMessage>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.run(async |pool| {
+        let (pool, room) = (self.pool.clone(), room.to_owned());
+        let rows = self.run(async move {
             let client = get(&pool).await?;
             let sql =
                 format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
@@ -247,7 +256,8 @@ impl Store for PgStore {
         let ro = self.read_only();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
         let now = i64::try_from(now).unwrap_or(i64::MAX);
-        self.run(async |pool| {
+        let pool = self.pool.clone();
+        self.run(async move {
             let mut client = get(&pool).await?;
             let tx = begin(&mut client, ro).await?;
             tx.execute(
@@ -266,7 +276,8 @@ impl Store for PgStore {
     }
 
     fn rooms(&self) -> Result<Vec<String>, StoreError> {
-        self.run(async |pool| {
+        let pool = self.pool.clone();
+        self.run(async move {
             let client = get(&pool).await?;
             let rows = client.query("SELECT name FROM rooms ORDER BY name", &[]).await?;
             rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
@@ -274,7 +285,8 @@ impl Store for PgStore {
     }
 
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
-        self.run(async |pool| {
+        let (pool, room) = (self.pool.clone(), room.to_owned());
+        self.run(async move {
             let client = get(&pool).await?;
             let row = client.query_opt("SELECT last_seq FROM rooms WHERE name = $1", &[&room]).await?;
             to_seq(row.map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
