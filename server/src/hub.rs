@@ -9,6 +9,7 @@
 //! several instances (`--bus`), others' messages arrive over the bus in any
 //! order and gaps are read back from the store (see [`remote`]).
 
+mod presence;
 mod remote;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -75,6 +76,8 @@ struct Members {
     /// Joiners whose history already reaches past `order.delivered()`:
     /// live messages up to that seq are not sent to them again.
     floors: HashMap<ConnId, u64>,
+    /// Who is in the room on other instances, as each last said.
+    remote: HashMap<String, presence::Remote>,
 }
 
 impl Members {
@@ -98,6 +101,10 @@ impl Members {
             return None;
         }
         self.nicks.remove(&nick);
+        // Still here through another instance: nobody left.
+        if self.elsewhere(&nick) {
+            return None;
+        }
         Some(nick)
     }
 
@@ -125,8 +132,9 @@ impl Members {
     }
 
     fn presence(&self, room: &str) -> ServerMsg {
-        let members = self.nicks.keys().take(MAX_PRESENCE).cloned().collect();
-        ServerMsg::Presence { room: room.to_owned(), members, total: self.nicks.len() }
+        let everyone = self.everyone();
+        let members = everyone.iter().take(MAX_PRESENCE).cloned().collect();
+        ServerMsg::Presence { room: room.to_owned(), members, total: everyone.len() }
     }
 }
 
@@ -339,11 +347,15 @@ impl Hub {
             ServerMsg::Joined { room: room.name.clone(), epoch: room.epoch.clone(), recovered, history, has_older };
         outbox.push(&joined);
         // The others hear of a new nickname; the joiner gets the whole list.
-        if !members.nicks.contains_key(nick) && !members.conns.contains_key(&outbox.id) {
+        let new_here = !members.nicks.contains_key(nick) && !members.conns.contains_key(&outbox.id);
+        if new_here && !members.elsewhere(nick) {
             let came = ServerMsg::MemberJoined { room: room.name.clone(), nick: nick.to_owned() };
             members.announce(&room.name, &came, &self.metrics);
         }
         members.add(outbox, nick, &self.metrics);
+        if new_here {
+            self.share_presence(&room.name, &members);
+        }
         if floor > members.order.delivered() {
             members.floors.insert(outbox.id, floor);
         }
@@ -373,8 +385,12 @@ impl Hub {
         let room = self.rooms.lock().await.get(room).cloned();
         if let Some(room) = room {
             let mut members = room.members.lock().await;
+            let before = members.nicks.len();
             if let Some(nick) = members.remove(conn, &self.metrics) {
                 members.announce(&room.name, &ServerMsg::MemberLeft { room: room.name.clone(), nick }, &self.metrics);
+            }
+            if members.nicks.len() != before {
+                self.share_presence(&room.name, &members);
             }
         }
     }

@@ -29,6 +29,10 @@ pub enum Event {
     /// Committed in the store with this seq.
     Message { message: ChatMessage },
     RoomAdded { room: String },
+    /// Who is in `room` through the sending instance (all of them: a
+    /// snapshot, repeated as a heartbeat, so a crashed instance's members
+    /// expire).
+    Presence { room: String, nicks: Vec<String> },
 }
 
 /// An event with its sender, so an instance ignores its own.
@@ -41,7 +45,7 @@ pub struct Envelope {
 /// What the bus hands the hub.
 #[derive(Debug)]
 pub enum Incoming {
-    Event(Event),
+    Event { from: String, event: Event },
     /// (Re)subscribed: anything published meanwhile was missed; resync.
     Resubscribed,
 }

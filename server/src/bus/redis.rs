@@ -91,7 +91,7 @@ pub async fn subscriber(
                     match serde_json::from_str::<Envelope>(&payload) {
                         Ok(env) if env.from == instance => {}
                         Ok(env) => {
-                            if incoming.send(Incoming::Event(env.event)).await.is_err() {
+                            if incoming.send(Incoming::Event { from: env.from, event: env.event }).await.is_err() {
                                 return;
                             }
                         }

@@ -16,7 +16,7 @@ use crate::outbox::{ConnId, encode};
 
 /// How often every live room is compared with the store, so an event lost
 /// on the bus (Redis away, publish failed) costs at most this much delay.
-const RESYNC: Duration = Duration::from_secs(2);
+pub(super) const RESYNC: Duration = Duration::from_secs(2);
 
 impl Members {
     /// Sends `msgs` (in seq order) to every member that lacks them; the
@@ -104,7 +104,7 @@ impl Hub {
     }
 
     /// Applies another instance's event.
-    pub async fn on_event(&self, event: Event) {
+    pub async fn on_event(&self, from: String, event: Event) {
         match event {
             Event::Message { message } => {
                 let Some(room) = self.existing_room(&message.room).await else { return };
@@ -114,6 +114,7 @@ impl Hub {
             Event::RoomAdded { room } => {
                 self.add_name(&room, false);
             }
+            Event::Presence { room, nicks } => self.on_presence(from, &room, nicks).await,
         }
     }
 
@@ -142,9 +143,12 @@ impl Hub {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tick.tick() => self.resync().await,
+                _ = tick.tick() => {
+                    self.resync().await;
+                    self.heartbeat().await;
+                }
                 m = incoming.recv() => match m {
-                    Some(Incoming::Event(e)) => self.on_event(e).await,
+                    Some(Incoming::Event { from, event }) => self.on_event(from, event).await,
                     Some(Incoming::Resubscribed) => self.resync().await,
                     None => return,
                 },

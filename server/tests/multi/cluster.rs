@@ -149,3 +149,31 @@ impl Viewer {
         assert_eq!(ids.len(), n, "{}: a message was stored twice", self.nick);
     }
 }
+
+/// Reads frames (presence included) until one satisfies `pred`, for at most `limit`.
+pub async fn wait_for(c: &mut Client, limit: Duration, what: &str, pred: impl Fn(&ServerMsg) -> bool) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, c.ws.next()).await {
+            Err(_) => panic!("no {what} within {limit:?}"),
+            Ok(Some(Ok(Message::Text(t)))) => {
+                if serde_json::from_str::<ServerMsg>(t.as_str()).is_ok_and(|m| pred(&m)) {
+                    return;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("connection ended waiting for {what}: {other:?}"),
+        }
+    }
+}
+
+/// `nick` joined, or is listed in a presence frame.
+pub fn shows(nick: &str) -> impl Fn(&ServerMsg) -> bool + '_ {
+    move |m| match m {
+        ServerMsg::MemberJoined { nick: n, .. } => n == nick,
+        ServerMsg::Presence { members, .. } => members.iter().any(|n| n == nick),
+        _ => false,
+    }
+}

@@ -7,7 +7,7 @@
 mod common;
 mod cluster;
 
-use cluster::{Viewer, database, instance, redis, skip, wait_health};
+use cluster::{Viewer, database, instance, redis, shows, skip, wait_for, wait_health};
 use common::frames::{joined, post, recv_ack};
 use common::{Client, http};
 use tether_protocol::ServerMsg;
@@ -208,4 +208,24 @@ async fn healthz_is_503_while_postgres_is_down_and_nothing_is_acked_meanwhile() 
     ann.read_until(2).await;
     ann.assert_complete(2);
     assert_eq!(http(one.addr, "GET", "/healthz").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_spans_instances_and_a_crashed_instance_s_users_leave() {
+    if skip() {
+        return;
+    }
+    let (store, bus) = (database("presence"), redis());
+    let (one, mut two) = (instance(&store, &bus.url()), instance(&store, &bus.url()));
+    wait_health(one.addr, 200).await;
+    wait_health(two.addr, 200).await;
+    let limit = std::time::Duration::from_secs(15);
+    let mut ann = Viewer::join(one.addr, "ann", "pr").await;
+    let mut bob = Viewer::join(two.addr, "bob", "pr").await;
+    wait_for(&mut ann.client, limit, "bob in ann's presence", shows("bob")).await;
+    wait_for(&mut bob.client, limit, "ann in bob's presence", shows("ann")).await;
+    two.child.kill().expect("SIGKILL");
+    two.child.wait().expect("reap");
+    wait_for(&mut ann.client, limit, "bob leaving", |m| matches!(m, ServerMsg::MemberLeft { nick, .. } if nick == "bob"))
+        .await;
 }
