@@ -73,11 +73,10 @@ fi
 if [ "$what" = all ] || [ "$what" = multi ]; then
   echo "== multi-instance tests (real PostgreSQL, Redis, nginx; two browsers through the load balancer)"
   cargo build -q -p tether-server
-  # In `all` the native step already ran these, and the tabs step built the app.
-  if [ "$what" = multi ]; then
-    cargo test -q -p tether-server --test store_contract --test multi
-    wasm_env trunk build --dist target/tabs-dist >/dev/null
-  fi
+  echo "-- the server's test suites again, on PostgreSQL instead of SQLite"
+  TETHER_TEST_STORE=postgres cargo test -q -p tether-server
+  # In `all` the tabs step already built the app.
+  [ "$what" = multi ] && wasm_env trunk build --dist target/tabs-dist >/dev/null
   TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server \
     cargo test -p tether-testkit --test browser_multi -- --ignored --test-threads=1 --nocapture
 fi
