@@ -76,7 +76,7 @@ if [ "$what" = all ] || [ "$what" = multi ]; then
   echo "-- the server's test suites again, on PostgreSQL instead of SQLite"
   TETHER_TEST_STORE=postgres cargo test -q -p tether-server
   # In `all` the tabs step already built the app.
-  [ "$what" = multi ] && wasm_env trunk build --dist target/tabs-dist >/dev/null
+  if [ "$what" = multi ]; then wasm_env trunk build --dist target/tabs-dist >/dev/null; fi
   TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server \
     cargo test -p tether-testkit --test browser_multi -- --ignored --test-threads=1 --nocapture
 fi
