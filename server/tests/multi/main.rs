@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod cluster;
+mod soak;
 
 use cluster::{Viewer, database, instance, redis, shows, skip, wait_for, wait_health};
 use common::frames::{joined, post, recv_ack};
