@@ -26,7 +26,7 @@ type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const POSTERS: usize = 8;
 const RECEIVERS: usize = 16;
-const PER_POSTER: usize = 250;
+const PER_POSTER: usize = 100;
 const WINDOW: usize = 8;
 
 /// The server binary built next to this example (`target/<profile>/`).
@@ -84,13 +84,18 @@ async fn member(addr: SocketAddr, nick: &str, room: &str) -> R<Ws> {
     Ok(ws)
 }
 
-/// Posts `PER_POSTER` messages with `WINDOW` in flight; returns when all are acked.
-async fn poster(mut ws: Ws, me: usize, room: String, start: Instant) -> R {
+/// Posts `PER_POSTER` messages with `WINDOW` in flight (or, `paced`, one
+/// every 100 ms); returns when all are acked.
+async fn poster(mut ws: Ws, me: usize, room: String, start: Instant, paced: bool) -> R {
     let (mut sent, mut acked) = (0, 0);
+    let window = if paced { 1 } else { WINDOW };
     while acked < PER_POSTER {
-        while sent < PER_POSTER && sent - acked < WINDOW {
+        while sent < PER_POSTER && sent - acked < window {
+            if paced {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             let body = start.elapsed().as_nanos().to_string();
-            send(&mut ws, &ClientMsg::Post { room: room.clone(), id: format!("{me}-{sent}"), body }).await?;
+            send(&mut ws, &ClientMsg::Post { room: room.clone(), id: format!("{room}-{me}-{sent}"), body }).await?;
             sent += 1;
         }
         match recv(&mut ws).await? {
@@ -120,7 +125,7 @@ struct Figures {
     p99_ms: f64,
 }
 
-async fn measure(addrs: &[SocketAddr], room: &str) -> R<Figures> {
+async fn measure(addrs: &[SocketAddr], room: &str, paced: bool) -> R<Figures> {
     let total = POSTERS * PER_POSTER;
     let mut receivers = Vec::new();
     for i in 0..RECEIVERS {
@@ -133,7 +138,7 @@ async fn measure(addrs: &[SocketAddr], room: &str) -> R<Figures> {
     let start = Instant::now();
     let reading: Vec<_> = receivers.into_iter().map(|ws| tokio::spawn(receiver(ws, total, start))).collect();
     let posting: Vec<_> =
-        posters.into_iter().enumerate().map(|(i, ws)| tokio::spawn(poster(ws, i, room.to_owned(), start))).collect();
+        posters.into_iter().enumerate().map(|(i, ws)| tokio::spawn(poster(ws, i, room.to_owned(), start, paced))).collect();
     for p in posting {
         p.await??;
     }
@@ -169,8 +174,13 @@ async fn main() -> R {
         ("PostgreSQL + Redis, one instance", vec![one.1]),
         ("PostgreSQL + Redis, two instances", vec![two[0].1, two[1].1]),
     ];
-    for (name, addrs) in runs {
-        let f = measure(&addrs, "bench").await?;
+    for (name, addrs) in &runs {
+        let f = measure(addrs, "flat-out", false).await?;
+        println!("{name:<38} {:>10.0} {:>11.1} ms {:>11.1} ms", f.posts_per_s, f.p50_ms, f.p99_ms);
+    }
+    println!("paced: each poster posts one message every 100 ms (80/s in all), one at a time");
+    for (name, addrs) in &runs {
+        let f = measure(addrs, "paced", true).await?;
         println!("{name:<38} {:>10.0} {:>11.1} ms {:>11.1} ms", f.posts_per_s, f.p50_ms, f.p99_ms);
     }
     Ok(())
