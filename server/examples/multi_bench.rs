@@ -137,8 +137,11 @@ async fn measure(addrs: &[SocketAddr], room: &str, paced: bool) -> R<Figures> {
     }
     let start = Instant::now();
     let reading: Vec<_> = receivers.into_iter().map(|ws| tokio::spawn(receiver(ws, total, start))).collect();
-    let posting: Vec<_> =
-        posters.into_iter().enumerate().map(|(i, ws)| tokio::spawn(poster(ws, i, room.to_owned(), start, paced))).collect();
+    let posting: Vec<_> = posters
+        .into_iter()
+        .enumerate()
+        .map(|(i, ws)| tokio::spawn(poster(ws, i, room.to_owned(), start, paced)))
+        .collect();
     for p in posting {
         p.await??;
     }
@@ -167,7 +170,8 @@ async fn main() -> R {
     let one_url = pg.create_db("one")?;
     let one = server(&["--store", &one_url, "--bus", &redis.url()]);
     let two_url = pg.create_db("two")?;
-    let two = [server(&["--store", &two_url, "--bus", &redis.url()]), server(&["--store", &two_url, "--bus", &redis.url()])];
+    let two =
+        [server(&["--store", &two_url, "--bus", &redis.url()]), server(&["--store", &two_url, "--bus", &redis.url()])];
     tokio::time::sleep(Duration::from_secs(1)).await; // the bus subscribes
     let runs: [(&str, Vec<SocketAddr>); 3] = [
         ("SQLite, one instance (reference)", vec![sqlite.1]),

@@ -270,7 +270,8 @@ impl Hub {
         let owned = name.to_owned();
         let (info, last) = blocking(move || Ok((store.ensure_room(&owned)?, store.last_seq(&owned)?))).await?;
         let members = Members { order: Order::new(last), ..Members::default() };
-        let room = Arc::new(Room { name: name.to_owned(), epoch: info.epoch, members: tokio::sync::Mutex::new(members) });
+        let room =
+            Arc::new(Room { name: name.to_owned(), epoch: info.epoch, members: tokio::sync::Mutex::new(members) });
         self.rooms.lock().await.insert(name.to_owned(), room.clone());
         if info.created {
             self.publish(Event::RoomAdded { room: name.to_owned() });

@@ -69,7 +69,8 @@ impl PgStore {
         cfg.connect_timeout = Some(TIMEOUT);
         let timeouts = Timeouts { wait: Some(TIMEOUT), create: Some(TIMEOUT), recycle: Some(TIMEOUT) };
         cfg.pool = Some(PoolConfig { max_size: 16, timeouts, ..PoolConfig::default() });
-        let pool = cfg.create_pool(Some(Runtime::Tokio1), NoTls).map_err(|e| StoreError::PostgresPool(e.to_string()))?;
+        let pool =
+            cfg.create_pool(Some(Runtime::Tokio1), NoTls).map_err(|e| StoreError::PostgresPool(e.to_string()))?;
         let store = Self { pool, rt: Some(rt), read_only: AtomicBool::new(false) };
         let pool = store.pool.clone();
         store.run(async move {
@@ -148,11 +149,7 @@ async fn begin<'a>(
 
 /// One attempt at an append; `None` when another instance stored the same
 /// client id concurrently (the unique constraint fired): try again.
-async fn try_append(
-    pool: &Pool,
-    read_only: bool,
-    m: &ChatMessage,
-) -> Result<Option<Appended>, StoreError> {
+async fn try_append(pool: &Pool, read_only: bool, m: &ChatMessage) -> Result<Option<Appended>, StoreError> {
     let mut client = get(pool).await?;
     let tx = begin(&mut client, read_only).await?;
     let select = format!("SELECT {COLUMNS} FROM messages WHERE client_id = $1");
@@ -184,7 +181,10 @@ impl Store for PgStore {
             let tx = begin(&mut client, ro).await?;
             let fresh = uuid::Uuid::new_v4().to_string();
             let inserted = tx
-                .execute("INSERT INTO rooms (name, epoch) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", &[&room, &fresh])
+                .execute(
+                    "INSERT INTO rooms (name, epoch) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                    &[&room, &fresh],
+                )
                 .await?;
             let row = tx.query_one("SELECT epoch FROM rooms WHERE name = $1", &[&room]).await?;
             tx.commit().await?;
@@ -234,10 +234,14 @@ impl Store for PgStore {
         let (pool, room) = (self.pool.clone(), room.to_owned());
         let rows = self.run(async move {
             let client = get(&pool).await?;
-            let sql =
-                format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
+            let sql = format!("SELECT {COLUMNS} FROM messages WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3");
             let stmt = client.prepare_cached(&sql).await?;
-            client.query(&stmt, &[&room, &to_sql(seq), &limit]).await?.iter().map(message).collect::<Result<Vec<_>, _>>()
+            client
+                .query(&stmt, &[&room, &to_sql(seq), &limit])
+                .await?
+                .iter()
+                .map(message)
+                .collect::<Result<Vec<_>, _>>()
         })?;
         let mut bytes = 0usize;
         let mut out: Vec<ChatMessage> = rows

@@ -42,7 +42,10 @@ fn seqs_count_up_per_room_from_one(s: &dyn Store) {
     assert_eq!(s.append("y", "y0", "bob", "yo", 6).unwrap().message.seq, 1);
     assert_eq!(s.last_seq("x").unwrap(), 3);
     let m = s.after("x", 2, 10).unwrap().remove(0);
-    assert_eq!((m.room.as_str(), m.seq, m.id.as_str(), m.author.as_str(), m.body.as_str(), m.ts_ms), ("x", 3, "x2", "ann", "hi", 5));
+    assert_eq!(
+        (m.room.as_str(), m.seq, m.id.as_str(), m.author.as_str(), m.body.as_str(), m.ts_ms),
+        ("x", 3, "x2", "ann", "hi", 5)
+    );
 }
 
 fn a_retried_client_id_returns_the_original(s: &dyn Store) {

@@ -82,8 +82,14 @@ impl Postgres {
     /// Starts the (stopped) cluster again on the same port.
     pub fn start_again(&self) -> Result<(), PostgresError> {
         let mut start = server_cmd("pg_ctl");
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", self.port, self.dir.display());
-        start.arg("-D").arg(self.dir.join("data")).arg("-l").arg(self.dir.join("log")).args(["-w", "-o", &opts, "start"]);
+        let opts =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", self.port, self.dir.display());
+        start
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-w", "-o", &opts, "start"]);
         check(start, "pg_ctl start")
     }
 

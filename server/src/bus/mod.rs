@@ -27,12 +27,19 @@ const OUTBOX: usize = 65_536;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// Committed in the store with this seq.
-    Message { message: ChatMessage },
-    RoomAdded { room: String },
+    Message {
+        message: ChatMessage,
+    },
+    RoomAdded {
+        room: String,
+    },
     /// Who is in `room` through the sending instance (all of them: a
     /// snapshot, repeated as a heartbeat, so a crashed instance's members
     /// expire).
-    Presence { room: String, nicks: Vec<String> },
+    Presence {
+        room: String,
+        nicks: Vec<String>,
+    },
 }
 
 /// An event with its sender, so an instance ignores its own.
@@ -45,7 +52,10 @@ pub struct Envelope {
 /// What the bus hands the hub.
 #[derive(Debug)]
 pub enum Incoming {
-    Event { from: String, event: Event },
+    Event {
+        from: String,
+        event: Event,
+    },
     /// (Re)subscribed: anything published meanwhile was missed; resync.
     Resubscribed,
 }

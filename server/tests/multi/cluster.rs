@@ -120,7 +120,8 @@ impl Viewer {
     /// Sends without failing when the server is gone (the kill test).
     pub async fn try_post(&mut self, id: &str, body: &str) {
         self.unacked.push((id.into(), body.into()));
-        let _ = self.client.ws_send(&ClientMsg::Post { room: self.room.clone(), id: id.into(), body: body.into() }).await;
+        let _ =
+            self.client.ws_send(&ClientMsg::Post { room: self.room.clone(), id: id.into(), body: body.into() }).await;
     }
 
     /// Reads until `n` messages have been seen in total and every post is acked.

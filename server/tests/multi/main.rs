@@ -3,9 +3,9 @@
 //! message once and in seq order, through instance crashes and a Redis
 //! restart; `/healthz` tells when a shared component is away.
 
+mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
-mod cluster;
 mod soak;
 
 use cluster::{Viewer, database, instance, redis, shows, skip, wait_for, wait_health};
@@ -227,6 +227,11 @@ async fn presence_spans_instances_and_a_crashed_instance_s_users_leave() {
     wait_for(&mut bob.client, limit, "ann in bob's presence", shows("ann")).await;
     two.child.kill().expect("SIGKILL");
     two.child.wait().expect("reap");
-    wait_for(&mut ann.client, limit, "bob leaving", |m| matches!(m, ServerMsg::MemberLeft { nick, .. } if nick == "bob"))
-        .await;
+    wait_for(
+        &mut ann.client,
+        limit,
+        "bob leaving",
+        |m| matches!(m, ServerMsg::MemberLeft { nick, .. } if nick == "bob"),
+    )
+    .await;
 }

@@ -69,8 +69,9 @@ async fn soak_across_instances_with_kills_and_redis_restarts_loses_and_duplicate
         }
     }
     let total = ROUNDS * EACH * USERS;
-    let sent: BTreeSet<String> =
-        (0..USERS).flat_map(|u| (0..ROUNDS).flat_map(move |r| (0..EACH).map(move |k| format!("u{u}-r{r}-{k}")))).collect();
+    let sent: BTreeSet<String> = (0..USERS)
+        .flat_map(|u| (0..ROUNDS).flat_map(move |r| (0..EACH).map(move |k| format!("u{u}-r{r}-{k}"))))
+        .collect();
     for v in &users {
         let shown: Vec<&String> = v.seen.iter().map(|m| &m.id).collect();
         let unique: BTreeSet<&String> = shown.iter().copied().collect();
