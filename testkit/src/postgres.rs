@@ -83,7 +83,7 @@ impl Postgres {
     pub fn start_again(&self) -> Result<(), PostgresError> {
         let mut start = server_cmd("pg_ctl");
         let opts =
-            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", self.port, self.dir.display());
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300", self.port, self.dir.display());
         start
             .arg("-D")
             .arg(self.dir.join("data"))
