@@ -70,6 +70,7 @@ impl Nginx {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
+        crate::cleanup_after_exit(&format!("kill -9 {} 2>/dev/null; rm -rf {d}", child.id()))?;
         let mut nginx = Self { child, port, dir };
         nginx.wait_listening()?;
         Ok(nginx)

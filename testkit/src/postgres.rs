@@ -73,6 +73,11 @@ impl Postgres {
         check(init, "initdb")?;
         let pg = Self { dir, port: free_port()? };
         pg.start_again()?;
+        let runuser = if is_root() { "runuser -u postgres -- " } else { "" };
+        let d = pg.dir.display();
+        crate::cleanup_after_exit(&format!(
+            "{runuser}{BIN}/pg_ctl -D {d}/data -m immediate -w stop >/dev/null 2>&1; rm -rf {d}"
+        ))?;
         let mut create = Command::new(Path::new(BIN).join("createdb"));
         create.args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "tether", "tether"]);
         check(create, "createdb")?;

@@ -50,6 +50,7 @@ impl Redis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
+        crate::cleanup_after_exit(&format!("kill -9 {} 2>/dev/null", child.id()))?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
