@@ -45,8 +45,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/ws/sse", get(sse::sse))
         .route("/ws/poll", get(poll::poll))
         .route("/ws/send", post(send::send))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), check_origin))
+        // The Origin check is outermost: a refused origin gets 403 even on a preflight.
         .route_layer(cors(state.settings().allowed_origins.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), check_origin))
 }
 
 fn host(headers: &axum::http::HeaderMap) -> Option<&str> {
