@@ -159,7 +159,7 @@ async fn a_reattached_stream_gets_exactly_the_frames_it_missed() {
     let mut again = Sse::open(server.addr, &format!("{path}&after=0"), &[("last-event-id", "2")]).await;
     let mut ids = Vec::new();
     loop {
-        let ev = again.next_event(WAIT).await.expect("stream");
+        let ev = again.next_event(WAIT * 2).await.expect("stream");
         if ev.event.is_some() {
             continue;
         }

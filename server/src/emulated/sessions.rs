@@ -136,8 +136,12 @@ pub async fn create(
         "poll_ms": limits.emulated.poll_hold_ms,
         "idle_ms": limits.emulated.session_idle_ms,
     });
+    // Registered with the hub before the client can say hello (the hub
+    // marks registered connections greeted, for `room_added`).
+    let (registered, is_registered) = tokio::sync::oneshot::channel();
     let tracker = state.tracker().clone();
-    tracker.spawn(run(shared, state, outbox, rx, ticket));
+    tracker.spawn(run(shared, state, outbox, rx, ticket, registered));
+    let _ = is_registered.await;
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -148,9 +152,17 @@ pub async fn delete(State(state): State<AppState>, Query(q): Query<SessionQuery>
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn run(shared: Arc<Shared>, state: AppState, outbox: Outbox, mut rx: OutboxRx, _ticket: Ticket) {
+async fn run(
+    shared: Arc<Shared>,
+    state: AppState,
+    outbox: Outbox,
+    mut rx: OutboxRx,
+    _ticket: Ticket,
+    registered: tokio::sync::oneshot::Sender<()>,
+) {
     let conn = outbox.id;
     let registration = state.hub().register(outbox);
+    let _ = registered.send(());
     let closer = shared.closer.clone();
     let shutdown = state.shutdown_token().clone();
     let limits = &state.settings().limits;
