@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod emu;
+pub mod emu_chat;
 pub mod frames;
 pub mod process;
 
