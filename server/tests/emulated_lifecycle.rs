@@ -105,3 +105,25 @@ async fn a_session_that_stops_reading_ends_with_1013_after_its_last_frames() {
     assert!(after > 4, "the frames kept before the close are delivered first");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_drop_and_abort_faults_reach_emulated_sessions_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, quick()).await;
+    let mut dropped = Emu::sse(server.addr).await.greet("d").await;
+    assert_eq!(server.http("POST", "/test/drop-all?code=4000").await.0, 200);
+    let close = dropped.stream().unwrap().next_frame().await;
+    assert_eq!(close.event.as_deref(), Some("close"));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&close.data).unwrap()["code"], 4000);
+
+    let mut aborted = Emu::sse(server.addr).await.greet("a").await;
+    assert_eq!(server.http("POST", "/test/abort-all").await.0, 200);
+    // Like a dropped TCP connection: the stream ends without a close event,
+    // and the session is gone.
+    let sse = aborted.stream().unwrap();
+    while let Some(ev) = sse.next_event(WAIT).await {
+        assert_eq!(ev.event.as_deref(), Some("ping"), "nothing but pings before the end: {ev:?}");
+    }
+    assert_eq!(aborted.poll(2).await.status, 410);
+    server.stop().await;
+}
