@@ -29,11 +29,15 @@ pub fn router(supervisor: Shared) -> Router {
         .route("/term", post(term))
         .route("/connections", get(connections))
         .route("/metrics", get(metrics))
-        .route("/stall-pongs", post(stall_pongs))
+        .route("/stall-pongs", post(switch))
         .route("/drop-all", post(drop_all))
         .route("/abort-all", post(abort_all))
+        .route("/refuse-upgrade", post(switch))
+        .route("/blackhole-upgrade", post(switch))
+        .route("/hold-sse", post(switch))
+        .with_state(supervisor.clone())
+        .merge(crate::proxy::router(supervisor))
         .layer(CorsLayer::permissive())
-        .with_state(supervisor)
 }
 
 /// Failures reported to the test, with the reason as plain text.
@@ -129,15 +133,19 @@ fn query(params: &HashMap<String, String>, key: &str) -> Result<String, Failure>
     }
 }
 
-async fn stall_pongs(
+/// The on/off fault switches (`/stall-pongs`, `/refuse-upgrade`,
+/// `/blackhole-upgrade`, `/hold-sse`), forwarded to the server's `/test/…`
+/// of the same name.
+async fn switch(
     State(s): State<Shared>,
+    uri: axum::http::Uri,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<(StatusCode, String), Failure> {
     let on = query(&q, "on")?;
     if on.is_empty() {
         return Err(Failure(StatusCode::BAD_REQUEST, "missing on=true|false".into()));
     }
-    forward(&s, "POST", &format!("/test/stall-pongs{on}")).await
+    forward(&s, "POST", &format!("/test{}{on}", uri.path())).await
 }
 
 async fn drop_all(

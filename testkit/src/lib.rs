@@ -6,6 +6,7 @@ pub mod control;
 pub mod http;
 pub mod nginx;
 pub mod postgres;
+pub mod proxy;
 pub mod redis;
 pub mod supervisor;
 
