@@ -102,6 +102,10 @@ pub struct UseWebSocketReturn<Tx: 'static, Rx: Send + Sync + 'static> {
     pub error: Signal<Option<WsError>>,
     /// Counters: connects, drops, frames and bytes, queue, RTT, ...
     pub metrics: Signal<Metrics>,
+    /// The transport carrying the connection: `WebSocket`, or a fallback
+    /// (`Sse`, `LongPoll`) when no WebSocket gets through (see
+    /// [`UseWebSocketOptions::fallback`]). The same as `metrics.transport`.
+    pub transport: Signal<Transport>,
     /// Send now if open, else queue in order. Errs when the queue is full or
     /// the component is gone; nothing is dropped silently.
     pub send: SendFn<Tx>,
@@ -124,6 +128,7 @@ impl<Tx: 'static, Rx: Send + Sync + 'static> Clone for UseWebSocketReturn<Tx, Rx
             message: self.message,
             error: self.error,
             metrics: self.metrics,
+            transport: self.transport,
             send: self.send.clone(),
             try_send: self.try_send.clone(),
             open: self.open.clone(),

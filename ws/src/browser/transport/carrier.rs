@@ -1,0 +1,482 @@
+//! The transport under one connection: which one is tried (the pure
+//! [`Selector`] decides), falling over to the next at once on an error or
+//! close before the first frame or when its deadline passes, remembering a
+//! working fallback for the tab's session, and probing WebSocket in the
+//! background while on a fallback. A probe that gets a frame back takes over
+//! make-before-break: the fallback's waiting frames are handed over first,
+//! then its session is closed with `DELETE`; the app's resume cursor and
+//! dedup absorb the overlap.
+//!
+//! The driver above sees one socket: `open` only once a transport proved
+//! itself, and `close` only when none is left. Nothing here holds a borrow
+//! while calling the host, which calls back in.
+
+use super::Pipe;
+use crate::browser::socket::{Live, SocketEvent};
+use crate::close_code;
+use crate::codec::Frame;
+use crate::driver::timer_delay_ms;
+use crate::fallback::{AfterFailure, Attempt, FallbackConfig, Remember, Selector};
+use crate::metrics::Transport;
+use gloo_timers::callback::Timeout;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+/// A switch back to WebSocket waits this long at most for the fallback's
+/// POSTs to drain (polled every [`SWITCH_POLL_MS`]).
+const SWITCH_WAIT_TRIES: u32 = 50;
+const SWITCH_POLL_MS: u32 = 100;
+/// Frames a verified probe may buffer while the switch waits.
+const PROBE_BUFFER: usize = 10_000;
+
+/// The connection the carrier works for.
+pub(crate) trait Host {
+    /// Every subscriber's handshake frames, encoded: for the transport that
+    /// just opened (`probe == false`: they count as sent on it) or for a probe.
+    fn handshake_frames(&self, probe: bool) -> Vec<Frame>;
+    /// The connection's events: `Open` once a transport works, frames, the
+    /// browser's errors, `Close` once none is left.
+    fn event(&self, ev: SocketEvent);
+    /// A probe took over: the connection now runs on a WebSocket.
+    fn switched(&self);
+    /// The attempt moved on to the next transport (its connect timeout
+    /// starts again).
+    fn next_transport(&self);
+}
+
+struct Probe {
+    live: Live,
+    id: u64,
+    frames: Vec<Frame>,
+    verified: bool,
+}
+
+pub(crate) struct Carrier {
+    me: Weak<Self>,
+    host: Weak<dyn Host>,
+    cfg: FallbackConfig,
+    protocols: Vec<String>,
+    url: RefCell<String>,
+    selector: RefCell<Selector>,
+    pipe: RefCell<Option<Pipe>>,
+    /// The current pipe's generation; events from any other are ignored.
+    id: Cell<u64>,
+    generations: Cell<u64>,
+    /// The handshake frames went out on the current pipe when it opened.
+    presented: Cell<bool>,
+    /// A close the driver asked for is under way.
+    closing: Cell<bool>,
+    deadline: RefCell<Option<Timeout>>,
+    probe: RefCell<Option<Probe>>,
+    probe_deadline: RefCell<Option<Timeout>>,
+    probe_timer: RefCell<Option<Timeout>>,
+    /// A switch waits for the fallback's POSTs to drain: sends are held.
+    switch_wait: RefCell<Option<Timeout>>,
+    held: RefCell<Vec<Frame>>,
+}
+
+impl Carrier {
+    pub fn new(host: Weak<dyn Host>, cfg: FallbackConfig, protocols: Vec<String>) -> Rc<Self> {
+        let selector = Selector::new(cfg.clone(), None, Box::new(js_sys::Math::random));
+        Rc::new_cyclic(|me| Self {
+            me: me.clone(),
+            host,
+            cfg,
+            protocols,
+            url: RefCell::new(String::new()),
+            selector: RefCell::new(selector),
+            pipe: RefCell::new(None),
+            id: Cell::new(0),
+            generations: Cell::new(0),
+            presented: Cell::new(false),
+            closing: Cell::new(false),
+            deadline: RefCell::new(None),
+            probe: RefCell::new(None),
+            probe_deadline: RefCell::new(None),
+            probe_timer: RefCell::new(None),
+            switch_wait: RefCell::new(None),
+            held: RefCell::new(Vec::new()),
+        })
+    }
+
+    fn host(&self) -> Option<Rc<dyn Host>> {
+        self.host.upgrade()
+    }
+
+    /// The transport in use (or being tried).
+    pub fn transport(&self) -> Transport {
+        self.selector.borrow().transport()
+    }
+
+    /// The handshake frames already went out on the current transport.
+    pub fn presented(&self) -> bool {
+        self.presented.get()
+    }
+
+    /// A new connection attempt to `url`, replacing any current one (then
+    /// `Ok(true)`). Errs when the browser refuses the URL outright.
+    pub fn connect(&self, url: &str) -> Result<bool, String> {
+        let had = self.abandon(close_code::NORMAL, "replaced");
+        self.closing.set(false);
+        if *self.url.borrow() != url {
+            *self.url.borrow_mut() = url.to_owned();
+            let remembered = self.recall(url);
+            *self.selector.borrow_mut() = Selector::new(self.cfg.clone(), remembered, Box::new(js_sys::Math::random));
+        }
+        let attempt = self.selector.borrow_mut().begin();
+        self.open_pipe(attempt)?;
+        Ok(had)
+    }
+
+    fn open_pipe(&self, attempt: Attempt) -> Result<(), String> {
+        let id = self.fresh_generation();
+        self.id.set(id);
+        self.presented.set(false);
+        let me = self.me.clone();
+        let sink = move |ev| {
+            if let Some(c) = me.upgrade() {
+                c.on_pipe(id, ev);
+            }
+        };
+        let url = self.url.borrow().clone();
+        let pipe = Pipe::open(attempt.transport, &url, &self.protocols, self.cfg.reattach_limit, sink)?;
+        *self.pipe.borrow_mut() = Some(pipe);
+        *self.deadline.borrow_mut() = attempt.deadline_ms.map(|ms| {
+            let me = self.me.clone();
+            Timeout::new(timer_delay_ms(ms), move || {
+                if let Some(c) = me.upgrade() {
+                    c.deadline_passed(id, ms);
+                }
+            })
+        });
+        Ok(())
+    }
+
+    fn fresh_generation(&self) -> u64 {
+        self.generations.set(self.generations.get() + 1);
+        self.generations.get()
+    }
+
+    /// Hand a frame to the transport (held while a switch waits).
+    pub fn transmit(&self, frame: &Frame) -> bool {
+        if self.switch_wait.borrow().is_some() {
+            self.held.borrow_mut().push(frame.clone());
+            return true;
+        }
+        self.pipe.borrow().as_ref().is_some_and(|p| p.transmit(frame))
+    }
+
+    /// A graceful close asked for by the driver.
+    pub fn close(&self, code: u16, reason: &str) {
+        self.closing.set(true);
+        self.stop_probing();
+        self.deadline.borrow_mut().take();
+        if let Some(p) = self.pipe.borrow().as_ref() {
+            p.close(code, reason);
+        }
+    }
+
+    /// Drop the current transport now (written off, replaced); true if there
+    /// was one.
+    pub fn abandon(&self, code: u16, reason: &str) -> bool {
+        self.stop_probing();
+        self.deadline.borrow_mut().take();
+        let old = self.pipe.borrow_mut().take();
+        self.id.set(self.fresh_generation());
+        let had = old.is_some();
+        if let Some(p) = old {
+            p.shutdown(code, reason);
+        }
+        self.selector.borrow_mut().lost();
+        had
+    }
+
+    /// The network came back or the tab became visible: probe now if on a fallback.
+    pub fn page_event(&self, back: bool) {
+        if back {
+            self.start_probe();
+        }
+    }
+
+    fn on_pipe(&self, id: u64, ev: SocketEvent) {
+        let probe_id = self.probe.borrow().as_ref().map(|p| p.id);
+        if probe_id == Some(id) {
+            return self.on_probe(ev);
+        }
+        if id != self.id.get() {
+            return;
+        }
+        let Some(host) = self.host() else { return };
+        match ev {
+            SocketEvent::Open => {
+                let mut spoke = false;
+                if self.cfg.enabled {
+                    let frames = host.handshake_frames(false);
+                    self.presented.set(true);
+                    for f in &frames {
+                        self.transmit(f);
+                    }
+                    spoke = !frames.is_empty();
+                }
+                let working = self.selector.borrow_mut().opened(spoke);
+                if let Some(remember) = working {
+                    self.working(remember);
+                    host.event(SocketEvent::Open);
+                }
+            }
+            SocketEvent::Message(frame) => {
+                let first = self.selector.borrow_mut().first_frame();
+                if let Some(remember) = first {
+                    self.working(remember);
+                    host.event(SocketEvent::Open);
+                    if id != self.id.get() {
+                        return; // the app closed or moved the connection from on_open
+                    }
+                }
+                host.event(SocketEvent::Message(frame));
+            }
+            SocketEvent::Error => {
+                if self.selector.borrow().verified() || self.closing.get() {
+                    host.event(SocketEvent::Error);
+                }
+            }
+            SocketEvent::Close { code, reason, was_clean } => {
+                let old = self.pipe.borrow_mut().take();
+                drop(old);
+                self.deadline.borrow_mut().take();
+                let verified = self.selector.borrow().verified();
+                if verified || self.closing.get() {
+                    self.stop_probing();
+                    self.selector.borrow_mut().lost();
+                    host.event(SocketEvent::Close { code, reason, was_clean });
+                } else {
+                    self.fall(code, reason, was_clean);
+                }
+            }
+        }
+    }
+
+    /// The current transport works.
+    fn working(&self, remember: Remember) {
+        self.deadline.borrow_mut().take();
+        self.store(remember);
+        self.schedule_probe();
+    }
+
+    fn deadline_passed(&self, id: u64, ms: f64) {
+        if id != self.id.get() || self.selector.borrow().verified() {
+            return;
+        }
+        let old = self.pipe.borrow_mut().take();
+        if let Some(p) = old {
+            p.shutdown(close_code::NORMAL, "no frame in time");
+        }
+        self.fall(close_code::CONNECT_TIMEOUT, format!("no frame within {ms} ms"), false);
+    }
+
+    /// The current transport failed before its first frame: the next one,
+    /// or report the connection lost.
+    fn fall(&self, code: u16, reason: String, was_clean: bool) {
+        let next = self.selector.borrow_mut().failed();
+        match next {
+            AfterFailure::Try(attempt) => {
+                if let Some(host) = self.host() {
+                    host.next_transport();
+                }
+                if let Err(e) = self.open_pipe(attempt) {
+                    self.fall(1006, e, false);
+                }
+            }
+            AfterFailure::Lost => {
+                self.id.set(self.fresh_generation());
+                if let Some(host) = self.host() {
+                    host.event(SocketEvent::Close { code, reason, was_clean });
+                }
+            }
+        }
+    }
+
+    fn schedule_probe(&self) {
+        let delay = self.selector.borrow_mut().next_probe_ms();
+        let Some(ms) = delay else { return };
+        let me = self.me.clone();
+        *self.probe_timer.borrow_mut() = Some(Timeout::new(timer_delay_ms(ms), move || {
+            if let Some(c) = me.upgrade() {
+                c.probe_timer.borrow_mut().take();
+                c.start_probe();
+            }
+        }));
+    }
+
+    fn start_probe(&self) {
+        if self.probe.borrow().is_some() {
+            return;
+        }
+        let attempt = self.selector.borrow_mut().probe();
+        let Some(attempt) = attempt else { return };
+        self.probe_timer.borrow_mut().take();
+        let id = self.fresh_generation();
+        let me = self.me.clone();
+        let sink = move |ev| {
+            if let Some(c) = me.upgrade() {
+                c.on_pipe(id, ev);
+            }
+        };
+        let url = self.url.borrow().clone();
+        match Live::connect(&url, &self.protocols, sink) {
+            Ok(live) => {
+                *self.probe.borrow_mut() = Some(Probe { live, id, frames: Vec::new(), verified: false });
+                *self.probe_deadline.borrow_mut() = attempt.deadline_ms.map(|ms| {
+                    let me = self.me.clone();
+                    Timeout::new(timer_delay_ms(ms), move || {
+                        if let Some(c) = me.upgrade() {
+                            let unverified = c.probe.borrow().as_ref().is_some_and(|p| p.id == id && !p.verified);
+                            if unverified {
+                                c.probe_failed();
+                            }
+                        }
+                    })
+                });
+            }
+            Err(_) => self.probe_failed(),
+        }
+    }
+
+    fn on_probe(&self, ev: SocketEvent) {
+        match ev {
+            SocketEvent::Open => {
+                let frames = self.host().map(|h| h.handshake_frames(true)).unwrap_or_default();
+                let mut probe = self.probe.borrow_mut();
+                let Some(p) = probe.as_mut() else { return };
+                for f in &frames {
+                    p.live.transmit(f);
+                }
+                if frames.is_empty() {
+                    p.verified = true; // nothing to answer: open is all there is
+                    drop(probe);
+                    self.try_switch(0);
+                }
+            }
+            SocketEvent::Message(frame) => {
+                let mut probe = self.probe.borrow_mut();
+                let Some(p) = probe.as_mut() else { return };
+                p.frames.push(frame);
+                let (first, overflow) = (!std::mem::replace(&mut p.verified, true), p.frames.len() > PROBE_BUFFER);
+                drop(probe);
+                if overflow {
+                    self.probe_failed();
+                } else if first {
+                    self.probe_deadline.borrow_mut().take();
+                    self.try_switch(0);
+                }
+            }
+            SocketEvent::Error => {}
+            SocketEvent::Close { .. } => self.probe_failed(),
+        }
+    }
+
+    fn probe_failed(&self) {
+        let probe = self.probe.borrow_mut().take();
+        drop(probe);
+        self.probe_deadline.borrow_mut().take();
+        self.selector.borrow_mut().probe_failed();
+        self.release_held();
+        self.schedule_probe();
+    }
+
+    /// Switch to the verified probe once the fallback has nothing left to
+    /// POST (sends meanwhile are held), or after waiting long enough (then
+    /// what it had not delivered moves to the WebSocket).
+    fn try_switch(&self, tries: u32) {
+        let idle = self.pipe.borrow().as_ref().is_none_or(Pipe::upstream_idle);
+        if idle || tries >= SWITCH_WAIT_TRIES {
+            return self.switch();
+        }
+        let me = self.me.clone();
+        *self.switch_wait.borrow_mut() = Some(Timeout::new(SWITCH_POLL_MS, move || {
+            if let Some(c) = me.upgrade() {
+                c.try_switch(tries + 1);
+            }
+        }));
+    }
+
+    fn switch(&self) {
+        self.switch_wait.borrow_mut().take();
+        let probe = self.probe.borrow_mut().take();
+        let Some(probe) = probe else { return self.release_held() };
+        self.probe_deadline.borrow_mut().take();
+        self.probe_timer.borrow_mut().take();
+        let old = self.pipe.borrow_mut().replace(Pipe::Ws(probe.live));
+        self.id.set(probe.id);
+        self.presented.set(true);
+        let mut resend = old.as_ref().map(Pipe::take_unaccepted).unwrap_or_default();
+        if let Some(old) = old {
+            old.shutdown(close_code::NORMAL, "back on WebSocket");
+        }
+        let remember = self.selector.borrow_mut().probe_succeeded();
+        self.store(remember);
+        resend.append(&mut self.held.borrow_mut());
+        let Some(host) = self.host() else { return };
+        host.switched();
+        for f in &resend {
+            self.transmit(f);
+        }
+        for f in probe.frames {
+            if self.id.get() != probe.id {
+                return;
+            }
+            host.event(SocketEvent::Message(f));
+        }
+    }
+
+    /// A switch that will not happen: held frames go to the current pipe.
+    fn release_held(&self) {
+        self.switch_wait.borrow_mut().take();
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        for f in &held {
+            self.transmit(f);
+        }
+    }
+
+    fn stop_probing(&self) {
+        let probe = self.probe.borrow_mut().take();
+        drop(probe);
+        self.probe_deadline.borrow_mut().take();
+        self.probe_timer.borrow_mut().take();
+        if self.switch_wait.borrow_mut().take().is_some() {
+            self.release_held();
+        }
+    }
+
+    /// Stop everything (the connection is disposed).
+    pub fn dispose(&self, reason: &str) {
+        self.abandon(close_code::NORMAL, reason);
+        self.held.borrow_mut().clear();
+    }
+
+    fn key(url: &str) -> String {
+        format!("tether-ws transport {url}")
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.session_storage().ok().flatten()
+    }
+
+    /// The fallback remembered for `url` in this tab's session.
+    fn recall(&self, url: &str) -> Option<Transport> {
+        if !(self.cfg.enabled && self.cfg.remember) {
+            return None;
+        }
+        Self::storage()?.get_item(&Self::key(url)).ok().flatten().and_then(|n| Transport::from_name(&n))
+    }
+
+    fn store(&self, remember: Remember) {
+        let Some(s) = Self::storage() else { return };
+        let key = Self::key(&self.url.borrow());
+        let _ = match remember {
+            Remember::Nothing => Ok(()),
+            Remember::Keep(t) => s.set_item(&key, t.name()),
+            Remember::Forget => s.remove_item(&key),
+        };
+    }
+}
