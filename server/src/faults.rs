@@ -5,6 +5,7 @@
 //! closes) and check that the app recovers.
 
 mod echo;
+pub mod transport;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -21,6 +22,7 @@ use crate::outbox::Ending;
 #[derive(Debug, Default)]
 pub struct Faults {
     stall_pongs: AtomicBool,
+    pub transport: transport::TransportFaults,
 }
 
 impl Faults {
@@ -47,6 +49,9 @@ pub fn routes(enabled: bool) -> Router<AppState> {
         .route("/test/abort-all", post(abort_all))
         .route("/test/store-read-only", post(store_read_only))
         .route("/test/echo", get(echo::upgrade))
+        .route("/test/refuse-upgrade", post(transport::refuse_upgrade))
+        .route("/test/blackhole-upgrade", post(transport::blackhole_upgrade))
+        .route("/test/hold-sse", post(transport::hold_sse))
 }
 
 /// Makes the real SQLite connection refuse writes (`PRAGMA query_only`), so

@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod cli;
 pub mod config;
+pub mod emulated;
 pub mod faults;
 pub mod hub;
 pub mod limits;
@@ -77,6 +78,7 @@ struct Inner {
     admission: admission::Admission,
     metrics: Arc<metrics::Metrics>,
     faults: faults::Faults,
+    emulated: emulated::Registry,
     settings: Settings,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -97,6 +99,7 @@ impl AppState {
             admission,
             metrics,
             faults: faults::Faults::default(),
+            emulated: emulated::Registry::default(),
             settings,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -126,6 +129,13 @@ impl AppState {
     }
     pub fn faults(&self) -> &faults::Faults {
         &self.0.faults
+    }
+    pub fn metrics_arc(&self) -> Arc<metrics::Metrics> {
+        self.0.metrics.clone()
+    }
+    /// Live emulated sessions (the HTTP fallback).
+    pub fn emulated(&self) -> &emulated::Registry {
+        &self.0.emulated
     }
     pub fn settings(&self) -> &Settings {
         &self.0.settings
@@ -171,6 +181,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .merge(guarded)
+        .merge(emulated::routes(&state))
         .fallback_service(statics)
         .with_state(state)
 }

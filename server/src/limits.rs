@@ -68,6 +68,8 @@ pub struct Limits {
     /// An HTTP request whose headers take longer than this is dropped.
     #[arg(long, env = "TETHER_HEADER_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_TIMEOUT_MS)]
     pub header_timeout_ms: u64,
+    #[command(flatten)]
+    pub emulated: crate::emulated::EmulatedLimits,
 }
 
 impl Default for Limits {
@@ -88,6 +90,7 @@ impl Default for Limits {
             ping_interval_ms: DEFAULT_PING_INTERVAL_MS,
             idle_timeout_ms: DEFAULT_IDLE_TIMEOUT_MS,
             header_timeout_ms: DEFAULT_HEADER_TIMEOUT_MS,
+            emulated: Default::default(),
         }
     }
 }

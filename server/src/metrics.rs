@@ -193,6 +193,15 @@ impl Metrics {
         OpenConnection(self.connections_open.clone(), by_transport)
     }
 
+    /// Counts an emulated session (HTTP fallback) under `transport` until
+    /// the guard drops. `tether_connections_open` stays WebSocket-only (CONTRACT.md).
+    pub fn transport_opened(&self, transport: &str) -> OpenTransport {
+        let gauge =
+            self.connections_by_transport.get_or_create(&TransportLabel { transport: transport.into() }).clone();
+        gauge.inc();
+        OpenTransport(gauge)
+    }
+
     pub fn connections_open(&self) -> i64 {
         self.connections_open.get()
     }
@@ -213,5 +222,14 @@ impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0.dec();
         self.1.dec();
+    }
+}
+
+/// Decrements one by-transport gauge when dropped.
+pub struct OpenTransport(Gauge);
+
+impl Drop for OpenTransport {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

@@ -36,6 +36,9 @@ const MAX_WRITE_BUFFER: usize = 2 * MAX_FRAME_BYTES + WRITE_BUFFER;
 /// Admits the connection (per-IP and total caps) before upgrading. The
 /// Origin check ran before this, as a layer on the route.
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ext: Extensions) -> Response {
+    if state.faults().transport.upgrades_refused() {
+        return (axum::http::StatusCode::BAD_REQUEST, "upgrade refused (test fault)\n").into_response();
+    }
     // Without a peer address (a router served by other code) the per-IP cap
     // cannot apply; the total cap still does.
     let ip = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
@@ -47,6 +50,9 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ext: E
             return (refused.status(), format!("{refused}\n")).into_response();
         }
     };
+    if state.faults().transport.upgrades_blackholed() {
+        return crate::faults::transport::blackhole(ws, state, ticket);
+    }
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_WRITE_BUFFER)

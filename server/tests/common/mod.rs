@@ -2,6 +2,7 @@
 //! that fails fast (every network await is under a timeout).
 #![allow(dead_code)]
 
+pub mod emu;
 pub mod frames;
 pub mod process;
 
