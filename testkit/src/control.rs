@@ -32,6 +32,7 @@ pub fn router(supervisor: Shared) -> Router {
         .route("/stall-pongs", post(stall_pongs))
         .route("/drop-all", post(drop_all))
         .route("/abort-all", post(abort_all))
+        .route("/transport-fault/{name}", post(transport_fault))
         .layer(CorsLayer::permissive())
         .with_state(supervisor)
 }
@@ -150,4 +151,21 @@ async fn drop_all(
 
 async fn abort_all(State(s): State<Shared>) -> Result<(StatusCode, String), Failure> {
     forward(&s, "POST", "/test/abort-all").await
+}
+
+/// The server's transport fault switches (`refuse-upgrade`,
+/// `blackhole-upgrade`, `hold-sse`), forwarded with `?on=true|false`.
+async fn transport_fault(
+    State(s): State<Shared>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<(StatusCode, String), Failure> {
+    if !["refuse-upgrade", "blackhole-upgrade", "hold-sse"].contains(&name.as_str()) {
+        return Err(Failure(StatusCode::NOT_FOUND, format!("no fault {name}")));
+    }
+    let on = query(&q, "on")?;
+    if on.is_empty() {
+        return Err(Failure(StatusCode::BAD_REQUEST, "missing on=true|false".into()));
+    }
+    forward(&s, "POST", &format!("/test/{name}{on}")).await
 }

@@ -11,7 +11,7 @@
 //! it; anything at or below it is a duplicate and dropped.
 
 mod wire;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub use wire::{CloseInfo, PollReply, SessionStarted, WireError, WireFrame, accepted, decode_binary, send_body};

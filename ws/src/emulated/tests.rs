@@ -133,7 +133,7 @@ proptest! {
         let mut server: Vec<Frame> = Vec::new();
         let mut last = 0u64;
         let mut sent = 0u32;
-        let mut deliver = |p: &Post, server: &mut Vec<Frame>, last: &mut u64| {
+        let deliver = |p: &Post, server: &mut Vec<Frame>, last: &mut u64| {
             prop_assert!(p.seq <= *last + 1, "no gap");
             for (i, f) in p.frames.iter().enumerate() {
                 let n = p.seq + i as u64;

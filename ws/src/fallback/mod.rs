@@ -13,7 +13,7 @@
 //! source.
 
 mod config;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub use config::FallbackConfig;
