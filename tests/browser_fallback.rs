@@ -15,6 +15,7 @@ use common::client::*;
 use common::dom::*;
 use common::*;
 use leptos::prelude::*;
+use tether_protocol::ServerMsg;
 use tether_ws::{Transport, now_ms, registry};
 use wasm_bindgen_test::*;
 
@@ -51,14 +52,44 @@ async fn open_on(c: &Client, t: Transport, since: f64, ms: u32) -> f64 {
     now_ms() - since
 }
 
-/// Posts `n` messages from `from` (ids `tag-i`), checks that `to` sees them
+/// The room as an app shows it: every message received (live or replayed
+/// on a join), once per sequence number, in sequence order. Across a switch
+/// back to WebSocket the same frame may arrive on both transports; the
+/// sequence number is what lets an app (the chat) drop the second copy.
+fn room_view(c: &Client) -> Vec<String> {
+    let mut by_seq = std::collections::BTreeMap::new();
+    for m in c.inbox.borrow().iter() {
+        match m {
+            ServerMsg::Message { message } => {
+                by_seq.insert(message.seq, message.body.clone());
+            }
+            ServerMsg::Joined { history, .. } => {
+                for h in history {
+                    by_seq.insert(h.seq, h.body.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    by_seq.into_values().collect()
+}
+
+/// Open on `t` and joined: what it posts next reaches the room.
+async fn ready(c: &Client, t: Transport, since: f64, ms: u32) -> f64 {
+    let took = open_on(c, t, since, ms).await;
+    let joined = wait_for(5_000, || c.inbox.borrow().iter().any(|m| matches!(m, ServerMsg::Joined { .. }))).await;
+    assert!(joined, "never joined");
+    took
+}
+
+/// Posts `n` messages from `from` (ids `tag-i`), checks that `to` shows them
 /// once and in order, and that `from` got every ack.
 async fn exchange(from: &Client, to: &Client, room: &str, tag: &str, n: usize) {
     let bodies: Vec<String> = (0..n).map(|i| format!("{tag} {i:02}")).collect();
     for (i, b) in bodies.iter().enumerate() {
         from.post(room, &format!("{tag}-{i}"), b).unwrap();
     }
-    let mine = |c: &Client| c.bodies().into_iter().filter(|b| b.starts_with(&format!("{tag} "))).collect::<Vec<_>>();
+    let mine = |c: &Client| room_view(c).into_iter().filter(|b| b.starts_with(&format!("{tag} "))).collect::<Vec<_>>();
     let acked = |c: &Client| c.acked().iter().filter(|(id, _)| id.starts_with(&format!("{tag}-"))).count();
     assert!(wait_for(15_000, || mine(to) == bodies && acked(from) == n).await, "{tag}: {:?} acks {}", mine(to), acked(from));
 }
@@ -89,8 +120,8 @@ async fn refused_upgrades_fall_back_to_sse_and_come_back_to_websocket() {
     let t0 = now_ms();
     let a = client_with(Signal::stored(url.clone()), "ria", &room, no_timed_probes);
     let b = client_with(Signal::stored(url.clone()), "rob", &room, no_timed_probes);
-    let took = open_on(&a, Transport::Sse, t0, 15_000).await;
-    open_on(&b, Transport::Sse, t0, 15_000).await;
+    let took = ready(&a, Transport::Sse, t0, 15_000).await;
+    ready(&b, Transport::Sse, t0, 15_000).await;
     wasm_bindgen_test::console_log!("FALLBACK: refused upgrade -> open on SSE in {took:.0} ms");
     exchange(&a, &b, &room, "a-sse", 20).await;
     exchange(&b, &a, &room, "b-sse", 20).await;
@@ -105,7 +136,7 @@ async fn refused_upgrades_fall_back_to_sse_and_come_back_to_websocket() {
     let back = open_on(&a, Transport::WebSocket, t1, 15_000).await;
     wasm_bindgen_test::console_log!("FALLBACK: refused upgrade allowed again -> back on WebSocket in {back:.0} ms");
     let want: Vec<String> = (0..10).map(|i| format!("switch {i:02}")).collect();
-    let seen = |c: &Client| c.bodies().into_iter().filter(|x| x.starts_with("switch ")).collect::<Vec<_>>();
+    let seen = |c: &Client| room_view(c).into_iter().filter(|x| x.starts_with("switch ")).collect::<Vec<_>>();
     assert!(wait_for(15_000, || seen(&b) == want && seen(&a) == want).await, "b {:?} a {:?}", seen(&b), seen(&a));
     open_on(&b, Transport::WebSocket, t1, 15_000).await;
     exchange(&a, &b, &room, "a-ws", 10).await;
@@ -125,11 +156,11 @@ async fn a_black_holed_upgrade_falls_back_within_the_deadline() {
     let room = unique_room("hole");
     let t0 = now_ms();
     let a = client_with(Signal::stored(url.clone()), "hal", &room, no_timed_probes);
-    let took = open_on(&a, Transport::Sse, t0, 15_000).await;
+    let took = ready(&a, Transport::Sse, t0, 15_000).await;
     wasm_bindgen_test::console_log!("FALLBACK: black-holed upgrade -> open on SSE in {took:.0} ms (deadline 3000)");
     assert!(took < 3_000.0 + 5_000.0, "fell back after the 3 s deadline, not the 10 s connect timeout: {took}");
     let b = client_with(Signal::stored(url.clone()), "hob", &room, no_timed_probes);
-    open_on(&b, Transport::Sse, now_ms(), 15_000).await;
+    ready(&b, Transport::Sse, now_ms(), 15_000).await;
     exchange(&a, &b, &room, "hole", 10).await;
     fault("blackhole-upgrade", false).await;
     let t1 = now_ms();
@@ -151,10 +182,10 @@ async fn held_sse_falls_back_to_long_polling_and_comes_back() {
     let room = unique_room("held");
     let t0 = now_ms();
     let a = client_with(Signal::stored(url.clone()), "lee", &room, no_timed_probes);
-    let took = open_on(&a, Transport::LongPoll, t0, 20_000).await;
+    let took = ready(&a, Transport::LongPoll, t0, 20_000).await;
     wasm_bindgen_test::console_log!("FALLBACK: SSE held (upgrades refused) -> open on long-poll in {took:.0} ms");
     let b = client_with(Signal::stored(url.clone()), "lou", &room, no_timed_probes);
-    open_on(&b, Transport::LongPoll, now_ms(), 20_000).await;
+    ready(&b, Transport::LongPoll, now_ms(), 20_000).await;
     exchange(&a, &b, &room, "a-lp", 20).await;
     exchange(&b, &a, &room, "b-lp", 20).await;
     assert!(registry::live_polls() >= 2, "polling: {}", registry::live_polls());
@@ -232,8 +263,13 @@ async fn soak_across_transport_switches_loses_and_doubles_nothing() {
                 assert!(badge(&a).1.contains("fallback: SSE"), "{:?}", badge(&a));
             }
             // Killed and restarted while on SSE.
-            15 => ctl_post("/kill").await.len(),
-            18 => ctl_post("/start").await.len(),
+            15 => {
+                ctl_post("/kill").await;
+            }
+            18 => {
+                ctl_post("/start").await;
+                fault("refuse-upgrade", true).await; // a new process starts with no faults
+            }
             // Allowed again: back to WebSocket.
             25 => {
                 fault("refuse-upgrade", false).await;
@@ -276,7 +312,11 @@ async fn soak_across_transport_switches_loses_and_doubles_nothing() {
                 .iter()
                 .map(|seen| {
                     let mine: Vec<&String> = seen.iter().filter(|s| s.0 == *who).map(|s| &s.1).collect();
-                    mine.windows(2).filter(|w| w[0] > w[1]).count()
+                    let bad: Vec<_> = mine.windows(2).filter(|w| w[0] > w[1]).collect();
+                    if !bad.is_empty() {
+                        wasm_bindgen_test::console_log!("OUT OF ORDER {who}: {bad:?}");
+                    }
+                    bad.len()
                 })
                 .sum::<usize>()
         })
