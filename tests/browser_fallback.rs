@@ -91,7 +91,12 @@ async fn exchange(from: &Client, to: &Client, room: &str, tag: &str, n: usize) {
     }
     let mine = |c: &Client| room_view(c).into_iter().filter(|b| b.starts_with(&format!("{tag} "))).collect::<Vec<_>>();
     let acked = |c: &Client| c.acked().iter().filter(|(id, _)| id.starts_with(&format!("{tag}-"))).count();
-    assert!(wait_for(15_000, || mine(to) == bodies && acked(from) == n).await, "{tag}: {:?} acks {}", mine(to), acked(from));
+    assert!(
+        wait_for(15_000, || mine(to) == bodies && acked(from) == n).await,
+        "{tag}: {:?} acks {}",
+        mine(to),
+        acked(from)
+    );
 }
 
 /// Nothing the hook started is left running.
@@ -194,7 +199,7 @@ async fn held_sse_falls_back_to_long_polling_and_comes_back() {
     // A reload in the same tab starts on long-polling at once.
     let t2 = now_ms();
     let c = client_with(Signal::stored(url.clone()), "lia", &room, no_timed_probes);
-    let again = open_on(&c, Transport::LongPoll, t2, 5_000).await;
+    let again = open_on(&c, Transport::LongPoll, t2, 3_000).await;
     wasm_bindgen_test::console_log!("FALLBACK: remembered long-poll -> open in {again:.0} ms");
     c.owner.cleanup();
 
@@ -203,7 +208,9 @@ async fn held_sse_falls_back_to_long_polling_and_comes_back() {
     let t1 = now_ms();
     set_page_hidden(false);
     let back = open_on(&a, Transport::WebSocket, t1, 15_000).await;
-    wasm_bindgen_test::console_log!("FALLBACK: long-poll, WebSocket allowed again -> back on WebSocket in {back:.0} ms");
+    wasm_bindgen_test::console_log!(
+        "FALLBACK: long-poll, WebSocket allowed again -> back on WebSocket in {back:.0} ms"
+    );
     exchange(&a, &b, &room, "a-back", 10).await;
     exchange(&b, &a, &room, "b-back", 10).await;
     a.owner.cleanup();
@@ -270,19 +277,18 @@ async fn soak_across_transport_switches_loses_and_doubles_nothing() {
                 ctl_post("/start").await;
                 fault("refuse-upgrade", true).await; // a new process starts with no faults
             }
+            24 => assert!(wait_for(15_000, || state(&a) == "open" && state(&b) == "open").await),
             // Allowed again: back to WebSocket.
             25 => {
                 fault("refuse-upgrade", false).await;
                 set_page_hidden(false);
             }
             30 => assert!(wait_for(15_000, || badge(&a).0 == "websocket").await, "{:?}", badge(&a)),
-            // SSE held and upgrades refused, then a restart: long-polling.
+            // SSE held and upgrades refused, connections dropped: long-polling.
             35 => {
                 fault("refuse-upgrade", true).await;
                 fault("hold-sse", true).await;
-                ctl_post("/restart").await;
-                fault("refuse-upgrade", true).await;
-                fault("hold-sse", true).await;
+                ctl_post("/abort-all").await;
             }
             45 => assert!(wait_for(30_000, || badge(&a).0 == "longpoll").await, "{:?}", badge(&a)),
             50 => {
@@ -293,15 +299,19 @@ async fn soak_across_transport_switches_loses_and_doubles_nothing() {
             _ => {}
         }
     }
-    let own_acked = |root: &web_sys::HtmlElement, me: &str| {
-        messages(root).iter().filter(|m| m.0 == me).all(|m| m.2 == "acked")
-    };
+    let own_acked =
+        |root: &web_sys::HtmlElement, me: &str| messages(root).iter().filter(|m| m.0 == me).all(|m| m.2 == "acked");
     let settled = wait_for(60_000, || {
-        own_acked(&a, "ann") && own_acked(&b, "bob") && messages(&a).len() >= sent.len() && messages(&b).len() >= sent.len()
+        own_acked(&a, "ann")
+            && own_acked(&b, "bob")
+            && messages(&a).len() >= sent.len()
+            && messages(&b).len() >= sent.len()
     })
     .await;
     let (seen_a, seen_b) = (messages(&a), messages(&b));
-    let count = |seen: &[(String, String, String)], m: &(String, String)| seen.iter().filter(|s| s.0 == m.0 && s.1 == m.1).count();
+    let count = |seen: &[(String, String, String)], m: &(String, String)| {
+        seen.iter().filter(|s| s.0 == m.0 && s.1 == m.1).count()
+    };
     let lost: Vec<_> = sent.iter().filter(|m| count(&seen_a, m) == 0 || count(&seen_b, m) == 0).collect();
     let duplicated: usize =
         sent.iter().map(|m| count(&seen_a, m).saturating_sub(1) + count(&seen_b, m).saturating_sub(1)).sum();

@@ -15,8 +15,8 @@ use super::registry;
 pub(crate) use super::settings::{ConnSettings, Stamp, Tap};
 
 mod events;
-use super::transport::{Carrier, Host};
 use super::sub::{Sub, Subscribers};
+use super::transport::{Carrier, Host};
 use crate::codec::{Codec, Frame};
 use crate::driver::{Cmd, Driver, TimerKind, timer_delay_ms};
 use crate::options::{PingFn, PongFn, UseWebSocketOptions};

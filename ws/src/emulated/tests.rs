@@ -12,7 +12,10 @@ fn t(s: &str) -> Frame {
 fn endpoints_live_under_the_websocket_path() {
     let e = Endpoints::new("ws://127.0.0.1:8080/ws").unwrap();
     assert_eq!(e.url("session", &[]), "http://127.0.0.1:8080/ws/session");
-    assert_eq!(e.url("sse", &[("session", "a b"), ("after", "7")]), "http://127.0.0.1:8080/ws/sse?session=a%20b&after=7");
+    assert_eq!(
+        e.url("sse", &[("session", "a b"), ("after", "7")]),
+        "http://127.0.0.1:8080/ws/sse?session=a%20b&after=7"
+    );
     let e = Endpoints::new("wss://h/app/ws/?v=1#x").unwrap();
     assert_eq!(e.url("poll", &[("after", "0")]), "https://h/app/ws/poll?v=1&after=0");
     assert!(Endpoints::new("ftp://h/ws").is_err());

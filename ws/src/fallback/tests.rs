@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::backoff::SplitMix64;
-use proptest::prelude::*;
 use Transport::*;
+use proptest::prelude::*;
 
 fn sel(cfg: FallbackConfig, remembered: Option<Transport>) -> Selector {
     Selector::new(cfg, remembered, Box::new(SplitMix64(7)))

@@ -10,6 +10,17 @@ use crate::codec::{Codec, Frame, Incoming, decode};
 use crate::{ConnState, WsError};
 use std::hash::{Hash, Hasher};
 
+/// Which handshake frames to produce.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handshake {
+    /// For a transport that just opened: all of them.
+    Fresh,
+    /// Again at `open`, after the transport sent them when it opened: only new ones.
+    Again,
+    /// For a probe: all of them, not recorded as sent on the current transport.
+    Probe,
+}
+
 fn frame_key(frame: &Frame) -> (u64, usize) {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     frame.hash(&mut hasher);
@@ -37,12 +48,16 @@ where
     /// Every subscriber's handshake frames (unless the transport already
     /// sent them when it opened), then its `on_open`. Runs only after the
     /// driver accepted the move to `open`.
+    ///
+    /// When the transport already sent them as it opened (to prove itself),
+    /// they are asked for again and only what is new goes out: a message the
+    /// app queued while the transport was proving itself belongs in the
+    /// handshake, before anything sent after `open`.
     pub(super) fn handshake(&self) {
-        if !self.carrier.presented() {
-            for frame in self.encoded_handshake(false) {
-                if self.transmit(&frame) {
-                    self.driver.borrow_mut().sent_by_glue(frame.len());
-                }
+        let mode = if self.carrier.presented() { Handshake::Again } else { Handshake::Fresh };
+        for frame in self.encoded_handshake(mode) {
+            if self.transmit(&frame) {
+                self.driver.borrow_mut().sent_by_glue(frame.len());
             }
         }
         self.opened();
@@ -58,11 +73,12 @@ where
     }
 
     /// The subscribers' handshake frames, in subscription order, each once.
-    /// For the current transport (`probe == false`) they are recorded as
-    /// sent on it, so a relayed identical frame does not go out again.
-    fn encoded_handshake(&self, probe: bool) -> Vec<Frame> {
+    /// For the current transport they are recorded as sent on it, so an
+    /// identical frame (relayed, or asked for again) does not go out twice.
+    fn encoded_handshake(&self, mode: Handshake) -> Vec<Frame> {
         let mut seen = std::collections::HashSet::new();
-        if !probe {
+        let probe = mode == Handshake::Probe;
+        if mode == Handshake::Fresh {
             self.handshake_sent.borrow_mut().clear();
         }
         let mut out = Vec::new();
@@ -137,7 +153,7 @@ where
         if !self.alive.get() || !wanted {
             return Vec::new();
         }
-        let frames = self.encoded_handshake(probe);
+        let frames = self.encoded_handshake(if probe { Handshake::Probe } else { Handshake::Fresh });
         if !probe {
             let mut d = self.driver.borrow_mut();
             frames.iter().for_each(|f| d.sent_by_glue(f.len()));

@@ -66,6 +66,9 @@ pub(crate) struct Carrier {
     presented: Cell<bool>,
     /// A close the driver asked for is under way.
     closing: Cell<bool>,
+    /// The network came back or the tab became visible while no fallback
+    /// was working yet: probe as soon as one is.
+    probe_soon: Cell<bool>,
     deadline: RefCell<Option<Timeout>>,
     probe: RefCell<Option<Probe>>,
     probe_deadline: RefCell<Option<Timeout>>,
@@ -90,6 +93,7 @@ impl Carrier {
             generations: Cell::new(0),
             presented: Cell::new(false),
             closing: Cell::new(false),
+            probe_soon: Cell::new(false),
             deadline: RefCell::new(None),
             probe: RefCell::new(None),
             probe_deadline: RefCell::new(None),
@@ -193,8 +197,13 @@ impl Carrier {
 
     /// The network came back or the tab became visible: probe now if on a fallback.
     pub fn page_event(&self, back: bool) {
-        if back {
+        if !back {
+            return;
+        }
+        if self.selector.borrow().on_fallback() {
             self.start_probe();
+        } else {
+            self.probe_soon.set(self.cfg.enabled);
         }
     }
 
@@ -260,7 +269,11 @@ impl Carrier {
     fn working(&self, remember: Remember) {
         self.deadline.borrow_mut().take();
         self.store(remember);
-        self.schedule_probe();
+        if self.probe_soon.replace(false) {
+            self.start_probe();
+        } else {
+            self.schedule_probe();
+        }
     }
 
     fn deadline_passed(&self, id: u64, ms: f64) {

@@ -9,10 +9,10 @@
 //! counts as lost; a failed POST is retried with the same numbers. Every
 //! request is aborted and every listener detached when it ends.
 
+use super::DownEvent;
 use super::http::{Req, fetch};
 use super::poll::PollLoop;
 use super::sse::SseStream;
-use super::DownEvent;
 use crate::backoff::RandomSource;
 use crate::browser::registry;
 use crate::browser::socket::SocketEvent;
@@ -55,7 +55,12 @@ pub(crate) struct Emulated {
 impl Emulated {
     /// Start a session for the WebSocket URL `url`, receiving over `mode`
     /// (SSE or long-poll), reporting to `sink`; `limit` re-attachments in a row.
-    pub fn start(url: &str, mode: Transport, limit: u32, sink: impl Fn(SocketEvent) + 'static) -> Result<Rc<Self>, String> {
+    pub fn start(
+        url: &str,
+        mode: Transport,
+        limit: u32,
+        sink: impl Fn(SocketEvent) + 'static,
+    ) -> Result<Rc<Self>, String> {
         let ends = Endpoints::new(url)?;
         let this = Rc::new_cyclic(|me| Self {
             me: me.clone(),
@@ -78,7 +83,8 @@ impl Emulated {
         let url = this.ends.url("session", &[]);
         let signal = this.abort.as_ref().map(AbortController::signal);
         wasm_bindgen_futures::spawn_local(async move {
-            let answer = fetch(Req { method: "POST", url: &url, body: None, signal: signal.as_ref(), keepalive: false }).await;
+            let answer =
+                fetch(Req { method: "POST", url: &url, body: None, signal: signal.as_ref(), keepalive: false }).await;
             let Some(me) = me.upgrade().filter(|m| !m.ended.get()) else { return };
             match answer {
                 Ok((200 | 201, body)) => match serde_json::from_str::<SessionStarted>(&body) {

@@ -26,7 +26,8 @@ impl PollLoop {
             let aborted = || signal.as_ref().is_some_and(|s| s.aborted());
             while let Some(url) = next_url() {
                 let answer =
-                    fetch(Req { method: "GET", url: &url, body: None, signal: signal.as_ref(), keepalive: false }).await;
+                    fetch(Req { method: "GET", url: &url, body: None, signal: signal.as_ref(), keepalive: false })
+                        .await;
                 if aborted() {
                     break;
                 }

@@ -4,8 +4,8 @@
 
 use super::DownEvent;
 use crate::browser::registry;
-use crate::emulated::{CloseInfo, decode_binary};
 use crate::codec::Frame;
+use crate::emulated::{CloseInfo, decode_binary};
 use gloo_events::EventListener;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
