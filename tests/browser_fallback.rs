@@ -23,7 +23,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// Set a fault switch on the real server (through testctl).
 async fn fault(name: &str, on: bool) {
-    ctl_post(&format!("/transport-fault/{name}?on={on}")).await;
+    ctl_post(&format!("/{name}?on={on}")).await;
 }
 
 /// A clean server and tab: no fault, nothing remembered.
@@ -348,4 +348,60 @@ async fn soak_across_transport_switches_loses_and_doubles_nothing() {
     a.remove();
     b.remove();
     nothing_left().await;
+}
+
+/// Start nginx in front of the server in `mode` (testctl); its `/ws` URL.
+async fn nginx(mode: &str) -> String {
+    let info = ctl_post(&format!("/nginx/start?mode={mode}")).await;
+    let v: serde_json::Value = serde_json::from_str(&info).expect("/nginx/start answers JSON");
+    v["ws"].as_str().expect("ws field").to_owned()
+}
+
+/// The chat through a real reverse proxy configured as broken deployments
+/// are: nginx without `Upgrade`/`Connection` forwarded (SSE passes), then
+/// one that also buffers every response (only long-polling passes).
+#[wasm_bindgen_test]
+async fn the_chat_works_through_nginx_that_forwards_no_upgrade() {
+    reset().await;
+    for (mode, want, words) in
+        [("no-upgrade", "sse", "fallback: SSE"), ("buffered", "longpoll", "fallback: long-polling")]
+    {
+        let url = nginx(mode).await;
+        let room = unique_room("nginx");
+        let t0 = now_ms();
+        let (a, ha) = mount(url.clone(), "nia", &room);
+        let (b, hb) = mount(url.clone(), "nob", &room);
+        let ok = wait_for(20_000, || state(&a) == "open" && state(&b) == "open" && badge(&a).0 == want).await;
+        assert!(ok, "{mode}: {} {:?}", state(&a), badge(&a));
+        wasm_bindgen_test::console_log!("FALLBACK: nginx {mode} -> chat open on {want} in {:.0} ms", now_ms() - t0);
+        assert!(badge(&a).1.contains(words), "{:?}", badge(&a));
+        let mut sent = Vec::new();
+        for i in 0..10 {
+            for (who, root) in [("nia", &a), ("nob", &b)] {
+                let body = format!("{who} {i:02}");
+                type_and_enter(root, "message-input", &body);
+                sent.push((who.to_owned(), body));
+            }
+        }
+        let all_acked =
+            |root: &web_sys::HtmlElement, me: &str| messages(root).iter().filter(|m| m.0 == me).all(|m| m.2 == "acked");
+        let settled = wait_for(20_000, || {
+            all_acked(&a, "nia") && all_acked(&b, "nob") && messages(&a).len() == 20 && messages(&b).len() == 20
+        })
+        .await;
+        assert!(settled, "{mode}: a {:?} b {:?}", messages(&a), messages(&b));
+        for who in ["nia", "nob"] {
+            let want: Vec<&String> = sent.iter().filter(|m| m.0 == who).map(|m| &m.1).collect();
+            for root in [&a, &b] {
+                let seen: Vec<String> = messages(root).into_iter().filter(|m| m.0 == who).map(|m| m.1).collect();
+                assert_eq!(seen.iter().collect::<Vec<_>>(), want, "{mode}: once, in order");
+            }
+        }
+        drop(ha);
+        drop(hb);
+        a.remove();
+        b.remove();
+        nothing_left().await;
+    }
+    ctl_post("/nginx/stop").await;
 }

@@ -29,12 +29,15 @@ pub fn router(supervisor: Shared) -> Router {
         .route("/term", post(term))
         .route("/connections", get(connections))
         .route("/metrics", get(metrics))
-        .route("/stall-pongs", post(stall_pongs))
+        .route("/stall-pongs", post(switch))
         .route("/drop-all", post(drop_all))
         .route("/abort-all", post(abort_all))
-        .route("/transport-fault/{name}", post(transport_fault))
+        .route("/refuse-upgrade", post(switch))
+        .route("/blackhole-upgrade", post(switch))
+        .route("/hold-sse", post(switch))
+        .with_state(supervisor.clone())
+        .merge(crate::proxy::router(supervisor))
         .layer(CorsLayer::permissive())
-        .with_state(supervisor)
 }
 
 /// Failures reported to the test, with the reason as plain text.
@@ -130,15 +133,19 @@ fn query(params: &HashMap<String, String>, key: &str) -> Result<String, Failure>
     }
 }
 
-async fn stall_pongs(
+/// The on/off fault switches (`/stall-pongs`, `/refuse-upgrade`,
+/// `/blackhole-upgrade`, `/hold-sse`), forwarded to the server's `/test/…`
+/// of the same name.
+async fn switch(
     State(s): State<Shared>,
+    uri: axum::http::Uri,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<(StatusCode, String), Failure> {
     let on = query(&q, "on")?;
     if on.is_empty() {
         return Err(Failure(StatusCode::BAD_REQUEST, "missing on=true|false".into()));
     }
-    forward(&s, "POST", &format!("/test/stall-pongs{on}")).await
+    forward(&s, "POST", &format!("/test{}{on}", uri.path())).await
 }
 
 async fn drop_all(
@@ -151,21 +158,4 @@ async fn drop_all(
 
 async fn abort_all(State(s): State<Shared>) -> Result<(StatusCode, String), Failure> {
     forward(&s, "POST", "/test/abort-all").await
-}
-
-/// The server's transport fault switches (`refuse-upgrade`,
-/// `blackhole-upgrade`, `hold-sse`), forwarded with `?on=true|false`.
-async fn transport_fault(
-    State(s): State<Shared>,
-    axum::extract::Path(name): axum::extract::Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<(StatusCode, String), Failure> {
-    if !["refuse-upgrade", "blackhole-upgrade", "hold-sse"].contains(&name.as_str()) {
-        return Err(Failure(StatusCode::NOT_FOUND, format!("no fault {name}")));
-    }
-    let on = query(&q, "on")?;
-    if on.is_empty() {
-        return Err(Failure(StatusCode::BAD_REQUEST, "missing on=true|false".into()));
-    }
-    forward(&s, "POST", &format!("/test/{name}{on}")).await
 }

@@ -5,6 +5,7 @@
 pub mod control;
 pub mod http;
 pub mod nginx;
+pub mod proxy;
 pub mod supervisor;
 
 use std::io::Write;

@@ -101,6 +101,15 @@ async fn close_code(ws: &mut Ws) -> Option<u16> {
     }
 }
 
+/// The HTTP status a WebSocket upgrade was refused with (None: accepted).
+async fn upgrade_status(url: &str) -> Option<u16> {
+    match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await.expect("connect timeout") {
+        Ok(_) => None,
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Some(resp.status().as_u16()),
+        Err(e) => panic!("connect: {e}"),
+    }
+}
+
 async fn testctl_drives_the_server() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_tether-testctl"))
@@ -152,6 +161,23 @@ async fn testctl_drives_the_server() {
     assert_eq!(call(port, "POST", "/stall-pongs?on=false").await.0, 200);
     send(&mut b, &ClientMsg::Ping { nonce: 2 }).await;
     assert_eq!(recv(&mut b).await, ServerMsg::Pong { nonce: 2 });
+
+    // Transport faults and a broken proxy, for the fallback's browser tests.
+    assert_eq!(call(port, "POST", "/refuse-upgrade?on=true").await.0, 200);
+    assert_eq!(upgrade_status(&ws_url).await, Some(400));
+    assert_eq!(call(port, "POST", "/refuse-upgrade?on=false").await.0, 200);
+    assert_eq!(call(port, "POST", "/hold-sse?on=false").await.0, 200);
+    assert_eq!(call(port, "POST", "/blackhole-upgrade?on=false").await.0, 200);
+    assert_eq!(call(port, "POST", "/nginx/start?mode=sideways").await.0, 400);
+    let (status, body) = call(port, "POST", "/nginx/start?mode=no-upgrade").await;
+    assert_eq!(status, 200, "{body}");
+    let proxy: serde_json::Value = serde_json::from_str(&body).expect("nginx json");
+    let proxy_port: u16 = proxy["http"].as_str().and_then(|u| u.rsplit(':').next()?.parse().ok()).expect("port");
+    assert_eq!(proxy["ws"], format!("ws://127.0.0.1:{proxy_port}/ws"));
+    assert_eq!(raw(proxy_port, "POST", "/ws/session", "").await.0, 201, "the fallback passes");
+    assert!(upgrade_status(proxy["ws"].as_str().unwrap()).await.is_some_and(|s| s >= 400), "upgrades do not");
+    assert_eq!(call(port, "POST", "/nginx/stop").await, (200, r#"{"stopped":true}"#.into()));
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", proxy_port)).await.is_err(), "nginx still up");
 
     // A stored message survives kill + start on the same port.
     send(&mut b, &ClientMsg::Join { room: "r".into(), since: None }).await;
