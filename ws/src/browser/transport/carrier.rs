@@ -345,13 +345,13 @@ impl Carrier {
                         if let Some(c) = me.upgrade() {
                             let unverified = c.probe.borrow().as_ref().is_some_and(|p| p.id == id && !p.verified);
                             if unverified {
-                                c.probe_failed();
+                                c.probe_failed("no frame in time");
                             }
                         }
                     })
                 });
             }
-            Err(_) => self.probe_failed(),
+            Err(e) => self.probe_failed(&e),
         }
     }
 
@@ -377,18 +377,19 @@ impl Carrier {
                 let (first, overflow) = (!std::mem::replace(&mut p.verified, true), p.frames.len() > PROBE_BUFFER);
                 drop(probe);
                 if overflow {
-                    self.probe_failed();
+                    self.probe_failed("too many frames while waiting to switch");
                 } else if first {
                     self.probe_deadline.borrow_mut().take();
                     self.try_switch(0);
                 }
             }
             SocketEvent::Error => {}
-            SocketEvent::Close { .. } => self.probe_failed(),
+            SocketEvent::Close { code, reason, .. } => self.probe_failed(&format!("closed {code} {reason}")),
         }
     }
 
-    fn probe_failed(&self) {
+    fn probe_failed(&self, why: &str) {
+        web_sys::console::info_1(&format!("use_websocket: WebSocket probe failed ({why}); staying on the fallback").into());
         let probe = self.probe.borrow_mut().take();
         drop(probe);
         self.probe_deadline.borrow_mut().take();
