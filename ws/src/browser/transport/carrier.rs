@@ -389,7 +389,9 @@ impl Carrier {
     }
 
     fn probe_failed(&self, why: &str) {
-        web_sys::console::info_1(&format!("use_websocket: WebSocket probe failed ({why}); staying on the fallback").into());
+        web_sys::console::info_1(
+            &format!("use_websocket: WebSocket probe failed ({why}); staying on the fallback").into(),
+        );
         let probe = self.probe.borrow_mut().take();
         drop(probe);
         self.probe_deadline.borrow_mut().take();
