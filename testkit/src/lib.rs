@@ -5,8 +5,17 @@
 pub mod control;
 pub mod http;
 pub mod nginx;
+pub mod postgres;
 pub mod proxy;
+pub mod redis;
 pub mod supervisor;
+
+/// A number unique within this process, for temporary directory names.
+pub fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
 
 use std::io::Write;
 use std::path::PathBuf;

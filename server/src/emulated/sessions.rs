@@ -71,16 +71,7 @@ impl Registry {
     /// Forgets a session, remembering its token as ended.
     fn remove(&self, token: &str) {
         lock(&self.live).remove(token);
-        let mut gone = lock(&self.gone);
-        let now = Instant::now();
-        gone.expire(now);
-        if gone.order.len() >= GONE_KEPT
-            && let Some((t, _)) = gone.order.pop_front()
-        {
-            gone.tokens.remove(&t);
-        }
-        gone.order.push_back((token.to_owned(), now));
-        gone.tokens.insert(token.to_owned());
+        lock(&self.gone).remember(token, Instant::now());
     }
 
     /// Live sessions now (tests and metrics).
@@ -94,6 +85,18 @@ impl Registry {
 }
 
 impl Gone {
+    /// Remembers `token` as ended, forgetting the oldest past [`GONE_KEPT`].
+    fn remember(&mut self, token: &str, now: Instant) {
+        self.expire(now);
+        if self.order.len() >= GONE_KEPT
+            && let Some((t, _)) = self.order.pop_front()
+        {
+            self.tokens.remove(&t);
+        }
+        self.order.push_back((token.to_owned(), now));
+        self.tokens.insert(token.to_owned());
+    }
+
     fn expire(&mut self, now: Instant) {
         while self.order.front().is_some_and(|(_, at)| now.duration_since(*at) >= GONE_FOR) {
             if let Some((t, _)) = self.order.pop_front() {
@@ -136,8 +139,12 @@ pub async fn create(
         "poll_ms": limits.emulated.poll_hold_ms,
         "idle_ms": limits.emulated.session_idle_ms,
     });
+    // Registered with the hub before the client can say hello (the hub
+    // marks registered connections greeted, for `room_added`).
+    let (registered, is_registered) = tokio::sync::oneshot::channel();
     let tracker = state.tracker().clone();
-    tracker.spawn(run(shared, state, outbox, rx, ticket));
+    tracker.spawn(run(shared, state, outbox, rx, ticket, registered));
+    let _ = is_registered.await;
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -148,9 +155,17 @@ pub async fn delete(State(state): State<AppState>, Query(q): Query<SessionQuery>
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn run(shared: Arc<Shared>, state: AppState, outbox: Outbox, mut rx: OutboxRx, _ticket: Ticket) {
+async fn run(
+    shared: Arc<Shared>,
+    state: AppState,
+    outbox: Outbox,
+    mut rx: OutboxRx,
+    _ticket: Ticket,
+    registered: tokio::sync::oneshot::Sender<()>,
+) {
     let conn = outbox.id;
     let registration = state.hub().register(outbox);
+    let _ = registered.send(());
     let closer = shared.closer.clone();
     let shutdown = state.shutdown_token().clone();
     let limits = &state.settings().limits;
@@ -225,5 +240,31 @@ async fn linger(shared: &Shared, idle: Duration, shutdown: &tokio_util::sync::Ca
             r = changed.changed() => if r.is_err() { return },
             _ = ticks.tick() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ended_tokens_are_remembered_for_a_while_and_at_most_so_many() {
+        let t0 = Instant::now();
+        let mut gone = Gone::default();
+        for i in 0..=GONE_KEPT {
+            gone.remember(&i.to_string(), t0);
+        }
+        assert_eq!(gone.tokens.len(), GONE_KEPT);
+        assert!(!gone.tokens.contains("0") && gone.tokens.contains("1"), "the oldest is forgotten first");
+        gone.expire(t0 + GONE_FOR);
+        assert!(gone.tokens.is_empty() && gone.order.is_empty());
+    }
+
+    #[test]
+    fn tokens_are_128_random_bits_url_safe() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 22);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{a}");
     }
 }

@@ -142,14 +142,19 @@ impl Sse {
         }
     }
 
-    /// The next event that is neither a ping nor presence.
+    /// The next event that is neither a ping nor presence, within 2 × [`WAIT`]
+    /// (pings do not keep it waiting).
     pub async fn next_frame(&mut self) -> Event {
-        loop {
-            let ev = self.next_event(WAIT).await.expect("stream ended");
-            if ev.event.as_deref() != Some("ping") && !is_presence(&ev.data) {
-                return ev;
+        let fut = async {
+            loop {
+                let ev = self.next_event(WAIT * 2).await.expect("stream ended");
+                if ev.event.as_deref() != Some("ping") && !is_presence(&ev.data) {
+                    return ev;
+                }
             }
-        }
+        };
+        // Generous: a loaded 2-core machine can stall a test for seconds.
+        tokio::time::timeout(WAIT * 2, fut).await.expect("no frame in time")
     }
 
     /// Asserts that no event at all (not even a ping) arrives for `d`.
@@ -233,33 +238,34 @@ impl Emu {
         fetch(self.addr, "GET", &format!("/ws/poll?session={}&after={after}", self.token), &[], "").await
     }
 
-    /// The next text frame, presence included.
+    /// The next text frame (presence included when polling).
     pub async fn recv_any_text(&mut self) -> String {
         match &mut self.down {
-            Down::Sse(sse) => loop {
-                let ev = sse.next_event(WAIT).await.expect("stream ended");
-                match ev.event.as_deref() {
-                    Some("ping") => continue,
-                    None => return ev.data,
-                    Some(other) => panic!("unexpected event {other}: {}", ev.data),
+            Down::Sse(sse) => {
+                let ev = sse.next_frame().await;
+                assert_eq!(ev.event, None, "unexpected event: {}", ev.data);
+                ev.data
+            }
+            Down::Poll { cursor, queue } => {
+                let deadline = tokio::time::Instant::now() + WAIT;
+                loop {
+                    assert!(tokio::time::Instant::now() < deadline, "no frame polled in time");
+                    if let Some(t) = queue.pop_front() {
+                        return t;
+                    }
+                    let path = format!("/ws/poll?session={}&after={cursor}", self.token);
+                    let r = fetch(self.addr, "GET", &path, &[], "").await;
+                    assert_eq!(r.status, 200, "{}", r.body);
+                    let answer = r.json();
+                    assert!(answer["close"].is_null(), "closed: {}", r.body);
+                    for f in answer["frames"].as_array().expect("frames") {
+                        let n = f["n"].as_u64().expect("n");
+                        assert_eq!(n, *cursor + 1, "frames numbered without gaps");
+                        *cursor = n;
+                        queue.push_back(f["t"].as_str().expect("text frame").to_owned());
+                    }
                 }
-            },
-            Down::Poll { cursor, queue } => loop {
-                if let Some(t) = queue.pop_front() {
-                    return t;
-                }
-                let path = format!("/ws/poll?session={}&after={cursor}", self.token);
-                let r = fetch(self.addr, "GET", &path, &[], "").await;
-                assert_eq!(r.status, 200, "{}", r.body);
-                let answer = r.json();
-                assert!(answer["close"].is_null(), "closed: {}", r.body);
-                for f in answer["frames"].as_array().expect("frames") {
-                    let n = f["n"].as_u64().expect("n");
-                    assert_eq!(n, *cursor + 1, "frames numbered without gaps");
-                    *cursor = n;
-                    queue.push_back(f["t"].as_str().expect("text frame").to_owned());
-                }
-            },
+            }
         }
     }
 

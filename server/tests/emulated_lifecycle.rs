@@ -1,0 +1,129 @@
+//! Emulated sessions' lifecycle over real sockets: idle expiry (410) and
+//! unknown tokens (404), the client's DELETE, the hello timeout, server
+//! shutdown (close 1001) and a client too slow to read (close 1013).
+
+mod common;
+
+use std::time::Duration;
+
+use common::emu::{Emu, Sse, fetch, start_session};
+use common::emu_chat::{collect, joined, limits, quick, server};
+use common::frames::{join, post};
+use common::{Client, TestServer, WAIT};
+use tether_protocol::{ClientMsg, close_code};
+use tether_server::Limits;
+use tether_server::emulated::EmulatedLimits;
+
+#[tokio::test]
+async fn idle_sessions_expire_with_410_and_unknown_ones_get_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, EmulatedLimits { session_idle_ms: 300, ..quick() }).await;
+    let idle = start_session(server.addr).await;
+    let attached = start_session(server.addr).await;
+    let mut sse = Sse::open(server.addr, &format!("/ws/sse?session={attached}"), &[]).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let r = Emu::of(server.addr, &idle).poll(0).await;
+    assert_eq!((r.status, r.error()), (410, "expired_session".to_owned()), "{}", r.body);
+    let r = fetch(server.addr, "GET", "/ws/poll?session=AAAAAAAAAAAAAAAAAAAAAA", &[], "").await;
+    assert_eq!((r.status, r.error()), (404, "unknown_session".to_owned()), "{}", r.body);
+    // An attached stream keeps its session alive (pings flowing), until it goes.
+    Emu::of(server.addr, &attached).send(&ClientMsg::Hello { nick: "al".into() }).await;
+    sse.next_frame().await;
+    drop(sse);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let r = Emu::of(server.addr, &attached).post_frames(2, "[]").await;
+    assert_eq!(r.status, 410, "{}", r.body);
+    assert_eq!(server.state.emulated().len(), 0, "expired sessions are forgotten");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_deleted_session_is_over_and_the_hello_timeout_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits { hello_timeout_ms: 300, ..limits(quick()) };
+    let server = TestServer::start_limited(&dir.path().join("t.db"), limits).await;
+    let token = start_session(server.addr).await;
+    let r = fetch(server.addr, "DELETE", &format!("/ws/session?session={token}"), &[], "").await;
+    assert_eq!(r.status, 204);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(Emu::of(server.addr, &token).poll(0).await.status, 410);
+    let silent = start_session(server.addr).await;
+    let mut sse = Sse::open(server.addr, &format!("/ws/sse?session={silent}"), &[]).await;
+    let close = sse.next_frame().await;
+    assert_eq!(close.event.as_deref(), Some("close"));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&close.data).unwrap()["code"], close_code::POLICY);
+    assert!(sse.next_event(WAIT).await.is_none(), "the response ends after close");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn server_shutdown_sends_close_1001_to_streams_and_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, EmulatedLimits { poll_hold_ms: 20_000, ..quick() }).await;
+    let mut s = Emu::sse(server.addr).await.greet("s").await;
+    let p = Emu::longpoll(server.addr).await.greet("p").await;
+    let polling = tokio::spawn(async move { p.poll(2).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = tokio::spawn(server.stop());
+    let r = polling.await.unwrap();
+    assert_eq!(r.json()["close"]["code"], close_code::GOING_AWAY, "{}", r.body);
+    let Some(sse) = s.stream() else { panic!("sse client") };
+    let close = sse.next_frame().await;
+    assert_eq!(close.event.as_deref(), Some("close"));
+    let data: serde_json::Value = serde_json::from_str(&close.data).unwrap();
+    assert_eq!((data["code"].as_u64(), data["reason"].as_str()), (Some(1001), Some("server shutting down")));
+    stopping.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_that_stops_reading_ends_with_1013_after_its_last_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Limits { outbox_bytes: 4096, ..limits(quick()) };
+    let server = TestServer::start_limited(&dir.path().join("t.db"), l).await;
+    let mut slow = Emu::longpoll(server.addr).await.greet("slow").await;
+    slow.send(&join("lobby", None)).await;
+    joined(&mut slow, "lobby").await;
+    let mut w = Client::hello(&server.ws_url(), "ws").await;
+    w.send(&join("lobby", None)).await;
+    joined(&mut w, "lobby").await;
+    for i in 0..40 {
+        w.send(&post("lobby", &format!("m{i}"), &"x".repeat(200))).await;
+    }
+    collect(&mut w, 40).await; // all broadcast while `slow` did not poll
+    let (mut after, mut close) = (4, serde_json::Value::Null);
+    for _ in 0..40 {
+        let r = slow.poll(after).await;
+        let answer = r.json();
+        let frames = answer["frames"].as_array().unwrap();
+        after = frames.last().map_or(after, |f| f["n"].as_u64().unwrap());
+        if !answer["close"].is_null() {
+            close = answer["close"].clone();
+            break;
+        }
+    }
+    assert_eq!(close["code"], close_code::TRY_AGAIN_LATER, "too slow: closed like a WebSocket");
+    assert!(after > 4, "the frames kept before the close are delivered first");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_drop_and_abort_faults_reach_emulated_sessions_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, quick()).await;
+    let mut dropped = Emu::sse(server.addr).await.greet("d").await;
+    assert_eq!(server.http("POST", "/test/drop-all?code=4000").await.0, 200);
+    let close = dropped.stream().unwrap().next_frame().await;
+    assert_eq!(close.event.as_deref(), Some("close"));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&close.data).unwrap()["code"], 4000);
+
+    let mut aborted = Emu::sse(server.addr).await.greet("a").await;
+    assert_eq!(server.http("POST", "/test/abort-all").await.0, 200);
+    // Like a dropped TCP connection: the stream ends without a close event,
+    // and the session is gone.
+    let sse = aborted.stream().unwrap();
+    while let Some(ev) = sse.next_event(WAIT).await {
+        assert_eq!(ev.event.as_deref(), Some("ping"), "nothing but pings before the end: {ev:?}");
+    }
+    assert_eq!(aborted.poll(2).await.status, 410);
+    server.stop().await;
+}
