@@ -153,7 +153,11 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     /// Frames sent first on every (re)connection, before anything queued:
     /// the place for authentication, subscriptions and resume cursors. Called
     /// at each open, after the move to `open` is accepted, so it can read
-    /// current state and mark things as sent. Default: none.
+    /// current state and mark things as sent. With [`Self::fallback`] on
+    /// (the default) it is first called as soon as a transport opens, while
+    /// still `connecting` (the server's answer is what proves the transport
+    /// works), then again at `open`, when only frames not already sent go
+    /// out; it is also called for a background WebSocket probe. Default: none.
     pub fn handshake(mut self, f: impl Fn() -> Vec<Tx> + 'static) -> Self {
         self.handshake = Rc::new(f);
         self
