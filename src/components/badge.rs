@@ -1,10 +1,28 @@
 //! The connection badge: state, attempt, a live countdown to the next retry,
-//! and the "reconnect now" button whenever it is not connected.
+//! the transport when it is a fallback (`data-transport` always), and the
+//! "reconnect now" button whenever it is not connected.
 
 use crate::chat::Chat;
 use leptos::prelude::*;
 use std::time::Duration;
-use tether_ws::{ConnState, now_ms};
+use tether_ws::{ConnState, Transport, now_ms};
+
+/// The transport in words, when it is not a WebSocket.
+fn fallback_words(t: Transport) -> Option<&'static str> {
+    match t {
+        Transport::WebSocket => None,
+        Transport::Sse => Some("SSE"),
+        Transport::LongPoll => Some("long-polling"),
+    }
+}
+
+fn describe_with(state: &ConnState, transport: Transport, now: f64) -> String {
+    let text = describe(state, now);
+    match fallback_words(transport) {
+        Some(words) if state.is_open() => format!("{text} (fallback: {words})"),
+        _ => text,
+    }
+}
 
 fn describe(state: &ConnState, now: f64) -> String {
     match state {
@@ -28,6 +46,8 @@ fn describe(state: &ConnState, now: f64) -> String {
 pub fn ConnectionBadge() -> impl IntoView {
     let chat = expect_context::<Chat>();
     let state = chat.state;
+    let metrics = chat.metrics;
+    let transport = Memo::new(move |_| metrics.with(|m| m.transport));
     let now = RwSignal::new(now_ms());
     // Tick only while a countdown is visible.
     let tick = set_interval_with_handle(
@@ -47,9 +67,10 @@ pub fn ConnectionBadge() -> impl IntoView {
     // own, so `closed` is never the user's choice here.
     let down = move || !matches!(state.get(), ConnState::Open | ConnState::Connecting | ConnState::Closing);
     view! {
-        <div class="badge" data-testid="connection-status" data-state=move || state.get().name()>
+        <div class="badge" data-testid="connection-status" data-state=move || state.get().name()
+            data-transport=move || transport.get().name()>
             <span class="dot"></span>
-            <span class="label">{move || describe(&state.get(), now.get())}</span>
+            <span class="label">{move || describe_with(&state.get(), transport.get(), now.get())}</span>
             <Show when=down>
                 {
                     let reconnect = reconnect.clone();

@@ -16,6 +16,7 @@ pub(crate) fn use_websocket<Tx: 'static, Rx: Send + Sync + 'static>() -> UseWebS
         message: Signal::stored(None),
         error: Signal::stored(None),
         metrics: Signal::stored(Metrics::default()),
+        transport: Signal::stored(crate::Transport::WebSocket),
         send: refuse(),
         try_send: refuse(),
         open: nothing(),

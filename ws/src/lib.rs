@@ -58,7 +58,9 @@ pub mod close_code;
 pub mod codec;
 pub mod config;
 pub mod driver;
+pub mod emulated;
 mod error;
+pub mod fallback;
 mod inert;
 pub mod metrics;
 pub mod options;
@@ -72,7 +74,7 @@ pub use browser::{live_shared, now_ms};
 pub use codec::{BinaryCodec, Codec, Frame, Incoming, JsonCodec, TextCodec};
 pub use config::CloseAction;
 pub use error::WsError;
-pub use metrics::{Metrics, Role};
+pub use metrics::{Metrics, Role, Transport};
 pub use options::UseWebSocketOptions;
 pub use queue::QueueFull;
 pub use state::ConnState;
@@ -100,6 +102,10 @@ pub struct UseWebSocketReturn<Tx: 'static, Rx: Send + Sync + 'static> {
     pub error: Signal<Option<WsError>>,
     /// Counters: connects, drops, frames and bytes, queue, RTT, ...
     pub metrics: Signal<Metrics>,
+    /// The transport carrying the connection: `WebSocket`, or a fallback
+    /// (`Sse`, `LongPoll`) when no WebSocket gets through (see
+    /// [`UseWebSocketOptions::fallback`]). The same as `metrics.transport`.
+    pub transport: Signal<Transport>,
     /// Send now if open, else queue in order. Errs when the queue is full or
     /// the component is gone; nothing is dropped silently.
     pub send: SendFn<Tx>,
@@ -122,6 +128,7 @@ impl<Tx: 'static, Rx: Send + Sync + 'static> Clone for UseWebSocketReturn<Tx, Rx
             message: self.message,
             error: self.error,
             metrics: self.metrics,
+            transport: self.transport,
             send: self.send.clone(),
             try_send: self.try_send.clone(),
             open: self.open.clone(),

@@ -75,19 +75,41 @@ impl<'de> serde::Deserialize<'de> for StateName {
     }
 }
 
-/// Which transport carries the connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Which transport carries the connection: a WebSocket, or one of the HTTP
+/// fallbacks (the emulated connection) when a network lets no WebSocket through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Transport {
     /// A browser `WebSocket`.
     #[default]
     WebSocket,
+    /// Server-Sent Events (`EventSource`) down, HTTP POST up.
+    Sse,
+    /// HTTP long-polling down, HTTP POST up.
+    LongPoll,
 }
 
 impl Transport {
-    /// A stable lowercase name: `websocket`.
+    /// A stable lowercase name: `websocket`, `sse` or `longpoll`.
     pub fn name(self) -> &'static str {
         match self {
             Transport::WebSocket => "websocket",
+            Transport::Sse => "sse",
+            Transport::LongPoll => "longpoll",
+        }
+    }
+
+    /// The transport of a [`Transport::name`], if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Transport::WebSocket, Transport::Sse, Transport::LongPoll].into_iter().find(|t| t.name() == name)
+    }
+
+    /// The next transport to try when this one does not get through
+    /// (WebSocket, then SSE, then long-polling); `None` after the last.
+    pub fn next(self) -> Option<Self> {
+        match self {
+            Transport::WebSocket => Some(Transport::Sse),
+            Transport::Sse => Some(Transport::LongPoll),
+            Transport::LongPoll => None,
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::backoff::BackoffConfig;
 use crate::codec::{Codec, Incoming, JsonCodec};
 use crate::config::{CloseAction, DriverConfig, HeartbeatConfig};
 use crate::error::WsError;
+use crate::fallback::FallbackConfig;
 use std::rc::Rc;
 
 /// Called with every inbound frame, in order.
@@ -23,6 +24,7 @@ pub type PingFn<Tx> = Rc<dyn Fn(u64) -> Tx>;
 /// [`UseWebSocketOptions::codec`].
 pub struct UseWebSocketOptions<Tx, Rx, C = JsonCodec> {
     pub(crate) driver: DriverConfig,
+    pub(crate) fallback: FallbackConfig,
     pub(crate) immediate: bool,
     pub(crate) share: bool,
     pub(crate) across_tabs: bool,
@@ -49,6 +51,7 @@ impl<Tx: 'static, Rx: 'static, C> UseWebSocketOptions<Tx, Rx, C> {
     pub fn with_codec(codec: C) -> Self {
         Self {
             driver: DriverConfig::default(),
+            fallback: FallbackConfig::default(),
             immediate: true,
             share: false,
             across_tabs: false,
@@ -73,6 +76,7 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     pub fn codec<C2: Codec<Tx, Rx>>(self, codec: C2) -> UseWebSocketOptions<Tx, Rx, C2> {
         UseWebSocketOptions {
             driver: self.driver,
+            fallback: self.fallback,
             immediate: self.immediate,
             share: self.share,
             across_tabs: self.across_tabs,
@@ -149,7 +153,11 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     /// Frames sent first on every (re)connection, before anything queued:
     /// the place for authentication, subscriptions and resume cursors. Called
     /// at each open, after the move to `open` is accepted, so it can read
-    /// current state and mark things as sent. Default: none.
+    /// current state and mark things as sent. With [`Self::fallback`] on
+    /// (the default) it is first called as soon as a transport opens, while
+    /// still `connecting` (the server's answer is what proves the transport
+    /// works), then again at `open`, when only frames not already sent go
+    /// out; it is also called for a background WebSocket probe. Default: none.
     pub fn handshake(mut self, f: impl Fn() -> Vec<Tx> + 'static) -> Self {
         self.handshake = Rc::new(f);
         self

@@ -1,8 +1,9 @@
-//! One connection: the pure [`Driver`], the browser socket, its timers and
-//! page listeners, and the hook instances subscribed to it (one, or several
-//! in shared mode). It feeds socket, timer, network and visibility events to
-//! the driver, carries the driver's commands out, and fans results out to
-//! every subscriber.
+//! One connection: the pure [`Driver`], the transport [`Carrier`] (a
+//! WebSocket or the HTTP fallback), its timers and page listeners, and the
+//! hook instances subscribed to it (one, or several in shared mode). It feeds
+//! transport, timer, network and visibility events to the driver, carries the
+//! driver's commands out, and fans results out to every subscriber. What the
+//! transport reports is handled in `events`.
 //!
 //! Nothing here holds a `RefCell` borrow while calling the app (handshake,
 //! callbacks, signal writes), because the app may call back in (`send` from
@@ -12,9 +13,11 @@ use super::page::{PageEvent, PageWatch};
 use super::publish::Publisher;
 use super::registry;
 pub(crate) use super::settings::{ConnSettings, Stamp, Tap};
-use super::socket::{Live, SocketEvent};
+
+mod events;
 use super::sub::{Sub, Subscribers};
-use crate::codec::{Codec, Frame, Incoming, decode};
+use super::transport::{Carrier, Host};
+use crate::codec::{Codec, Frame};
 use crate::driver::{Cmd, Driver, TimerKind, timer_delay_ms};
 use crate::options::{PingFn, PongFn, UseWebSocketOptions};
 use crate::{ConnState, Metrics, WsError};
@@ -33,14 +36,11 @@ pub fn now_ms() -> f64 {
 pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
     me: Weak<Self>,
     driver: RefCell<Driver>,
-    socket: RefCell<Option<Live>>,
-    /// Bumped per socket; events from an older socket are ignored.
-    generation: Cell<u64>,
+    carrier: Rc<Carrier>,
     timers: RefCell<HashMap<TimerKind, Timeout>>,
     page: RefCell<Option<PageWatch>>,
     alive: Cell<bool>,
     codec: C,
-    protocols: Vec<String>,
     ping: Option<PingFn<Tx>>,
     pong: Option<PongFn<Rx>>,
     subs: Subscribers<Tx, Rx>,
@@ -76,18 +76,16 @@ where
     }
 
     pub fn with_settings(s: ConnSettings<Tx, Rx, C>) -> Rc<Self> {
-        let ConnSettings { driver, protocols, codec, ping, pong } = s;
+        let ConnSettings { driver, fallback, protocols, codec, ping, pong } = s;
         let driver = Driver::new(driver, Box::new(js_sys::Math::random));
         let conn = Rc::new_cyclic(|me| Self {
             me: me.clone(),
             driver: RefCell::new(driver),
-            socket: RefCell::new(None),
-            generation: Cell::new(0),
+            carrier: Carrier::new(me.clone() as Weak<dyn Host>, fallback, protocols),
             timers: RefCell::new(HashMap::new()),
             page: RefCell::new(None),
             alive: Cell::new(true),
             codec,
-            protocols,
             ping,
             pong,
             subs: Subscribers::new(),
@@ -256,21 +254,15 @@ where
     }
 
     fn transmit(&self, frame: &Frame) -> bool {
-        self.socket.borrow().as_ref().is_some_and(|s| s.transmit(frame))
+        self.carrier.transmit(frame)
     }
 
     fn execute(&self, cmd: Cmd) {
         match cmd {
             Cmd::Connect { url } => self.connect(&url),
-            Cmd::Close { code, reason } => {
-                if let Some(s) = self.socket.borrow().as_ref() {
-                    s.close(code, reason);
-                }
-            }
+            Cmd::Close { code, reason } => self.carrier.close(code, reason),
             Cmd::Abandon { code, reason } => {
-                let old = self.socket.borrow_mut().take();
-                if let Some(s) = old {
-                    s.shutdown(code, reason);
+                if self.carrier.abandon(code, reason) {
                     self.closed(code, reason, false);
                 }
             }
@@ -301,118 +293,10 @@ where
         }
     }
 
-    fn connect(&self, url: &str) {
-        let old = self.socket.borrow_mut().take();
-        if let Some(old) = old {
-            old.shutdown(crate::close_code::NORMAL, "replaced");
-            self.closed(crate::close_code::NORMAL, "replaced", true);
-        }
-        let generation = self.generation.get() + 1;
-        self.generation.set(generation);
-        let me = self.me.clone();
-        let sink = move |ev| {
-            if let Some(conn) = me.upgrade() {
-                conn.on_socket_event(generation, ev);
-            }
-        };
-        match Live::connect(url, &self.protocols, sink) {
-            Ok(live) => *self.socket.borrow_mut() = Some(live),
-            Err(e) => {
-                let e = WsError::InvalidUrl(format!("{url}: {e}"));
-                self.subs.report(&e);
-                self.driver.borrow_mut().connect_failed(e.to_string());
-            }
-        }
-    }
-
-    /// Every subscriber's handshake frames, in subscription order, then its
-    /// `on_open`. Runs only after the driver accepted the move to `open`.
-    fn handshake(&self) {
-        self.handshake_sent.borrow_mut().clear();
-        let subs = self.subs.all();
-        for sub in &subs {
-            for tx in sub.handshake_frames() {
-                match self.codec.encode(&tx) {
-                    Ok(frame) => {
-                        self.send_handshake_frame(&frame);
-                    }
-                    Err(e) => {
-                        sub.report(WsError::Encode(e.to_string()));
-                    }
-                }
-            }
-        }
-        if let Some(tap) = self.tap() {
-            tap.opened();
-        }
-        for sub in &subs {
-            sub.opened();
-        }
-    }
-
-    fn closed(&self, code: u16, reason: &str, was_clean: bool) {
-        self.subs.closed(code, reason, was_clean);
-        if let Some(tap) = self.tap() {
-            tap.closed(code, reason, was_clean);
-        }
-    }
-
-    fn on_socket_event(&self, generation: u64, ev: SocketEvent) {
-        if generation != self.generation.get() {
-            return;
-        }
-        match ev {
-            SocketEvent::Open => self.step(|d, now| d.on_open(now)),
-            SocketEvent::Close { code, reason, was_clean } => {
-                self.socket.borrow_mut().take();
-                if let Some(tap) = self.tap() {
-                    tap.closed(code, &reason, was_clean);
-                }
-                // The driver first, so that `state` inside the app's
-                // `on_close` is already the new one (reconnecting, closed,
-                // failed) and a `reconnect_now` from there acts on it.
-                let why = reason.clone();
-                self.step(|d, now| d.on_close(code, why, now));
-                self.subs.closed(code, &reason, was_clean);
-            }
-            SocketEvent::Error => self.subs.all().iter().for_each(|s| s.connection_error()),
-            SocketEvent::Message(frame) => self.on_frame(frame),
-        }
-    }
-
-    fn on_frame(&self, frame: Frame) {
-        if !self.alive.get() {
-            registry::late_event();
-            return;
-        }
-        if let Some(tap) = self.tap() {
-            tap.frame(&frame);
-        }
-        let len = frame.len();
-        let incoming = decode(&self.codec, frame);
-        let pong = match &incoming {
-            Incoming::Message(rx) => self.pong.as_ref().and_then(|p| p(rx)),
-            Incoming::Undecodable { .. } => None,
-        };
-        self.step_quietly(|d, now| {
-            d.on_frame(len);
-            if let Some(nonce) = pong {
-                d.on_pong(nonce, now);
-            }
-            if matches!(incoming, Incoming::Undecodable { .. }) {
-                d.on_malformed();
-            }
-        });
-        if let Incoming::Undecodable { error, .. } = &incoming {
-            web_sys::console::warn_1(&format!("use_websocket: unreadable frame: {error}").into());
-            self.subs.report(&WsError::Decode(error.clone()));
-        }
-        self.subs.deliver(&incoming);
-    }
-
     fn snapshot(&self) -> (ConnState, Metrics) {
         let d = self.driver.borrow();
         let mut metrics = d.metrics().clone();
+        metrics.transport = self.carrier.transport();
         self.stamp.borrow().apply(&mut metrics);
         (d.state().clone(), metrics)
     }
@@ -435,6 +319,8 @@ where
                     PageEvent::Online(up) => d.set_online(up, now),
                     PageEvent::Visible(shown) => d.set_visible(shown, now),
                 });
+                let (PageEvent::Online(back) | PageEvent::Visible(back)) = ev;
+                conn.carrier.page_event(back);
             }
         });
         let mut d = self.driver.borrow_mut();
@@ -451,10 +337,7 @@ where
         self.timers.borrow_mut().clear();
         self.publisher.cancel();
         self.page.borrow_mut().take();
-        let old = self.socket.borrow_mut().take();
-        if let Some(s) = old {
-            s.shutdown(crate::close_code::NORMAL, "component unmounted");
-        }
+        self.carrier.dispose("component unmounted");
         let f = self.on_dispose.borrow_mut().take();
         if let Some(f) = f {
             f();

@@ -11,6 +11,7 @@ mod shared;
 mod socket;
 mod sub;
 mod tabs;
+mod transport;
 
 pub use conn::now_ms;
 pub use shared::live_shared;
@@ -196,6 +197,7 @@ where
         message: message.read_only().into(),
         error: error.read_only().into(),
         metrics: metrics.read_only().into(),
+        transport: Memo::new(move |_| metrics.with(|m| m.transport)).into(),
         send: sender(false),
         try_send: sender(true),
         open: command(Remote::Open),

@@ -18,6 +18,9 @@ thread_local! {
     static SOCKETS: Cell<u32> = const { Cell::new(0) };
     static HOOKS: Cell<u32> = const { Cell::new(0) };
     static LATE: Cell<u32> = const { Cell::new(0) };
+    static EVENT_SOURCES: Cell<u32> = const { Cell::new(0) };
+    static POLLS: Cell<u32> = const { Cell::new(0) };
+    static SESSIONS: Cell<u32> = const { Cell::new(0) };
     static ON_CLOSE: OnceCell<JsValue> = const { OnceCell::new() };
 }
 
@@ -85,15 +88,52 @@ pub fn late_events() -> u32 {
     LATE.with(Cell::get)
 }
 
-/// Define `window[name]` with `liveSockets()`, `liveHooks()` and
-/// `lateEvents()` for tests and debugging. The functions are handed to the
+pub(crate) fn event_source(open: bool) {
+    bump(&EVENT_SOURCES, open);
+}
+
+/// `EventSource`s the hook opened (SSE fallback) and has not closed yet.
+pub fn live_event_sources() -> u32 {
+    EVENT_SOURCES.with(Cell::get)
+}
+
+pub(crate) fn poll_loop(running: bool) {
+    bump(&POLLS, running);
+}
+
+/// Long-poll loops (fallback) still running: each is a `fetch` in flight or
+/// about to be made. Aborted and ended when the connection closes.
+pub fn live_polls() -> u32 {
+    POLLS.with(Cell::get)
+}
+
+pub(crate) fn session(open: bool) {
+    bump(&SESSIONS, open);
+}
+
+/// Emulated (HTTP fallback) sessions the hook started and has not ended
+/// (closed with `DELETE`, or ended by the server).
+pub fn live_sessions() -> u32 {
+    SESSIONS.with(Cell::get)
+}
+
+/// Define `window[name]` with `liveSockets()`, `liveHooks()`,
+/// `lateEvents()`, `liveEventSources()`, `livePolls()` and `liveSessions()`
+/// for tests and debugging. The functions are handed to the
 /// JS garbage collector (`into_js_value`), not leaked. Calling it again with
 /// the same name replaces the object; doing nothing more, it costs nothing.
 pub fn expose_on_window(name: &str) {
     let Some(window) = web_sys::window() else { return };
     let obj = js_sys::Object::new();
     let f = |f: fn() -> u32| Closure::<dyn Fn() -> u32>::new(f).into_js_value();
-    for (key, fun) in [("liveSockets", f(live_sockets)), ("liveHooks", f(live_hooks)), ("lateEvents", f(late_events))] {
+    for (key, fun) in [
+        ("liveSockets", f(live_sockets)),
+        ("liveHooks", f(live_hooks)),
+        ("lateEvents", f(late_events)),
+        ("liveEventSources", f(live_event_sources)),
+        ("livePolls", f(live_polls)),
+        ("liveSessions", f(live_sessions)),
+    ] {
         let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(key), &fun);
     }
     let _ = js_sys::Reflect::set(window.unchecked_ref(), &JsValue::from_str(name), &obj);

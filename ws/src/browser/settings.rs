@@ -5,6 +5,7 @@
 
 use crate::codec::Frame;
 use crate::config::DriverConfig;
+use crate::fallback::FallbackConfig;
 use crate::metrics::Role;
 use crate::options::{PingFn, PongFn, UseWebSocketOptions};
 use crate::{ConnState, Metrics};
@@ -13,6 +14,7 @@ use crate::{ConnState, Metrics};
 /// to build the socket when its tab becomes the leader.
 pub(crate) struct ConnSettings<Tx, Rx, C> {
     pub driver: DriverConfig,
+    pub fallback: FallbackConfig,
     pub protocols: Vec<String>,
     pub codec: C,
     pub ping: Option<PingFn<Tx>>,
@@ -23,6 +25,7 @@ impl<Tx, Rx, C: Clone> Clone for ConnSettings<Tx, Rx, C> {
     fn clone(&self) -> Self {
         Self {
             driver: self.driver.clone(),
+            fallback: self.fallback.clone(),
             protocols: self.protocols.clone(),
             codec: self.codec.clone(),
             ping: self.ping.clone(),
@@ -35,6 +38,7 @@ impl<Tx, Rx, C: Clone> ConnSettings<Tx, Rx, C> {
     pub fn from_options(opts: &UseWebSocketOptions<Tx, Rx, C>) -> Self {
         Self {
             driver: opts.driver_config(),
+            fallback: opts.fallback.clone(),
             protocols: opts.protocols.clone(),
             codec: opts.codec.clone(),
             ping: opts.ping.clone(),

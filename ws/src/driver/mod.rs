@@ -150,6 +150,15 @@ impl Driver {
         self.goto(ConnState::Failed { reason });
     }
 
+    /// The connection attempt moved on to the next transport (the HTTP
+    /// fallback): it gets a full connect timeout of its own.
+    pub fn next_transport(&mut self, now: f64) {
+        self.clock = now;
+        if matches!(self.state, ConnState::Connecting) {
+            self.cmds.push(Cmd::SetTimer { kind: TimerKind::ConnectTimeout, delay_ms: self.cfg.connect_timeout_ms });
+        }
+    }
+
     /// The socket opened. Only once the move to `Open` is accepted does the
     /// glue get [`Cmd::Handshake`]: the app's handshake frames, and whatever
     /// its handshake closure does besides (marking posts sent), must never

@@ -1,0 +1,317 @@
+//! One emulated connection (the HTTP fallback): a session started with
+//! `POST {base}/session`, frames POSTed in order with one request in flight,
+//! frames received over SSE or long-polling with duplicates dropped, and
+//! `DELETE` at the end. It reports the same [`SocketEvent`]s as a WebSocket,
+//! so everything above it works the same on every transport.
+//!
+//! A broken stream or poll is re-attached with the last frame number
+//! processed (`after`) a bounded number of times before the connection
+//! counts as lost; a failed POST is retried with the same numbers. Every
+//! request is aborted and every listener detached when it ends.
+
+use super::DownEvent;
+use super::http::{Req, fetch};
+use super::poll::PollLoop;
+use super::sse::SseStream;
+use crate::backoff::RandomSource;
+use crate::browser::registry;
+use crate::browser::socket::SocketEvent;
+use crate::codec::Frame;
+use crate::emulated::{Downstream, Endpoints, SessionStarted, Upstream, WireError, accepted, send_body};
+use crate::metrics::Transport;
+use gloo_timers::callback::Timeout;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use web_sys::AbortController;
+
+/// POSTs failed in a row before the connection counts as lost.
+const MAX_POST_FAILURES: u32 = 6;
+
+enum Stream {
+    Sse(#[allow(dead_code)] SseStream),
+    Poll(#[allow(dead_code)] PollLoop),
+}
+
+pub(crate) struct Emulated {
+    me: Weak<Self>,
+    ends: Endpoints,
+    mode: Transport,
+    sink: Rc<dyn Fn(SocketEvent)>,
+    session: RefCell<Option<String>>,
+    up: RefCell<Upstream>,
+    down: Cell<Downstream>,
+    stream: RefCell<Option<Stream>>,
+    /// Aborts the session's requests (start, POSTs) when it ends.
+    abort: Option<AbortController>,
+    post_retry: RefCell<Option<Timeout>>,
+    reattach: RefCell<Option<Timeout>>,
+    /// Re-attachments in a row without a sign of life.
+    broken: Cell<u32>,
+    limit: u32,
+    ended: Cell<bool>,
+    rng: RefCell<Box<dyn RandomSource>>,
+}
+
+impl Emulated {
+    /// Start a session for the WebSocket URL `url`, receiving over `mode`
+    /// (SSE or long-poll), reporting to `sink`; `limit` re-attachments in a row.
+    pub fn start(
+        url: &str,
+        mode: Transport,
+        limit: u32,
+        sink: impl Fn(SocketEvent) + 'static,
+    ) -> Result<Rc<Self>, String> {
+        let ends = Endpoints::new(url)?;
+        let this = Rc::new_cyclic(|me| Self {
+            me: me.clone(),
+            ends,
+            mode,
+            sink: Rc::new(sink),
+            session: RefCell::new(None),
+            up: RefCell::new(Upstream::new()),
+            down: Cell::new(Downstream::default()),
+            stream: RefCell::new(None),
+            abort: AbortController::new().ok(),
+            post_retry: RefCell::new(None),
+            reattach: RefCell::new(None),
+            broken: Cell::new(0),
+            limit,
+            ended: Cell::new(false),
+            rng: RefCell::new(Box::new(js_sys::Math::random)),
+        });
+        let me = this.me.clone();
+        let url = this.ends.url("session", &[]);
+        let signal = this.abort.as_ref().map(AbortController::signal);
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer =
+                fetch(Req { method: "POST", url: &url, body: None, signal: signal.as_ref(), keepalive: false }).await;
+            let Some(me) = me.upgrade().filter(|m| !m.ended.get()) else { return };
+            match answer {
+                Ok((200 | 201, body)) => match serde_json::from_str::<SessionStarted>(&body) {
+                    Ok(s) => me.started(s.session),
+                    Err(e) => me.end(1002, format!("unreadable session answer: {e}"), false),
+                },
+                Ok((status, body)) => match WireError::from_status(status, &body) {
+                    WireError::Closed(code, why) => me.end(code, why, false),
+                    WireError::Retry(why) => me.end(1006, why, false),
+                },
+                Err(e) => me.end(1006, e, false),
+            }
+        });
+        Ok(this)
+    }
+
+    fn started(&self, session: String) {
+        registry::session(true);
+        *self.session.borrow_mut() = Some(session);
+        self.attach();
+        (self.sink)(SocketEvent::Open);
+        self.pump();
+    }
+
+    /// Queue a frame for its POST. False once the connection ended (or
+    /// before it opened, or when too much waits): the caller keeps the frame.
+    pub fn transmit(&self, frame: &Frame) -> bool {
+        if self.ended.get() || self.session.borrow().is_none() {
+            return false;
+        }
+        let ok = self.up.borrow_mut().push(frame.clone()).is_ok();
+        if ok {
+            self.pump();
+        }
+        ok
+    }
+
+    /// Nothing waits to be POSTed and no POST is in flight.
+    pub fn upstream_idle(&self) -> bool {
+        self.up.borrow().idle()
+    }
+
+    /// Frames the server has not accepted yet, taken out, oldest first.
+    pub fn take_unaccepted(&self) -> Vec<Frame> {
+        self.up.borrow_mut().take_unaccepted()
+    }
+
+    fn session(&self) -> Option<String> {
+        self.session.borrow().clone()
+    }
+
+    /// Make the next POST, unless one is in flight or waiting to be retried.
+    fn pump(&self) {
+        if self.ended.get() || self.post_retry.borrow().is_some() {
+            return;
+        }
+        let Some(session) = self.session() else { return };
+        let Some(post) = self.up.borrow_mut().next_post() else { return };
+        let seq = post.seq.to_string();
+        let url = self.ends.url("send", &[("session", &session), ("seq", &seq)]);
+        let body = send_body(&post.frames);
+        let last = post.seq + post.frames.len() as u64 - 1;
+        let me = self.me.clone();
+        let signal = self.abort.as_ref().map(AbortController::signal);
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer =
+                fetch(Req { method: "POST", url: &url, body: Some(&body), signal: signal.as_ref(), keepalive: false })
+                    .await;
+            let Some(me) = me.upgrade().filter(|m| !m.ended.get()) else { return };
+            let failure = match answer {
+                Ok((200, body)) => {
+                    me.up.borrow_mut().accepted(accepted(&body).unwrap_or(last));
+                    return me.pump();
+                }
+                Ok((status, body)) => WireError::from_status(status, &body),
+                Err(e) => WireError::network(&e),
+            };
+            match failure {
+                WireError::Closed(code, why) => me.end(code, why, false),
+                WireError::Retry(why) => {
+                    let (delay, failures) = me.up.borrow_mut().failed(me.rng.borrow_mut().as_mut());
+                    if failures > MAX_POST_FAILURES {
+                        return me.end(1006, format!("could not send: {why}"), false);
+                    }
+                    let again = me.me.clone();
+                    let t = Timeout::new(delay.ceil() as u32, move || {
+                        if let Some(me) = again.upgrade() {
+                            me.post_retry.borrow_mut().take();
+                            me.pump();
+                        }
+                    });
+                    *me.post_retry.borrow_mut() = Some(t);
+                }
+            }
+        });
+    }
+
+    /// Attach the stream or start the poll loop, asking for frames after
+    /// the last one processed.
+    fn attach(&self) {
+        let Some(session) = self.session() else { return };
+        let me = self.me.clone();
+        let sink: Rc<dyn Fn(DownEvent)> = Rc::new(move |ev| {
+            if let Some(me) = me.upgrade().filter(|m| !m.ended.get()) {
+                me.on_down(ev);
+            }
+        });
+        let stream = match self.mode {
+            Transport::LongPoll => {
+                let me = self.me.clone();
+                let next = move || {
+                    let me = me.upgrade().filter(|m| !m.ended.get())?;
+                    let after = me.down.get().after().to_string();
+                    Some(me.ends.url("poll", &[("session", &session), ("after", &after)]))
+                };
+                Stream::Poll(PollLoop::start(next, sink))
+            }
+            _ => {
+                let after = self.down.get().after().to_string();
+                let url = self.ends.url("sse", &[("session", &session), ("after", &after)]);
+                match SseStream::open(&url, sink) {
+                    Ok(s) => Stream::Sse(s),
+                    Err(e) => return self.end(1006, e, false),
+                }
+            }
+        };
+        *self.stream.borrow_mut() = Some(stream);
+    }
+
+    fn on_down(&self, ev: DownEvent) {
+        match ev {
+            DownEvent::Frame(n, frame) => {
+                self.broken.set(0);
+                let mut down = self.down.get();
+                let fresh = down.accept(n);
+                self.down.set(down);
+                match frame {
+                    Ok(frame) if fresh => (self.sink)(SocketEvent::Message(frame)),
+                    Ok(_) => {}
+                    Err(e) => web_sys::console::warn_1(&format!("use_websocket: fallback frame {n}: {e}").into()),
+                }
+            }
+            DownEvent::Alive => self.broken.set(0),
+            DownEvent::Closed(info) => self.end(info.code, info.reason, true),
+            DownEvent::Refused(WireError::Closed(code, why)) => self.end(code, why, false),
+            DownEvent::Refused(WireError::Retry(why)) | DownEvent::Broken(why) => self.broke(why),
+        }
+    }
+
+    /// The stream or poll broke: re-attach after a short pause, a bounded
+    /// number of times in a row.
+    fn broke(&self, why: String) {
+        let old = self.stream.borrow_mut().take();
+        drop(old);
+        let n = self.broken.get() + 1;
+        self.broken.set(n);
+        if n > self.limit {
+            return self.end(1006, format!("connection lost ({why})"), false);
+        }
+        let me = self.me.clone();
+        let t = Timeout::new(250 << (n - 1).min(4), move || {
+            if let Some(me) = me.upgrade().filter(|m| !m.ended.get()) {
+                me.reattach.borrow_mut().take();
+                me.attach();
+            }
+        });
+        *self.reattach.borrow_mut() = Some(t);
+    }
+
+    /// Stop everything: stream or poll, timers, requests in flight.
+    fn teardown(&self) {
+        let stream = self.stream.borrow_mut().take();
+        drop(stream);
+        self.post_retry.borrow_mut().take();
+        self.reattach.borrow_mut().take();
+        if let Some(a) = &self.abort {
+            a.abort();
+        }
+    }
+
+    /// The connection ended by itself (the server closed it, or it broke).
+    fn end(&self, code: u16, reason: String, was_clean: bool) {
+        if self.ended.replace(true) {
+            return;
+        }
+        self.teardown();
+        if self.session.borrow_mut().take().is_some() {
+            registry::session(false);
+        }
+        (self.sink)(SocketEvent::Close { code, reason, was_clean });
+    }
+
+    /// Tell the server the session is over (`DELETE`, which outlives the page).
+    fn delete(&self) {
+        let Some(session) = self.session.borrow_mut().take() else { return };
+        registry::session(false);
+        let url = self.ends.url("session", &[("session", &session)]);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = fetch(Req { method: "DELETE", url: &url, body: None, signal: None, keepalive: true }).await;
+        });
+    }
+
+    /// A graceful close asked for by the app: the close is reported a moment
+    /// later, as a WebSocket's would be.
+    pub fn close(&self, code: u16, reason: &str) {
+        if self.ended.replace(true) {
+            return;
+        }
+        self.teardown();
+        self.delete();
+        let sink = self.sink.clone();
+        let reason = reason.to_owned();
+        wasm_bindgen_futures::spawn_local(async move { sink(SocketEvent::Close { code, reason, was_clean: true }) });
+    }
+
+    /// End now without reporting anything (replaced, written off, unmounted).
+    pub fn shutdown(&self) {
+        if self.ended.replace(true) {
+            return;
+        }
+        self.teardown();
+        self.delete();
+    }
+}
+
+impl Drop for Emulated {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,208 @@
+//! Which transport carries the connection, decided without `web_sys`:
+//! WebSocket first, then Server-Sent Events + POST, then long-polling + POST;
+//! when a fallback is in use, when to probe WebSocket again, and what to
+//! remember for the tab's session.
+//!
+//! A transport counts as working only once the server's first frame has
+//! arrived, not at `onopen`: a proxy that accepts the upgrade and then
+//! passes nothing, or one that buffers an event stream, opens fine and
+//! delivers nothing. So each attempt has a deadline, and an error or close
+//! before the first frame moves on at once. The glue carries out the
+//! decisions (sockets, streams, timers, sessionStorage); the [`Selector`]
+//! only decides, so its rules are tested natively with a seeded random
+//! source.
+
+mod config;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use config::FallbackConfig;
+
+use crate::backoff::RandomSource;
+use crate::metrics::Transport;
+
+/// One transport to try, with the time it has to deliver its first frame
+/// (`None`: no fallback after it, the driver's connect timeout applies).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Attempt {
+    /// The transport.
+    pub transport: Transport,
+    /// Give up on it after this many ms without a frame.
+    pub deadline_ms: Option<f64>,
+}
+
+/// What a failure before the first frame leads to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AfterFailure {
+    /// Try the next transport now (the same connection attempt).
+    Try(Attempt),
+    /// No transport left: the connection is lost (the driver backs off).
+    Lost,
+}
+
+/// What the glue should write to the tab's session storage for this URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Remember {
+    /// Nothing to change.
+    Nothing,
+    /// This fallback works here: start with it after a reload.
+    Keep(Transport),
+    /// WebSocket works: forget any fallback.
+    Forget,
+}
+
+/// The transport decisions of one connection.
+pub struct Selector {
+    cfg: FallbackConfig,
+    rng: Box<dyn RandomSource>,
+    /// Where the next connection attempt starts: the transport that last
+    /// worked, or the one remembered for this URL.
+    start: Transport,
+    /// The transport being tried or in use.
+    current: Transport,
+    /// The current transport has delivered a frame.
+    verified: bool,
+    /// A background WebSocket probe is under way.
+    probing: bool,
+    /// Failed probes in a row; indexes the probe backoff.
+    probe_attempt: u32,
+}
+
+impl Selector {
+    /// A selector starting with `remembered` (read from session storage by
+    /// the glue) when fallback and remembering are on, else WebSocket.
+    pub fn new(cfg: FallbackConfig, remembered: Option<Transport>, rng: Box<dyn RandomSource>) -> Self {
+        let start = remembered.filter(|_| cfg.enabled && cfg.remember).unwrap_or_default();
+        Self { cfg, rng, start, current: start, verified: false, probing: false, probe_attempt: 0 }
+    }
+
+    /// The transport being tried or in use.
+    pub fn transport(&self) -> Transport {
+        self.current
+    }
+
+    /// Whether the current transport has delivered its first frame.
+    pub fn verified(&self) -> bool {
+        self.verified
+    }
+
+    /// A new connection attempt (the driver's connect): starts with the
+    /// transport that last worked.
+    pub fn begin(&mut self) -> Attempt {
+        self.current = self.start;
+        self.verified = false;
+        self.probing = false;
+        self.attempt(self.current)
+    }
+
+    fn attempt(&self, transport: Transport) -> Attempt {
+        let deadline_ms = match transport {
+            _ if !self.cfg.enabled => None,
+            Transport::WebSocket => Some(self.cfg.ws_deadline_ms),
+            Transport::Sse => Some(self.cfg.sse_deadline_ms),
+            Transport::LongPoll => None,
+        };
+        Attempt { transport, deadline_ms }
+    }
+
+    /// The transport opened; `spoke`: the handshake frames went out on it.
+    /// Without fallback, or when nothing was said that the server could
+    /// answer, open is all the evidence there will be: it counts as working
+    /// (`Some`). Otherwise the first frame decides.
+    pub fn opened(&mut self, spoke: bool) -> Option<Remember> {
+        if self.cfg.enabled && spoke { None } else { self.first_frame() }
+    }
+
+    /// A frame arrived on the current transport. The first one makes it the
+    /// working transport (`Some`, with what to remember); later ones `None`.
+    pub fn first_frame(&mut self) -> Option<Remember> {
+        if self.verified {
+            return None;
+        }
+        self.verified = true;
+        self.start = self.current;
+        self.probe_attempt = 0;
+        Some(self.remember(self.current))
+    }
+
+    fn remember(&self, t: Transport) -> Remember {
+        match t {
+            _ if !(self.cfg.enabled && self.cfg.remember) => Remember::Nothing,
+            Transport::WebSocket => Remember::Forget,
+            other => Remember::Keep(other),
+        }
+    }
+
+    /// The current transport failed before its first frame (error, close, or
+    /// its deadline passed): the next one, or lost.
+    pub fn failed(&mut self) -> AfterFailure {
+        match self.current.next().filter(|_| self.cfg.enabled && !self.verified) {
+            Some(next) => {
+                self.current = next;
+                AfterFailure::Try(self.attempt(next))
+            }
+            None => AfterFailure::Lost,
+        }
+    }
+
+    /// A working connection ended: any probe is moot, the next attempt
+    /// starts with the transport that worked.
+    pub fn lost(&mut self) {
+        self.verified = false;
+        self.probing = false;
+    }
+
+    /// On a working fallback, so WebSocket should be probed.
+    pub fn on_fallback(&self) -> bool {
+        self.cfg.enabled && self.verified && self.current != Transport::WebSocket
+    }
+
+    /// When to probe next (ms from now), while on a fallback and no probe is
+    /// under way: from `probe_first_ms`, doubling up to `probe_max_ms`, with
+    /// equal jitter (between half the ceiling and the ceiling) so tabs sent
+    /// to the fallback by the same proxy do not probe in step.
+    pub fn next_probe_ms(&mut self) -> Option<f64> {
+        if !self.on_fallback() || self.probing {
+            return None;
+        }
+        let exp = 2f64.powi(self.probe_attempt.min(40) as i32);
+        let ceiling = (self.cfg.probe_first_ms * exp).min(self.cfg.probe_max_ms).max(0.0);
+        let r = self.rng.next_f64().clamp(0.0, 1.0);
+        Some(ceiling / 2.0 + r * ceiling / 2.0)
+    }
+
+    /// Start a probe now (its timer fired, the network came back or the tab
+    /// became visible): the WebSocket attempt, unless not on a fallback or a
+    /// probe is already under way.
+    pub fn probe(&mut self) -> Option<Attempt> {
+        if !self.on_fallback() || self.probing {
+            return None;
+        }
+        self.probing = true;
+        Some(Attempt { transport: Transport::WebSocket, deadline_ms: Some(self.cfg.ws_deadline_ms) })
+    }
+
+    /// Whether a probe is under way.
+    pub fn probing(&self) -> bool {
+        self.probing
+    }
+
+    /// The probe failed (error, close, or no frame within its deadline): the
+    /// next one waits longer.
+    pub fn probe_failed(&mut self) {
+        if std::mem::take(&mut self.probing) {
+            self.probe_attempt = self.probe_attempt.saturating_add(1);
+        }
+    }
+
+    /// The probe's WebSocket delivered a frame and took over: WebSocket is
+    /// the working transport again. Returns what to remember.
+    pub fn probe_succeeded(&mut self) -> Remember {
+        self.probing = false;
+        self.probe_attempt = 0;
+        self.current = Transport::WebSocket;
+        self.start = Transport::WebSocket;
+        self.verified = true;
+        self.remember(Transport::WebSocket)
+    }
+}

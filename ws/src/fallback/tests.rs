@@ -1,0 +1,198 @@
+//! The selector's rules with a seeded random source.
+
+use super::*;
+use crate::backoff::SplitMix64;
+use Transport::*;
+use proptest::prelude::*;
+
+fn sel(cfg: FallbackConfig, remembered: Option<Transport>) -> Selector {
+    Selector::new(cfg, remembered, Box::new(SplitMix64(7)))
+}
+
+#[test]
+fn websocket_first_then_sse_then_long_poll_then_lost() {
+    let mut s = sel(FallbackConfig::default(), None);
+    assert_eq!(s.begin(), Attempt { transport: WebSocket, deadline_ms: Some(3_000.0) });
+    assert_eq!(s.failed(), AfterFailure::Try(Attempt { transport: Sse, deadline_ms: Some(5_000.0) }));
+    assert_eq!(s.failed(), AfterFailure::Try(Attempt { transport: LongPoll, deadline_ms: None }));
+    assert_eq!(s.failed(), AfterFailure::Lost);
+    assert_eq!(s.transport(), LongPoll);
+    // The next attempt starts over: nothing worked yet.
+    assert_eq!(s.begin().transport, WebSocket);
+}
+
+#[test]
+fn open_is_not_enough_the_first_frame_decides() {
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    assert_eq!(s.opened(true), None, "an open socket that said hello is not working yet");
+    assert!(!s.verified());
+    // The black hole: open, then the deadline passes with nothing.
+    assert!(matches!(s.failed(), AfterFailure::Try(Attempt { transport: Sse, .. })));
+    assert_eq!(s.opened(true), None);
+    assert_eq!(s.first_frame(), Some(Remember::Keep(Sse)));
+    assert_eq!(s.first_frame(), None, "only the first frame decides");
+    assert!(s.verified() && s.on_fallback());
+    assert_eq!(s.failed(), AfterFailure::Lost, "a working transport never falls back by itself");
+}
+
+#[test]
+fn nothing_said_means_open_counts() {
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    assert_eq!(s.opened(false), Some(Remember::Forget));
+    assert!(s.verified() && !s.on_fallback());
+}
+
+#[test]
+fn disabled_means_websocket_only_and_open_counts() {
+    let cfg = FallbackConfig { enabled: false, ..FallbackConfig::default() };
+    let mut s = sel(cfg, Some(LongPoll));
+    assert_eq!(s.begin(), Attempt { transport: WebSocket, deadline_ms: None }, "nothing remembered is used");
+    assert_eq!(s.opened(true), Some(Remember::Nothing));
+    s.lost();
+    s.begin();
+    assert_eq!(s.failed(), AfterFailure::Lost);
+    assert_eq!(s.next_probe_ms(), None);
+    assert_eq!(s.probe(), None);
+}
+
+#[test]
+fn a_remembered_fallback_is_where_the_next_page_starts() {
+    let mut s = sel(FallbackConfig::default(), Some(Sse));
+    assert_eq!(s.begin().transport, Sse);
+    let no_memory = FallbackConfig { remember: false, ..FallbackConfig::default() };
+    let mut s = sel(no_memory, Some(Sse));
+    assert_eq!(s.begin().transport, WebSocket);
+    s.failed();
+    assert_eq!(s.first_frame(), Some(Remember::Nothing), "not remembering: nothing to store");
+}
+
+#[test]
+fn after_a_drop_the_next_attempt_starts_where_it_worked() {
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    s.failed();
+    s.failed();
+    s.first_frame();
+    assert_eq!(s.transport(), LongPoll);
+    s.lost();
+    assert_eq!(s.begin().transport, LongPoll, "no deadlines paid again on every reconnect");
+}
+
+#[test]
+fn probes_back_off_from_the_first_delay_to_the_cap_and_reset_on_success() {
+    let cfg = FallbackConfig { probe_first_ms: 30_000.0, probe_max_ms: 600_000.0, ..FallbackConfig::default() };
+    let mut s = sel(cfg, Some(Sse));
+    s.begin();
+    assert_eq!(s.next_probe_ms(), None, "not working yet: nothing to probe from");
+    s.first_frame();
+    let mut ceilings = Vec::new();
+    for _ in 0..8 {
+        let d = s.next_probe_ms().expect("on a fallback");
+        let a = s.probe().expect("a probe");
+        assert_eq!(a, Attempt { transport: WebSocket, deadline_ms: Some(3_000.0) });
+        assert_eq!(s.probe(), None, "one probe at a time");
+        assert_eq!(s.next_probe_ms(), None, "no timer while probing");
+        s.probe_failed();
+        ceilings.push(d);
+    }
+    assert!((15_000.0..=30_000.0).contains(&ceilings[0]), "{ceilings:?}");
+    assert!((30_000.0..=60_000.0).contains(&ceilings[1]), "{ceilings:?}");
+    assert!(ceilings.iter().all(|d| *d <= 600_000.0), "{ceilings:?}");
+    assert!(ceilings[7] >= 300_000.0, "capped at 10 min: {ceilings:?}");
+    s.probe();
+    assert_eq!(s.probe_succeeded(), Remember::Forget);
+    assert_eq!(s.transport(), WebSocket);
+    assert!(!s.on_fallback() && s.verified());
+    assert_eq!(s.next_probe_ms(), None, "back on WebSocket: no more probes");
+    s.lost();
+    assert_eq!(s.begin().transport, WebSocket, "the next reconnect starts with WebSocket");
+}
+
+#[test]
+fn a_lost_connection_ends_the_probe() {
+    let mut s = sel(FallbackConfig::default(), Some(LongPoll));
+    s.begin();
+    s.first_frame();
+    assert!(s.probe().is_some());
+    s.lost();
+    assert!(!s.probing());
+    assert_eq!(s.probe(), None, "nothing to probe from until working again");
+}
+
+#[derive(Clone, Debug)]
+enum Ev {
+    Begin,
+    Opened(bool),
+    Frame,
+    Failed,
+    Lost,
+    Probe,
+    ProbeFailed,
+    ProbeOk,
+}
+
+fn ev() -> impl Strategy<Value = Ev> {
+    prop_oneof![
+        Just(Ev::Begin),
+        any::<bool>().prop_map(Ev::Opened),
+        Just(Ev::Frame),
+        Just(Ev::Failed),
+        Just(Ev::Lost),
+        Just(Ev::Probe),
+        Just(Ev::ProbeFailed),
+        Just(Ev::ProbeOk),
+    ]
+}
+
+proptest! {
+    /// Whatever happens: failures only ever move forward in the order, a
+    /// working transport is never abandoned by `failed`, probes are always
+    /// WebSocket within the bounds, and with fallback off it is always
+    /// WebSocket.
+    #[test]
+    fn any_sequence_keeps_the_rules(evs in proptest::collection::vec(ev(), 0..60), enabled: bool, seed: u64) {
+        let cfg = FallbackConfig { enabled, probe_first_ms: 1_000.0, probe_max_ms: 8_000.0, ..FallbackConfig::default() };
+        let mut s = Selector::new(cfg, Some(Sse), Box::new(SplitMix64(seed)));
+        let rank = |t: Transport| t as u8;
+        for e in evs {
+            let before = s.transport();
+            match e {
+                Ev::Begin => { s.begin(); }
+                Ev::Opened(spoke) => { s.opened(spoke); }
+                Ev::Frame => { s.first_frame(); }
+                Ev::Failed => {
+                    let was_verified = s.verified();
+                    match s.failed() {
+                        AfterFailure::Try(a) => {
+                            prop_assert!(!was_verified);
+                            prop_assert_eq!(rank(a.transport), rank(before) + 1);
+                        }
+                        AfterFailure::Lost => prop_assert_eq!(s.transport(), before),
+                    }
+                }
+                Ev::Lost => s.lost(),
+                Ev::Probe => {
+                    if let Some(d) = s.next_probe_ms() {
+                        prop_assert!((500.0..=8_000.0).contains(&d), "{}", d);
+                    }
+                    if let Some(a) = s.probe() {
+                        prop_assert_eq!(a.transport, WebSocket);
+                        prop_assert!(before != WebSocket && s.verified());
+                    }
+                }
+                Ev::ProbeFailed => s.probe_failed(),
+                Ev::ProbeOk => {
+                    if s.probing() {
+                        s.probe_succeeded();
+                        prop_assert_eq!(s.transport(), WebSocket);
+                    }
+                }
+            }
+            if !enabled {
+                prop_assert_eq!(s.transport(), WebSocket);
+            }
+        }
+    }
+}
