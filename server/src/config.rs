@@ -32,6 +32,10 @@ pub struct Config {
     /// comma-separated). Others get 403 on /ws and state-changing endpoints.
     #[arg(long = "allowed-origin", env = "TETHER_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Benchmark baseline only: one transaction and fsync per post instead
+    /// of group commit.
+    #[arg(long, env = "TETHER_ONE_FSYNC_PER_POST", hide = true)]
+    pub one_fsync_per_post: bool,
     #[command(flatten)]
     pub limits: crate::Limits,
 }

@@ -14,7 +14,7 @@ use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
 use crate::paging::{all_fit, keep_newest};
-use crate::store::{Store, StoreError};
+use crate::store::{Appended, NewPost, Store, StoreError};
 use axum::extract::ws::Utf8Bytes;
 
 /// Largest gap a cursor may be behind and still get an exact replay; past
@@ -28,6 +28,11 @@ pub enum HubError {
     Store(#[from] StoreError),
     #[error("storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The commit covering this post failed (the error is logged once).
+    #[error("the group commit failed: {0}")]
+    Batch(String),
+    #[error("the post was dropped before its commit finished")]
+    Dropped,
 }
 
 /// Why [`Hub::room`] did not give a room.
@@ -55,6 +60,15 @@ pub struct Room {
     pub name: String,
     pub epoch: String,
     members: tokio::sync::Mutex<Members>,
+    /// Posts waiting for the room lock (see [`Hub::post`]).
+    waiting: Mutex<Vec<Waiting>>,
+}
+
+/// A post queued for the next commit of its room, with whom to answer.
+struct Waiting {
+    post: NewPost,
+    poster: Outbox,
+    done: tokio::sync::oneshot::Sender<Result<Posted, HubError>>,
 }
 
 /// Who is in a room: each connection's queue and nickname, and how many
@@ -129,6 +143,9 @@ pub struct Hub {
     loading: tokio::sync::Mutex<()>,
     next_id: std::sync::atomic::AtomicU64,
     max_rooms: usize,
+    /// Off only for `make bench`'s side-by-side: one transaction (and fsync)
+    /// per post instead of one per batch.
+    group_commit: bool,
 }
 
 /// Removes a connection from the registry when dropped.
@@ -151,6 +168,11 @@ async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(f).await??)
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain data behind the lock: a panic elsewhere leaves it usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
@@ -168,7 +190,15 @@ impl Hub {
             loading: tokio::sync::Mutex::new(()),
             next_id: std::sync::atomic::AtomicU64::new(1),
             max_rooms,
+            group_commit: true,
         })
+    }
+
+    /// `false`: every post gets its own transaction and fsync (the baseline
+    /// `make bench` compares group commit against).
+    pub fn with_group_commit(mut self, on: bool) -> Self {
+        self.group_commit = on;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -244,6 +274,7 @@ impl Hub {
             name: name.to_owned(),
             epoch: info.epoch,
             members: tokio::sync::Mutex::new(Members::default()),
+            waiting: Mutex::new(Vec::new()),
         });
         self.rooms.lock().await.insert(name.to_owned(), room.clone());
         let mut reg = self.lock_registry();
@@ -349,6 +380,12 @@ impl Hub {
     /// Stores, then acks the poster, then broadcasts to the room. A retried
     /// id is acked with its original seq and not broadcast again; an id
     /// stored in another room is not acked at all (the caller refuses it).
+    ///
+    /// Group commit: the post joins the room's queue, and whoever next holds
+    /// the room lock stores everything queued with one commit, then acks and
+    /// broadcasts each in order. Posts that arrive while a commit is waiting
+    /// for the disk thus share the next one, and no ack leaves before the
+    /// commit that covers it.
     pub async fn post(
         &self,
         room: &Arc<Room>,
@@ -357,23 +394,61 @@ impl Hub {
         author: String,
         body: String,
     ) -> Result<Posted, HubError> {
-        let mut members = room.members.lock().await;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let post = NewPost { room: room.name.clone(), id, author, body, ts_ms: now_ms() };
+        lock(&room.waiting).push(Waiting { post, poster: poster.clone(), done });
+        {
+            let mut members = room.members.lock().await;
+            let batch = std::mem::take(&mut *lock(&room.waiting));
+            if !batch.is_empty() {
+                self.commit(room, &mut members, batch).await;
+            }
+        }
+        result.await.unwrap_or(Err(HubError::Dropped))
+    }
+
+    /// Stores `batch` (one commit, or one per post without group commit),
+    /// then answers each post in order: ack, then broadcast.
+    async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
         let store = self.store.clone();
-        let name = room.name.clone();
-        let appended = blocking(move || store.append(&name, &id, &author, &body, now_ms())).await?;
+        let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
+        let group = self.group_commit;
+        let results = blocking(move || match group {
+            true => store.append_batch(&posts),
+            false => Ok(posts.iter().map(|p| store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)).collect()),
+        })
+        .await;
+        let results = match results {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(room = room.name, posts = batch.len(), error = %e, "group commit failed");
+                let e = e.to_string();
+                for w in batch {
+                    let _ = w.done.send(Err(HubError::Batch(e.clone())));
+                }
+                return;
+            }
+        };
+        for (w, appended) in batch.into_iter().zip(results) {
+            let posted = appended.map_err(HubError::from).map(|a| self.answer(room, members, &w.poster, a));
+            let _ = w.done.send(posted);
+        }
+    }
+
+    fn answer(&self, room: &Room, members: &mut Members, poster: &Outbox, appended: Appended) -> Posted {
         let ChatMessage { room: stored_room, seq, id, .. } = appended.message.clone();
         if appended.duplicate && stored_room != room.name {
-            return Ok(Posted::IdReused);
+            return Posted::IdReused;
         }
         poster.push(&ServerMsg::Ack { id, room: stored_room, seq });
         if appended.duplicate {
             self.metrics.duplicate_posts.inc();
-            return Ok(Posted::Duplicate);
+            return Posted::Duplicate;
         }
         self.metrics.messages_stored.inc();
         // Dead or too-slow members (already told to close) leave the room.
         members.announce(&room.name, &ServerMsg::Message { message: appended.message }, &self.metrics);
-        Ok(Posted::Stored)
+        Posted::Stored
     }
 
     /// Looks up a live room without creating it.

@@ -38,7 +38,7 @@ pub use config::Config;
 pub use limits::Limits;
 pub use serve::serve;
 pub use sqlite::SqliteStore;
-pub use store::{Appended, RoomInfo, Store, StoreError};
+pub use store::{Appended, NewPost, RoomInfo, Store, StoreError};
 
 /// Failures that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +59,9 @@ pub struct Settings {
     /// Origins allowed besides the request's own (`--allowed-origin`).
     pub allowed_origins: Vec<String>,
     pub limits: Limits,
+    /// Posts waiting for the disk share one commit (on unless the hidden
+    /// `--one-fsync-per-post` flag is given, for `make bench`'s baseline).
+    pub group_commit: bool,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
             test_faults: false,
             allowed_origins: Vec::new(),
             limits: Limits::default(),
+            group_commit: true,
         }
     }
 }
@@ -90,7 +94,8 @@ impl AppState {
     /// Reads the room list from `store` (blocking, once, at startup).
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, StoreError> {
         let metrics = Arc::new(metrics::Metrics::new());
-        let hub = hub::Hub::new(store, metrics.clone(), settings.limits.max_rooms)?;
+        let hub =
+            hub::Hub::new(store, metrics.clone(), settings.limits.max_rooms)?.with_group_commit(settings.group_commit);
         let admission = admission::Admission::new(settings.limits.conns_per_ip, settings.limits.max_conns);
         Ok(Self(Arc::new(Inner {
             hub,
@@ -111,6 +116,7 @@ impl AppState {
             test_faults: config.test_faults,
             allowed_origins: config.allowed_origins.clone(),
             limits: config.limits.clone(),
+            group_commit: !config.one_fsync_per_post,
         };
         Self::new(store, settings)
     }
