@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_PRESENCE, MAX_ROOM_LIST, ServerMsg};
 
+use crate::group_commit::GroupCommit;
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
 use crate::paging::{all_fit, keep_newest};
@@ -146,6 +147,8 @@ pub struct Hub {
     /// Off only for `make bench`'s side-by-side: one transaction (and fsync)
     /// per post instead of one per batch.
     group_commit: bool,
+    /// Shares one commit between the batches of different rooms.
+    committer: Arc<GroupCommit>,
 }
 
 /// Removes a connection from the registry when dropped.
@@ -191,6 +194,7 @@ impl Hub {
             next_id: std::sync::atomic::AtomicU64::new(1),
             max_rooms,
             group_commit: true,
+            committer: Arc::default(),
         })
     }
 
@@ -412,17 +416,18 @@ impl Hub {
     async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
         let store = self.store.clone();
         let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
-        let group = self.group_commit;
-        let results = blocking(move || match group {
-            true => store.append_batch(&posts),
+        let (group, committer) = (self.group_commit, self.committer.clone());
+        let results = tokio::task::spawn_blocking(move || match group {
+            true => committer.submit(store.as_ref(), posts),
             false => Ok(posts.iter().map(|p| store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)).collect()),
         })
-        .await;
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
         let results = match results {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(room = room.name, posts = batch.len(), error = %e, "group commit failed");
-                let e = e.to_string();
                 for w in batch {
                     let _ = w.done.send(Err(HubError::Batch(e.clone())));
                 }
