@@ -2,7 +2,7 @@
 // server. Every text frame from one client goes to every other client.
 // Usage: node broadcast.js PORT (prints "listening on PORT" when ready).
 const path = require("path");
-const { WebSocketServer } = require(path.join(process.env.WS_MODULE_DIR, "ws"));
+const { WebSocketServer } = require(path.resolve(process.env.WS_MODULE_DIR, "ws"));
 const port = Number(process.argv[2] || 0);
 const wss = new WebSocketServer({ host: "127.0.0.1", port });
 wss.on("connection", (ws) => {
