@@ -8,6 +8,7 @@ pub mod admission;
 pub mod cli;
 pub mod config;
 pub mod faults;
+pub mod fdlimit;
 pub mod group_commit;
 pub mod hub;
 pub mod limits;
