@@ -4,6 +4,7 @@
 //! provoke the failures a real network produces (silent peers, abrupt
 //! closes) and check that the app recovers.
 
+mod burst;
 mod burst_ws;
 mod echo;
 
@@ -49,6 +50,7 @@ pub fn routes(enabled: bool) -> Router<AppState> {
         .route("/test/store-read-only", post(store_read_only))
         .route("/test/echo", get(echo::upgrade))
         .route("/test/burst-ws", get(burst_ws::upgrade))
+        .route("/test/burst", post(burst::post))
 }
 
 /// Makes the real SQLite connection refuse writes (`PRAGMA query_only`), so

@@ -4,13 +4,34 @@
 //! socket's open to the frame after the last message is in its list, and
 //! the longest main-thread task meanwhile.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
+
+/// Starts collecting long tasks (buffered ones too); returns performance.now().
+const WATCH_LONG_TASKS: &str = "window.__lt = [];
+try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__lt.push([e.startTime, e.duration]); })
+  .observe({ type: 'longtask', buffered: true }); } catch (_) {}
+return performance.now();";
+/// The longest task that ended after `arguments[0]`.
+const LONGEST: &str = "let m = 0; for (const [s, d] of window.__lt || []) if (s + d >= arguments[0]) m = Math.max(m, d); return m;";
+
+/// A bare HTTP POST; returns the body on 200.
+async fn http_post(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}
 
 pub struct Browser {
     _driver: Child,
@@ -64,6 +85,30 @@ impl Browser {
         }
         let _ = self.client.goto("about:blank").await;
         None
+    }
+
+    /// The chat row: opens `page` (a chat page in `room`), gives it time to
+    /// join, asks the server to post `n` messages into the room, and waits
+    /// until the final marker is on the page.
+    pub async fn chat_burst(&self, page: &str, server: SocketAddr, room: &str, n: usize, limit: Duration) -> Option<Burst> {
+        self.client.goto(page).await.ok()?;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let t0 = self.client.execute(WATCH_LONG_TASKS, vec![]).await.ok()?.as_f64()?;
+        let marker = http_post(server, &format!("/test/burst?room={room}&n={n}")).await?;
+        let check = format!("return document.body.textContent.includes({:?}) ? performance.now() : null", marker.trim());
+        let start = Instant::now();
+        let mut result = None;
+        while start.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Some(t1) = self.client.execute(&check, vec![]).await.ok().and_then(|v| v.as_f64()) {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let longest = self.client.execute(LONGEST, vec![t0.into()]).await.ok()?.as_f64()?;
+                result = Some(Burst { ms: t1 - t0, longest_task_ms: longest });
+                break;
+            }
+        }
+        let _ = self.client.goto("about:blank").await;
+        result
     }
 
     pub async fn close(self) {

@@ -97,13 +97,18 @@ async fn main() {
 fn size_rows(args: &Args, rows: &mut Vec<Row>) {
     let app = sizes::measure(&args.app);
     let ours = sizes::measure(&args.pages.join("tether-ws"));
+    let minimal = sizes::measure(&args.pages.join("minimal"));
     let lu = sizes::measure(&args.pages.join("leptos-use"));
     let kb = |v: Option<(u64, u64, u64)>, i: usize| v.map(|t| [t.0, t.1, t.2][i] as f64 / 1024.0);
     for (i, how) in ["raw", "gzip", "brotli"].into_iter().enumerate() {
         rows.push(Row::new("size", format!("app wasm+JS, {how}"), "KiB", "lower", kb(app, i), "leptos-use page", kb(lu, i)));
     }
     for (i, how) in ["raw", "gzip", "brotli"].into_iter().enumerate() {
-        let what = format!("hook example page wasm+JS, {how}");
+        let what = format!("hook minimal example (ws/examples/minimal) wasm+JS, {how}");
+        rows.push(Row::new("size", what, "KiB", "lower", kb(minimal, i), "leptos-use page", kb(lu, i)));
+    }
+    for (i, how) in ["raw", "gzip", "brotli"].into_iter().enumerate() {
+        let what = format!("hook bench page (same features + burst mode) wasm+JS, {how}");
         rows.push(Row::new("size", what, "KiB", "lower", kb(ours, i), "leptos-use page", kb(lu, i)));
     }
 }
@@ -132,6 +137,23 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
         rows.push(Row::new("client", what.clone(), "ms", "lower", task(got[1]), "raw JS", task(got[0])));
         rows.push(Row::new("client", what, "ms", "lower", task(got[1]), "leptos-use", task(got[2])));
     }
+    // The chat app itself in a room vs the raw-JS chat page (same server path).
+    let app_dir = args.app.display().to_string();
+    let app = tether.start("page-app", "127.0.0.1:0", &["--test-faults", "--static-dir", &app_dir]).await;
+    for n in [1_000usize, 10_000] {
+        let limit = Duration::from_secs(60);
+        let room = format!("burst{n}");
+        let ours = browser.chat_burst(&format!("http://{}/?name=bench&room={room}", app.addr), app.addr, &room, n, limit).await;
+        let raw = &servers[0];
+        let peer = browser.chat_burst(&format!("http://{}/chat.html?room={room}", raw.addr), raw.addr, &room, n, limit).await;
+        eprintln!("  chat burst {n}: app {ours:?}, raw JS {peer:?}");
+        let rate = |r: Option<browser::Burst>| r.map(|b| n as f64 / (b.ms / 1000.0));
+        let what = format!("chat app, {n} posts into its room: messages/s to rendered");
+        rows.push(Row::new("client", what, "msg/s", "higher", rate(ours), "raw JS", rate(peer)));
+        let what = format!("chat app, {n} posts into its room: longest main-thread task");
+        rows.push(Row::new("client", what, "ms", "lower", ours.map(|b| b.longest_task_ms), "raw JS", peer.map(|b| b.longest_task_ms)));
+    }
+    app.kill().await;
     browser.close().await;
     for s in servers {
         s.kill().await;
