@@ -50,7 +50,8 @@ pub fn receive(received: RwSignal<Vec<String>>, target: Option<usize>, line: Str
 
 /// The newest [`WINDOW`] lines with their index (the `For` key).
 pub fn window_of(received: RwSignal<Vec<String>>) -> Vec<(usize, String)> {
-    received.with(|r| r.iter().cloned().enumerate().skip(r.len().saturating_sub(WINDOW)).collect())
+    // Skip first (O(1) on a slice), then clone only the window.
+    received.with(|r| r.iter().enumerate().skip(r.len().saturating_sub(WINDOW)).map(|(i, s)| (i, s.clone())).collect())
 }
 
 use wasm_bindgen::JsCast;

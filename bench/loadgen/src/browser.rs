@@ -100,7 +100,8 @@ impl Browser {
         let mut result = None;
         while start.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            if let Some(t1) = self.client.execute(&check, vec![]).await.ok().and_then(|v| v.as_f64()) {
+            let probe = tokio::time::timeout(limit, self.client.execute(&check, vec![])).await;
+            if let Some(t1) = probe.ok().and_then(Result::ok).and_then(|v| v.as_f64()) {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 let longest = self.client.execute(LONGEST, vec![t0.into()]).await.ok()?.as_f64()?;
                 result = Some(Burst { ms: t1 - t0, longest_task_ms: longest });

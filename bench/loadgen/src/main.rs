@@ -140,7 +140,9 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
     // The chat app itself in a room vs the raw-JS chat page (same server path).
     let app_dir = args.app.display().to_string();
     let app = tether.start("page-app", "127.0.0.1:0", &["--test-faults", "--static-dir", &app_dir]).await;
-    for n in [1_000usize, 10_000] {
+    // 1,000 only: a page that freezes also stalls WebDriver, so a larger burst
+    // the app cannot take would hold the whole run (see README).
+    for n in [1_000usize] {
         let limit = Duration::from_secs(60);
         let room = format!("burst{n}");
         let ours = browser.chat_burst(&format!("http://{}/?name=bench&room={room}", app.addr), app.addr, &room, n, limit).await;

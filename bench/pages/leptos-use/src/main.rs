@@ -2,6 +2,10 @@
 //! features (connect, send text, list what comes back, a state badge with
 //! "reconnect now") and the same burst mode, for `make bench`.
 
+// leptos-use 0.20 re-exports its micro crates and marks the re-exports
+// deprecated; the umbrella crate is what its users depend on.
+#![allow(deprecated)]
+
 #[path = "../../common.rs"]
 mod common;
 
