@@ -19,6 +19,7 @@ pub fn raise_to_hard() -> Option<u64> {
                 }
             }
         }
+        #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every platform
         Some(lim.rlim_cur as u64)
     }
     #[cfg(not(unix))]

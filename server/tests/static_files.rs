@@ -18,7 +18,8 @@ const JS: &str = "app-0123456789abcdef.js";
 async fn get(addr: SocketAddr, path: &str, accept: &str) -> (u16, HashMap<String, String>, Vec<u8>) {
     let fut = async {
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: {accept}\r\nConnection: close\r\n\r\n");
+        let req =
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: {accept}\r\nConnection: close\r\n\r\n");
         s.write_all(req.as_bytes()).await.expect("write");
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.expect("read");

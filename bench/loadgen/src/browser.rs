@@ -20,7 +20,8 @@ try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__
   .observe({ type: 'longtask', buffered: true }); } catch (_) {}
 return performance.now();";
 /// The longest task that ended after `arguments[0]`.
-const LONGEST: &str = "let m = 0; for (const [s, d] of window.__lt || []) if (s + d >= arguments[0]) m = Math.max(m, d); return m;";
+const LONGEST: &str =
+    "let m = 0; for (const [s, d] of window.__lt || []) if (s + d >= arguments[0]) m = Math.max(m, d); return m;";
 
 /// A bare HTTP POST; returns the body on 200.
 async fn http_post(addr: SocketAddr, path: &str) -> Option<String> {
@@ -90,12 +91,20 @@ impl Browser {
     /// The chat row: opens `page` (a chat page in `room`), gives it time to
     /// join, asks the server to post `n` messages into the room, and waits
     /// until the final marker is on the page.
-    pub async fn chat_burst(&self, page: &str, server: SocketAddr, room: &str, n: usize, limit: Duration) -> Option<Burst> {
+    pub async fn chat_burst(
+        &self,
+        page: &str,
+        server: SocketAddr,
+        room: &str,
+        n: usize,
+        limit: Duration,
+    ) -> Option<Burst> {
         self.client.goto(page).await.ok()?;
         tokio::time::sleep(Duration::from_secs(4)).await;
         let t0 = self.client.execute(WATCH_LONG_TASKS, vec![]).await.ok()?.as_f64()?;
         let marker = http_post(server, &format!("/test/burst?room={room}&n={n}")).await?;
-        let check = format!("return document.body.textContent.includes({:?}) ? performance.now() : null", marker.trim());
+        let check =
+            format!("return document.body.textContent.includes({:?}) ? performance.now() : null", marker.trim());
         let start = Instant::now();
         let mut result = None;
         while start.elapsed() < limit {

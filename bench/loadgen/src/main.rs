@@ -59,8 +59,9 @@ impl Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let nofile = procs::raise_nofile();
-    eprintln!("open-files limit: {nofile}");
+    // The generator's own sockets; children (the servers) inherit it too.
+    let nofile = tether_server::fdlimit::raise_to_hard();
+    eprintln!("open-files limit: {nofile:?}");
     std::fs::create_dir_all(&args.work).expect("work dir");
     let tether = TetherCmd { bin: args.server_bin.clone(), work: args.work.clone() };
     let mut rows = Vec::new();
@@ -101,7 +102,15 @@ fn size_rows(args: &Args, rows: &mut Vec<Row>) {
     let lu = sizes::measure(&args.pages.join("leptos-use"));
     let kb = |v: Option<(u64, u64, u64)>, i: usize| v.map(|t| [t.0, t.1, t.2][i] as f64 / 1024.0);
     for (i, how) in ["raw", "gzip", "brotli"].into_iter().enumerate() {
-        rows.push(Row::new("size", format!("app wasm+JS, {how}"), "KiB", "lower", kb(app, i), "leptos-use page", kb(lu, i)));
+        rows.push(Row::new(
+            "size",
+            format!("app wasm+JS, {how}"),
+            "KiB",
+            "lower",
+            kb(app, i),
+            "leptos-use page",
+            kb(lu, i),
+        ));
     }
     for (i, how) in ["raw", "gzip", "brotli"].into_iter().enumerate() {
         let what = format!("hook minimal example (ws/examples/minimal) wasm+JS, {how}");
@@ -118,7 +127,8 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
     let mut servers = Vec::new();
     for page in ["raw-js", "tether-ws", "leptos-use"] {
         let dir = args.pages.join(page).display().to_string();
-        servers.push(tether.start(&format!("page-{page}"), "127.0.0.1:0", &["--test-faults", "--static-dir", &dir]).await);
+        servers
+            .push(tether.start(&format!("page-{page}"), "127.0.0.1:0", &["--test-faults", "--static-dir", &dir]).await);
     }
     for n in [1_000usize, 10_000, 100_000] {
         let limit = Duration::from_secs(if n >= 100_000 { 90 } else { 45 });
@@ -145,15 +155,26 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
     for n in [1_000usize] {
         let limit = Duration::from_secs(60);
         let room = format!("burst{n}");
-        let ours = browser.chat_burst(&format!("http://{}/?name=bench&room={room}", app.addr), app.addr, &room, n, limit).await;
+        let ours = browser
+            .chat_burst(&format!("http://{}/?name=bench&room={room}", app.addr), app.addr, &room, n, limit)
+            .await;
         let raw = &servers[0];
-        let peer = browser.chat_burst(&format!("http://{}/chat.html?room={room}", raw.addr), raw.addr, &room, n, limit).await;
+        let peer =
+            browser.chat_burst(&format!("http://{}/chat.html?room={room}", raw.addr), raw.addr, &room, n, limit).await;
         eprintln!("  chat burst {n}: app {ours:?}, raw JS {peer:?}");
         let rate = |r: Option<browser::Burst>| r.map(|b| n as f64 / (b.ms / 1000.0));
         let what = format!("chat app, {n} posts into its room: messages/s to rendered");
         rows.push(Row::new("client", what, "msg/s", "higher", rate(ours), "raw JS", rate(peer)));
         let what = format!("chat app, {n} posts into its room: longest main-thread task");
-        rows.push(Row::new("client", what, "ms", "lower", ours.map(|b| b.longest_task_ms), "raw JS", peer.map(|b| b.longest_task_ms)));
+        rows.push(Row::new(
+            "client",
+            what,
+            "ms",
+            "lower",
+            ours.map(|b| b.longest_task_ms),
+            "raw JS",
+            peer.map(|b| b.longest_task_ms),
+        ));
     }
     app.kill().await;
     browser.close().await;
@@ -187,7 +208,15 @@ async fn scale_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
     for (i, n) in steps.iter().enumerate() {
         let o = our_rss.get(i).map(|r| r.1);
         let p = node_rss.get(i).map(|r| r.1);
-        rows.push(Row::new("server", format!("RSS per idle connection, {n} connections"), "KiB", "lower", o, "Node ws", p));
+        rows.push(Row::new(
+            "server",
+            format!("RSS per idle connection, {n} connections"),
+            "KiB",
+            "lower",
+            o,
+            "Node ws",
+            p,
+        ));
     }
     let members = 1_000;
     let ours = tether.start("fanout", "127.0.0.1:0", &[]).await;
@@ -208,7 +237,15 @@ async fn storm_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
     eprintln!("  storm: {} of {} back; per 100 ms: {:?}", s.back, s.clients, s.buckets);
     let sim = args.storm_sim.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
     let (sim_ours, sim_immediate) = storm_sim(&sim);
-    rows.push(Row::new("storm", format!("{} real clients: ms until 99% back", s.clients), "ms", "lower", Some(s.ms_to_99), "-", None));
+    rows.push(Row::new(
+        "storm",
+        format!("{} real clients: ms until 99% back", s.clients),
+        "ms",
+        "lower",
+        Some(s.ms_to_99),
+        "-",
+        None,
+    ));
     rows.push(Row::new(
         "storm",
         format!("{} real clients: peak 100 ms bucket / mean", s.clients),
@@ -232,10 +269,7 @@ async fn storm_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
 /// From the simulation's output: peak/mean of "server down for 5 s" and of
 /// the immediate-retry comparison (the 2nd and 4th figures).
 fn storm_sim(text: &str) -> (Option<f64>, Option<f64>) {
-    let figures: Vec<f64> = text
-        .lines()
-        .filter_map(|l| l.split("peak/mean").nth(1))
-        .filter_map(|v| v.trim().parse().ok())
-        .collect();
+    let figures: Vec<f64> =
+        text.lines().filter_map(|l| l.split("peak/mean").nth(1)).filter_map(|v| v.trim().parse().ok()).collect();
     (figures.get(1).copied(), figures.get(3).copied())
 }

@@ -31,7 +31,11 @@ pub async fn posts_per_sec(server: &Proc, posters: usize, secs: f64) -> f64 {
                 let mut acked = 0usize;
                 while Instant::now() < deadline {
                     let id = format!("w{posters}-{p}-{acked}");
-                    let post = ClientMsg::Post { room: format!("write-{p}"), id: id.clone(), body: "a small chat message".into() };
+                    let post = ClientMsg::Post {
+                        room: format!("write-{p}"),
+                        id: id.clone(),
+                        body: "a small chat message".into(),
+                    };
                     if ws.send(text(&post)).await.is_err() {
                         break;
                     }

@@ -38,7 +38,8 @@ pub async fn post(State(state): State<AppState>, Query(q): Query<BurstQuery>) ->
         let next = Arc::new(AtomicUsize::new(0));
         let workers: Vec<_> = (0..WORKERS)
             .map(|_| {
-                let (state, room, poster, next, run) = (state.clone(), room.clone(), poster.clone(), next.clone(), run.clone());
+                let (state, room, poster, next, run) =
+                    (state.clone(), room.clone(), poster.clone(), next.clone(), run.clone());
                 tokio::spawn(async move {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
