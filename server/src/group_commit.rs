@@ -12,15 +12,18 @@
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
+use prometheus_client::metrics::counter::Counter;
+
 use crate::store::{Appended, NewPost, Store, StoreError};
 
 /// One batch's outcome: per-post results, or why the whole commit failed.
 pub type BatchResult = Result<Vec<Result<Appended, StoreError>>, String>;
 
-#[derive(Default)]
 pub struct GroupCommit {
     state: Mutex<State>,
     done: Condvar,
+    /// Counts commits (`tether_store_commits_total`).
+    commits: Counter,
 }
 
 #[derive(Default)]
@@ -32,9 +35,19 @@ struct State {
 }
 
 impl GroupCommit {
+    pub fn new(commits: Counter) -> Self {
+        Self { state: Mutex::default(), done: Condvar::new(), commits }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Plain data: a panic elsewhere leaves it consistent enough to go on.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a commit is in flight, and how many batches wait for the next.
+    pub fn pending(&self) -> (bool, usize) {
+        let st = self.lock();
+        (st.committing, st.queue.len())
     }
 
     /// Stores `posts` in order, sharing the commit with every other batch
@@ -56,6 +69,7 @@ impl GroupCommit {
             let batches = std::mem::take(&mut st.queue);
             drop(st);
             let results = commit(store, batches);
+            self.commits.inc();
             st = self.lock();
             st.committing = false;
             st.results.extend(results);

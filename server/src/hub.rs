@@ -185,6 +185,7 @@ impl Hub {
     pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, max_rooms: usize) -> Result<Self, StoreError> {
         let names: BTreeSet<String> = store.rooms()?.into_iter().collect();
         metrics.rooms.set(i64::try_from(names.len()).unwrap_or(i64::MAX));
+        let committer = Arc::new(GroupCommit::new(metrics.store_commits.clone()));
         Ok(Self {
             store,
             metrics,
@@ -194,7 +195,7 @@ impl Hub {
             next_id: std::sync::atomic::AtomicU64::new(1),
             max_rooms,
             group_commit: true,
-            committer: Arc::default(),
+            committer,
         })
     }
 
@@ -417,9 +418,16 @@ impl Hub {
         let store = self.store.clone();
         let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
         let (group, committer) = (self.group_commit, self.committer.clone());
+        let commits = self.metrics.store_commits.clone();
         let results = tokio::task::spawn_blocking(move || match group {
             true => committer.submit(store.as_ref(), posts),
-            false => Ok(posts.iter().map(|p| store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)).collect()),
+            false => Ok(posts
+                .iter()
+                .map(|p| {
+                    commits.inc();
+                    store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)
+                })
+                .collect()),
         })
         .await
         .map_err(|e| e.to_string())

@@ -1,6 +1,7 @@
 //! Group commit keeps the promise of an ack: many connections posting at
 //! once into one room (so their posts share commits) each get exactly one
-//! ack per post, everyone sees one gap-free order, and an ack never leaves
+//! ack per post, everyone sees one gap-free order, posts share commits
+//! (fewer transactions than posts), and an ack never leaves
 //! before the commit covering it: the genuine binary is SIGKILLed right
 //! after the acks arrive, restarted on the same file, and every acked post
 //! is there with the seq it was acked with. (crash.rs kills mid-burst.)
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::process::{Proc, spawn};
-use common::{Client, WAIT};
+use common::{Client, WAIT, metric};
 use futures_util::{SinkExt, StreamExt};
 use tether_protocol::{ChatMessage, ClientMsg, Cursor, ServerMsg};
 use tokio::sync::mpsc;
@@ -115,6 +116,59 @@ async fn concurrent_posts_are_each_acked_once_in_one_gap_free_order() {
     for p in 0..POSTERS {
         let own: Vec<u64> = (0..EACH).map(|i| acked[&id(p, i)]).collect();
         assert!(own.windows(2).all(|w| w[0] < w[1]), "poster {p}'s posts out of order: {own:?}");
+    }
+    let posts = (POSTERS * EACH) as i64;
+    assert_eq!(metric(server.addr, "tether_messages_stored_total").await, posts);
+    let commits = metric(server.addr, "tether_store_commits_total").await;
+    eprintln!("group commit: {posts} posts in {commits} commits");
+    assert!(commits <= posts);
+}
+
+/// Batches that arrive while the disk is busy share the next commit: another
+/// connection holds SQLite's write lock (a real busy database), so the first
+/// batch's commit waits; two more batches (two rooms) queue behind it; once
+/// the lock is released, 3 batches take 2 commits, every post stored once.
+#[test]
+fn batches_waiting_for_a_busy_disk_share_one_commit() {
+    use std::sync::Arc;
+    use tether_server::group_commit::GroupCommit;
+    use tether_server::{NewPost, SqliteStore, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    for room in ["a", "b", "c"] {
+        store.ensure_room(room).unwrap();
+    }
+    let commits = prometheus_client::metrics::counter::Counter::<u64>::default();
+    let gc = Arc::new(GroupCommit::new(commits.clone()));
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let submit = |room: &str| {
+        let (gc, store) = (gc.clone(), store.clone());
+        let post =
+            NewPost { room: room.into(), id: format!("id-{room}"), author: "x".into(), body: "hi".into(), ts_ms: 0 };
+        std::thread::spawn(move || gc.submit(store.as_ref(), vec![post]))
+    };
+    let wait_for = |want: (bool, usize)| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while gc.pending() != want {
+            assert!(std::time::Instant::now() < deadline, "stuck at {:?}, wanted {want:?}", gc.pending());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let first = submit("a");
+    wait_for((true, 0)); // the leader is waiting for the lock
+    let rest = [submit("b"), submit("c")];
+    wait_for((true, 2));
+    blocker.execute_batch("ROLLBACK").unwrap();
+    for t in std::iter::once(first).chain(rest) {
+        let results = t.join().unwrap().expect("commit");
+        assert!(matches!(results.as_slice(), [Ok(a)] if !a.duplicate && a.message.seq == 1), "{results:?}");
+    }
+    assert_eq!(commits.get(), 2, "the two queued batches must share one commit");
+    for room in ["a", "b", "c"] {
+        assert_eq!(store.last_seq(room).unwrap(), 1);
     }
 }
 
