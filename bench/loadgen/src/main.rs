@@ -77,8 +77,9 @@ async fn main() {
     if args.runs("scale") {
         scale_rows(&args, &tether, &mut rows).await;
     }
+    let mut storm = serde_json::Value::Null;
     if args.runs("storm") {
-        storm_rows(&args, &tether, &mut rows).await;
+        storm = storm_rows(&args, &tether, &mut rows).await;
     }
     let table = table::render(&rows);
     println!("{table}");
@@ -86,6 +87,7 @@ async fn main() {
         "date": String::from_utf8_lossy(&std::process::Command::new("date").arg("-u").output().map(|o| o.stdout).unwrap_or_default()).trim(),
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
         "rows": rows,
+        "storm": storm,
     });
     if let Some(dir) = args.out.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -232,38 +234,22 @@ async fn scale_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
     }
 }
 
-async fn storm_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
-    let s = storm::run(tether, 2_000).await;
-    eprintln!("  storm: {} of {} back; per 100 ms: {:?}", s.back, s.clients, s.buckets);
+async fn storm_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) -> serde_json::Value {
+    let ours = storm::run(tether, 2_000, false).await;
+    eprintln!("  storm: {} of {} back; per 100 ms: {:?}", ours.back, ours.clients, ours.buckets);
+    let peer = storm::run(tether, 2_000, true).await;
+    eprintln!("  storm, immediate first retry: {} of {} back; per 100 ms: {:?}", peer.back, peer.clients, peer.buckets);
     let sim = args.storm_sim.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
     let (sim_ours, sim_immediate) = storm_sim(&sim);
-    rows.push(Row::new(
-        "storm",
-        format!("{} real clients: ms until 99% back", s.clients),
-        "ms",
-        "lower",
-        Some(s.ms_to_99),
-        "-",
-        None,
-    ));
-    rows.push(Row::new(
-        "storm",
-        format!("{} real clients: peak 100 ms bucket / mean", s.clients),
-        "×",
-        "lower",
-        Some(s.peak_over_mean()),
-        "-",
-        None,
-    ));
-    rows.push(Row::new(
-        "storm",
-        "simulated 10,000, down 5 s: peak/mean (full jitter)",
-        "×",
-        "lower",
-        sim_ours,
-        "immediate first retry",
-        sim_immediate,
-    ));
+    let real = format!("{} real clients", ours.clients);
+    let naive = "immediate first retry";
+    let what = format!("{real}: ms until 99% back");
+    rows.push(Row::new("storm", what, "ms", "lower", Some(ours.ms_to_99), naive, Some(peer.ms_to_99)));
+    let what = format!("{real}: peak 100 ms bucket / mean");
+    rows.push(Row::new("storm", what, "×", "lower", Some(ours.peak_over_mean()), naive, Some(peer.peak_over_mean())));
+    let what = "simulated 10,000, down 5 s: peak/mean (full jitter)";
+    rows.push(Row::new("storm", what, "×", "lower", sim_ours, naive, sim_immediate));
+    serde_json::json!({ "arrivals_per_100ms": ours.buckets, "immediate_first_retry_arrivals_per_100ms": peer.buckets })
 }
 
 /// From the simulation's output: peak/mean of "server down for 5 s" and of

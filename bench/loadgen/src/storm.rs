@@ -28,7 +28,9 @@ impl Storm {
     }
 }
 
-pub async fn run(cmd: &TetherCmd, clients: usize) -> Storm {
+/// `immediate_first`: the peer's policy, retrying at once after the drop
+/// (then the same backoff), as a naive client does.
+pub async fn run(cmd: &TetherCmd, clients: usize, immediate_first: bool) -> Storm {
     let db = cmd.work.join("storm.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -52,7 +54,7 @@ pub async fn run(cmd: &TetherCmd, clients: usize) -> Storm {
             let mut rng = SplitMix64(i as u64 * 7919 + 1);
             let mut attempt = 0;
             loop {
-                let delay = backoff.delay_ms(attempt, &mut rng);
+                let delay = if immediate_first && attempt == 0 { 0.0 } else { backoff.delay_ms(attempt, &mut rng) };
                 tokio::time::sleep(Duration::from_secs_f64(delay / 1000.0)).await;
                 if let Ok(ws) = connect(&url, Dialect::Tether, &format!("s{i}")).await {
                     let _ = back_tx.send(Instant::now());
