@@ -68,7 +68,11 @@ impl GroupCommit {
             st.committing = true;
             let batches = std::mem::take(&mut st.queue);
             drop(st);
-            let results = commit(store, batches);
+            let tickets: Vec<u64> = batches.iter().map(|(t, _)| *t).collect();
+            // A panic in the store must not leave `committing` set (every
+            // later post would wait forever): its batches fail instead.
+            let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(store, batches)))
+                .unwrap_or_else(|_| tickets.into_iter().map(|t| (t, Err("storage panicked".to_owned()))).collect());
             self.commits.inc();
             st = self.lock();
             st.committing = false;
