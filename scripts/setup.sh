@@ -84,7 +84,7 @@ if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wb
      && [ -x /usr/bin/chromedriver ] && [ -x "$BINARYEN_BIN/wasm-opt" ] && [ -f "$AXE_JS" ] \
      && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; } \
      && [ -x /usr/sbin/nginx ] && [ -x /usr/bin/redis-server ] && [ -x /usr/lib/postgresql/15/bin/initdb ] \
-     && [ -x /usr/bin/firefox-esr ] && [ -x "$HOME/.cargo/bin/geckodriver" ]; then
+     && [ -x /usr/bin/firefox-esr ] && [ -x "$HOME/.cargo/bin/geckodriver" ] && [ -x /usr/bin/brotli ]; then
     exit 0
   fi
 fi
@@ -93,7 +93,8 @@ mode=$(choose_mode)
 say "wasm toolchain: $mode"
 
 # Browser for the tests; node/npm for wasm-opt. Both modes need them.
-pkgs=(chromium chromium-driver)
+# brotli: scripts/build.sh writes a .br next to each built file.
+pkgs=(chromium chromium-driver brotli)
 command -v npm >/dev/null || pkgs+=(nodejs npm)
 [ "$mode" = debian ] && pkgs+=(rustc-web cargo-web rust-web-src lld-22)
 apt_install "${pkgs[@]}" "${SERVICE_PKGS[@]}"

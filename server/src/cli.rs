@@ -13,6 +13,8 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let open_files = crate::fdlimit::raise_to_hard();
+    tracing::debug!(?open_files, "open-files limit");
     let state = AppState::from_config(&config)?;
     if let Some(url) = &config.bus {
         state.start_bus(url)?;

@@ -39,6 +39,10 @@ pub struct Config {
     /// Fan-out between instances: `redis://host:port`. Without it, one process.
     #[arg(long, env = "TETHER_BUS")]
     pub bus: Option<String>,
+    /// Benchmark baseline only: one transaction and fsync per post instead
+    /// of group commit.
+    #[arg(long, env = "TETHER_ONE_FSYNC_PER_POST", hide = true)]
+    pub one_fsync_per_post: bool,
     #[command(flatten)]
     pub limits: crate::Limits,
 }

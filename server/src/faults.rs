@@ -4,6 +4,8 @@
 //! provoke the failures a real network produces (silent peers, abrupt
 //! closes) and check that the app recovers.
 
+mod burst;
+mod burst_ws;
 mod echo;
 pub mod transport;
 
@@ -52,6 +54,8 @@ pub fn routes(enabled: bool) -> Router<AppState> {
         .route("/test/refuse-upgrade", post(transport::refuse_upgrade))
         .route("/test/blackhole-upgrade", post(transport::blackhole_upgrade))
         .route("/test/hold-sse", post(transport::hold_sse))
+        .route("/test/burst-ws", get(burst_ws::upgrade))
+        .route("/test/burst", post(burst::post))
 }
 
 /// Makes the real SQLite connection refuse writes (`PRAGMA query_only`), so

@@ -20,10 +20,11 @@ use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_
 
 use crate::bus::order::Order;
 use crate::bus::{Bus, Event};
+use crate::group_commit::GroupCommit;
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
 use crate::paging::{all_fit, keep_newest};
-use crate::store::{Store, StoreError};
+use crate::store::{Appended, NewPost, Store, StoreError};
 use axum::extract::ws::Utf8Bytes;
 
 /// Largest gap a cursor may be behind and still get an exact replay; past
@@ -37,6 +38,11 @@ pub enum HubError {
     Store(#[from] StoreError),
     #[error("storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The commit covering this post failed (the error is logged once).
+    #[error("the group commit failed: {0}")]
+    Batch(String),
+    #[error("the post was dropped before its commit finished")]
+    Dropped,
 }
 
 /// Why [`Hub::room`] did not give a room.
@@ -64,6 +70,15 @@ pub struct Room {
     pub name: String,
     pub epoch: String,
     members: tokio::sync::Mutex<Members>,
+    /// Posts waiting for the room lock (see [`Hub::post`]).
+    waiting: Mutex<Vec<Waiting>>,
+}
+
+/// A post queued for the next commit of its room, with whom to answer.
+struct Waiting {
+    post: NewPost,
+    poster: Outbox,
+    done: tokio::sync::oneshot::Sender<Result<Posted, HubError>>,
 }
 
 /// Who is in a room: each connection's queue and nickname, and how many
@@ -157,6 +172,11 @@ pub struct Hub {
     max_rooms: usize,
     /// Set once at startup when running as one of several instances.
     bus: std::sync::OnceLock<Bus>,
+    /// Off only for `make bench`'s side-by-side: one transaction (and fsync)
+    /// per post instead of one per batch.
+    group_commit: bool,
+    /// Shares one commit between the batches of different rooms.
+    committer: Arc<GroupCommit>,
 }
 
 /// Removes a connection from the registry when dropped.
@@ -179,6 +199,11 @@ async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(f).await??)
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain data behind the lock: a panic elsewhere leaves it usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
@@ -188,6 +213,7 @@ impl Hub {
     pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, max_rooms: usize) -> Result<Self, StoreError> {
         let names: BTreeSet<String> = store.rooms()?.into_iter().collect();
         metrics.rooms.set(i64::try_from(names.len()).unwrap_or(i64::MAX));
+        let committer = Arc::new(GroupCommit::new(metrics.store_commits.clone()));
         Ok(Self {
             store,
             metrics,
@@ -197,7 +223,16 @@ impl Hub {
             next_id: std::sync::atomic::AtomicU64::new(1),
             max_rooms,
             bus: std::sync::OnceLock::new(),
+            group_commit: true,
+            committer,
         })
+    }
+
+    /// `false`: every post gets its own transaction and fsync (the baseline
+    /// `make bench` compares group commit against).
+    pub fn with_group_commit(mut self, on: bool) -> Self {
+        self.group_commit = on;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -270,8 +305,12 @@ impl Hub {
         let owned = name.to_owned();
         let (info, last) = blocking(move || Ok((store.ensure_room(&owned)?, store.last_seq(&owned)?))).await?;
         let members = Members { order: Order::new(last), ..Members::default() };
-        let room =
-            Arc::new(Room { name: name.to_owned(), epoch: info.epoch, members: tokio::sync::Mutex::new(members) });
+        let room = Arc::new(Room {
+            name: name.to_owned(),
+            epoch: info.epoch,
+            members: tokio::sync::Mutex::new(members),
+            waiting: Mutex::new(Vec::new()),
+        });
         self.rooms.lock().await.insert(name.to_owned(), room.clone());
         if info.created {
             self.publish(Event::RoomAdded { room: name.to_owned() });
@@ -399,6 +438,12 @@ impl Hub {
     /// Stores, then acks the poster, then broadcasts to the room. A retried
     /// id is acked with its original seq and not broadcast again; an id
     /// stored in another room is not acked at all (the caller refuses it).
+    ///
+    /// Group commit: the post joins the room's queue, and whoever next holds
+    /// the room lock stores everything queued with one commit, then acks and
+    /// broadcasts each in order. Posts that arrive while a commit is waiting
+    /// for the disk thus share the next one, and no ack leaves before the
+    /// commit that covers it.
     pub async fn post(
         &self,
         room: &Arc<Room>,
@@ -407,23 +452,72 @@ impl Hub {
         author: String,
         body: String,
     ) -> Result<Posted, HubError> {
-        let mut members = room.members.lock().await;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let post = NewPost { room: room.name.clone(), id, author, body, ts_ms: now_ms() };
+        lock(&room.waiting).push(Waiting { post, poster: poster.clone(), done });
+        {
+            let mut members = room.members.lock().await;
+            let batch = std::mem::take(&mut *lock(&room.waiting));
+            if !batch.is_empty() {
+                self.commit(room, &mut members, batch).await;
+            }
+        }
+        result.await.unwrap_or(Err(HubError::Dropped))
+    }
+
+    /// Stores `batch` (one commit, or one per post without group commit),
+    /// then answers each post in order: ack, then broadcast.
+    async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
         let store = self.store.clone();
-        let name = room.name.clone();
-        let appended = blocking(move || store.append(&name, &id, &author, &body, now_ms())).await?;
+        let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
+        let (group, committer) = (self.group_commit, self.committer.clone());
+        let commits = self.metrics.store_commits.clone();
+        let results = tokio::task::spawn_blocking(move || match group {
+            true => committer.submit(store.as_ref(), posts),
+            false => Ok(posts
+                .iter()
+                .map(|p| {
+                    commits.inc();
+                    store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)
+                })
+                .collect()),
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        let results = match results {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(room = room.name, posts = batch.len(), error = %e, "group commit failed");
+                for w in batch {
+                    let _ = w.done.send(Err(HubError::Batch(e.clone())));
+                }
+                return;
+            }
+        };
+        for (w, appended) in batch.into_iter().zip(results) {
+            let posted = match appended {
+                Ok(a) => Ok(self.answer(room, members, &w.poster, a).await),
+                Err(e) => Err(HubError::from(e)),
+            };
+            let _ = w.done.send(posted);
+        }
+    }
+
+    async fn answer(&self, room: &Room, members: &mut Members, poster: &Outbox, appended: Appended) -> Posted {
         let ChatMessage { room: stored_room, seq, id, .. } = appended.message.clone();
         if appended.duplicate && stored_room != room.name {
-            return Ok(Posted::IdReused);
+            return Posted::IdReused;
         }
         poster.push(&ServerMsg::Ack { id, room: stored_room, seq });
         if appended.duplicate {
             self.metrics.duplicate_posts.inc();
-            return Ok(Posted::Duplicate);
+            return Posted::Duplicate;
         }
         self.metrics.messages_stored.inc();
         self.publish(Event::Message { message: appended.message.clone() });
-        self.sequence(room, &mut members, Some(appended.message)).await;
-        Ok(Posted::Stored)
+        self.sequence(room, members, Some(appended.message)).await;
+        Posted::Stored
     }
 
     /// Looks up a live room without creating it.

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod emulated;
 pub mod faults;
+pub mod fdlimit;
+pub mod group_commit;
 pub mod hub;
 pub mod limits;
 pub mod metrics;
@@ -41,7 +43,7 @@ pub use config::Config;
 pub use limits::Limits;
 pub use serve::serve;
 pub use sqlite::SqliteStore;
-pub use store::{Appended, RoomInfo, Store, StoreError};
+pub use store::{Appended, NewPost, RoomInfo, Store, StoreError};
 
 /// Failures that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,9 @@ pub struct Settings {
     /// Origins allowed besides the request's own (`--allowed-origin`).
     pub allowed_origins: Vec<String>,
     pub limits: Limits,
+    /// Posts waiting for the disk share one commit (on unless the hidden
+    /// `--one-fsync-per-post` flag is given, for `make bench`'s baseline).
+    pub group_commit: bool,
 }
 
 impl Default for Settings {
@@ -71,6 +76,7 @@ impl Default for Settings {
             test_faults: false,
             allowed_origins: Vec::new(),
             limits: Limits::default(),
+            group_commit: true,
         }
     }
 }
@@ -94,7 +100,8 @@ impl AppState {
     /// Reads the room list from `store` (blocking, once, at startup).
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, StoreError> {
         let metrics = Arc::new(metrics::Metrics::new());
-        let hub = hub::Hub::new(store, metrics.clone(), settings.limits.max_rooms)?;
+        let hub =
+            hub::Hub::new(store, metrics.clone(), settings.limits.max_rooms)?.with_group_commit(settings.group_commit);
         let admission = admission::Admission::new(settings.limits.conns_per_ip, settings.limits.max_conns);
         Ok(Self(Arc::new(Inner {
             hub,
@@ -120,6 +127,7 @@ impl AppState {
             test_faults: config.test_faults,
             allowed_origins: config.allowed_origins.clone(),
             limits: config.limits.clone(),
+            group_commit: !config.one_fsync_per_post,
         };
         Self::new(store, settings)
     }

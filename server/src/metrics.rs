@@ -56,6 +56,8 @@ pub struct Metrics {
     client_reconnect: Histograms,
     client_rtt: Histograms,
     pub client_reports: Counter,
+    /// Transactions that stored posts: with group commit, fewer than posts.
+    pub store_commits: Counter,
 }
 
 impl Default for Metrics {
@@ -83,6 +85,8 @@ impl Metrics {
         let client_reconnect: Histograms = Family::new_with_constructor(seconds_histogram);
         let client_rtt: Histograms = Family::new_with_constructor(seconds_histogram);
         let client_reports = Counter::default();
+        let store_commits = Counter::default();
+        registry.register("tether_store_commits", "Transactions (fsyncs) that stored posts", store_commits.clone());
         registry.register(
             "tether_connections_by_transport",
             "Client connections open now, by transport",
@@ -154,6 +158,7 @@ impl Metrics {
             client_reconnect,
             client_rtt,
             client_reports,
+            store_commits,
         }
     }
 

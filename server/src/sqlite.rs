@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tether_protocol::ChatMessage;
 
-use crate::store::{Appended, RoomInfo, Store, StoreError};
+use crate::store::{Appended, NewPost, RoomInfo, Store, StoreError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS rooms (
@@ -89,6 +89,44 @@ fn collect(
 
 const COLUMNS: &str = "room, seq, client_id, author, body, ts_ms";
 
+/// One append inside the caller's transaction (not committed here): the
+/// original message if `id` is already stored, else the next seq.
+fn append_in(
+    conn: &Connection,
+    room: &str,
+    id: &str,
+    author: &str,
+    body: &str,
+    ts_ms: i64,
+) -> Result<Appended, StoreError> {
+    let existing = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"))?
+        .query_row([id], row_to_message)
+        .optional()?;
+    if let Some(row) = existing {
+        let message = collect(std::iter::once(Ok(row)))?.remove(0);
+        return Ok(Appended { message, duplicate: true });
+    }
+    let seq: i64 = conn
+        .prepare_cached("UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ?1 RETURNING last_seq")?
+        .query_row([room], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
+    conn.prepare_cached(
+        "INSERT INTO messages (room, seq, client_id, author, body, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![room, seq, id, author, body, ts_ms])?;
+    let message = ChatMessage {
+        room: room.to_owned(),
+        seq: to_seq(seq)?,
+        id: id.to_owned(),
+        author: author.to_owned(),
+        body: body.to_owned(),
+        ts_ms,
+    };
+    Ok(Appended { message, duplicate: false })
+}
+
 impl Store for SqliteStore {
     fn ensure_room(&self, room: &str) -> Result<RoomInfo, StoreError> {
         let conn = self.conn()?;
@@ -104,34 +142,33 @@ impl Store for SqliteStore {
     fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing = tx
-            .query_row(&format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"), [id], row_to_message)
-            .optional()?;
-        if let Some(row) = existing {
-            let message = collect(std::iter::once(Ok(row)))?.remove(0);
-            return Ok(Appended { message, duplicate: true });
+        let appended = append_in(&tx, room, id, author, body, ts_ms)?;
+        if !appended.duplicate {
+            tx.commit()?;
         }
-        let seq: i64 = tx
-            .query_row("UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ?1 RETURNING last_seq", [room], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
-        tx.execute(
-            "INSERT INTO messages (room, seq, client_id, author, body, ts_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![room, seq, id, author, body, ts_ms],
-        )?;
+        Ok(appended)
+    }
+
+    /// Group commit: one transaction, so one fsync, for the whole batch.
+    /// Each post runs in its own savepoint, so one that fails (a missing
+    /// room) takes nothing else with it and leaves no gap in the seqs.
+    fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(posts.len());
+        for p in posts {
+            let sp = tx.savepoint()?;
+            match append_in(&sp, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
+                Ok(appended) => {
+                    sp.commit()?;
+                    out.push(Ok(appended));
+                }
+                // Dropping the savepoint rolls back what this post wrote.
+                Err(e) => out.push(Err(e)),
+            }
+        }
         tx.commit()?;
-        let message = ChatMessage {
-            room: room.to_owned(),
-            seq: to_seq(seq)?,
-            id: id.to_owned(),
-            author: author.to_owned(),
-            body: body.to_owned(),
-            ts_ms,
-        };
-        Ok(Appended { message, duplicate: false })
+        Ok(out)
     }
 
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {

@@ -53,6 +53,16 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+/// One post for [`Store::append_batch`]: the arguments of [`Store::append`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPost {
+    pub room: String,
+    pub id: String,
+    pub author: String,
+    pub body: String,
+    pub ts_ms: i64,
+}
+
 /// Durable, ordered, deduplicated chat history.
 ///
 /// Callers serialise appends per room (the hub's room lock), but an
@@ -63,6 +73,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a message durably (committed before returning) with the next
     /// seq, unless a message with the same client `id` exists anywhere.
     fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError>;
+    /// Appends each post in order, as [`Store::append`] would one by one,
+    /// with one result per post. An implementation that can should make the
+    /// whole batch durable with one commit (group commit: one fsync for all
+    /// the posts waiting for the disk); nothing is reported stored before
+    /// that commit. `Err` means the batch as a whole failed: nothing stored.
+    fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        Ok(posts.iter().map(|p| self.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)).collect())
+    }
     /// Messages with seq > `seq`, oldest first, at most `limit`.
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
     /// The last `limit` messages, oldest first.

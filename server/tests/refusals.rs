@@ -89,6 +89,7 @@ async fn foreign_origins_get_403_before_the_upgrade_and_on_state_changing_endpoi
         test_faults: true,
         allowed_origins: vec!["https://chat.example.com".into()],
         limits: Limits::default(),
+        ..Settings::default()
     };
     let server = TestServer::start_with(&dir.path().join("t.db"), settings).await;
     let url = server.ws_url();
