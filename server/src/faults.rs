@@ -4,6 +4,7 @@
 //! provoke the failures a real network produces (silent peers, abrupt
 //! closes) and check that the app recovers.
 
+mod burst;
 mod echo;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +48,7 @@ pub fn routes(enabled: bool) -> Router<AppState> {
         .route("/test/abort-all", post(abort_all))
         .route("/test/store-read-only", post(store_read_only))
         .route("/test/echo", get(echo::upgrade))
+        .route("/test/burst", post(burst::burst))
 }
 
 /// Makes the real SQLite connection refuse writes (`PRAGMA query_only`), so

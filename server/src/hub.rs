@@ -380,4 +380,32 @@ impl Hub {
     pub async fn existing_room(&self, name: &str) -> Option<Arc<Room>> {
         self.rooms.lock().await.get(name).cloned()
     }
+
+    /// Test burst: stores `(id, body)` items by `author` in one batch and
+    /// broadcasts each to the room as [`Hub::post`] does (nobody to ack).
+    /// Returns how many were stored.
+    pub async fn post_batch(
+        &self,
+        room: &Arc<Room>,
+        author: String,
+        items: Vec<(String, String)>,
+    ) -> Result<usize, HubError> {
+        let mut members = room.members.lock().await;
+        let store = self.store.clone();
+        let name = room.name.clone();
+        let appended = blocking(move || store.append_batch(&name, &author, &items, now_ms())).await?;
+        let mut stored = 0;
+        for a in appended.into_iter().filter(|a| !a.duplicate) {
+            stored += 1;
+            self.metrics.messages_stored.inc();
+            members.announce(&room.name, &ServerMsg::Message { message: a.message }, &self.metrics);
+        }
+        Ok(stored)
+    }
+
+    /// The most bytes any member of `room` has queued and not yet written
+    /// (the test burst paces itself by it rather than overflow a reader).
+    pub async fn most_queued(&self, room: &Arc<Room>) -> usize {
+        room.members.lock().await.conns.values().map(|(o, _)| o.queued_bytes()).max().unwrap_or(0)
+    }
 }

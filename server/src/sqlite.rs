@@ -199,4 +199,48 @@ impl Store for SqliteStore {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+
+    /// One transaction (one fsync) for the whole batch.
+    fn append_batch(
+        &self,
+        room: &str,
+        author: &str,
+        items: &[(String, String)],
+        ts_ms: i64,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(items.len());
+        {
+            let mut find = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"))?;
+            let mut bump =
+                tx.prepare_cached("UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ?1 RETURNING last_seq")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO messages (room, seq, client_id, author, body, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (id, body) in items {
+                if let Some(row) = find.query_row([id], row_to_message).optional()? {
+                    let message = collect(std::iter::once(Ok(row)))?.remove(0);
+                    out.push(Appended { message, duplicate: true });
+                    continue;
+                }
+                let seq: i64 = bump
+                    .query_row([room], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
+                insert.execute(params![room, seq, id, author, body, ts_ms])?;
+                let message = ChatMessage {
+                    room: room.to_owned(),
+                    seq: to_seq(seq)?,
+                    id: id.clone(),
+                    author: author.to_owned(),
+                    body: body.clone(),
+                    ts_ms,
+                };
+                out.push(Appended { message, duplicate: false });
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
 }

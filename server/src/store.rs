@@ -53,6 +53,18 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a message durably (committed before returning) with the next
     /// seq, unless a message with the same client `id` exists anywhere.
     fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError>;
+    /// [`Store::append`] of each `(id, body)` by `author`, in order; an
+    /// implementation may commit them together (one transaction, one fsync).
+    /// Used by the test burst (`POST /test/burst`).
+    fn append_batch(
+        &self,
+        room: &str,
+        author: &str,
+        items: &[(String, String)],
+        ts_ms: i64,
+    ) -> Result<Vec<Appended>, StoreError> {
+        items.iter().map(|(id, body)| self.append(room, id, author, body, ts_ms)).collect()
+    }
     /// Messages with seq > `seq`, oldest first, at most `limit`.
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
     /// The last `limit` messages, oldest first.
