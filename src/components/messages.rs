@@ -1,5 +1,7 @@
 //! The current room's messages, oldest first. Keyed by client id: a new
-//! message appends one row, and a status change updates only its own row.
+//! message appends one row, and a status change updates only its own row
+//! (each row has its own signal; nothing scans the log per row). A long room
+//! renders a bounded window of the newest rows; older ones on scrolling up.
 //!
 //! The list sticks to the bottom while the user is at the bottom; scrolled
 //! up, new messages show a "N new messages" pill instead of moving the view.
@@ -7,9 +9,10 @@
 //! the view stays on the message the user was reading when it arrives.
 
 use crate::chat::Chat;
-use crate::chat::log::Status;
+use crate::chat::log::{Entry, Status};
 use leptos::html::Ul;
 use leptos::prelude::*;
+use std::collections::HashMap;
 use wasm_bindgen::JsValue;
 
 /// Within this many pixels of the end counts as "at the bottom".
@@ -19,21 +22,72 @@ fn at_bottom(el: &web_sys::Element) -> bool {
     el.scroll_top() + el.client_height() >= el.scroll_height() - BOTTOM_SLACK_PX
 }
 
+/// Rows shown while following the newest messages: a long room renders this
+/// many, whatever arrives; scrolling up shows more (then older pages).
+pub const WINDOW: usize = 200;
+/// Rows added to the window per scroll to the top.
+const PAGE: usize = 100;
+
+/// What a row shows that can change after it is drawn.
+#[derive(Clone, PartialEq)]
+struct RowState {
+    seq: Option<u64>,
+    status: Status,
+    error: Option<String>,
+}
+
+impl RowState {
+    fn of(e: &Entry) -> Self {
+        Self { seq: e.seq, status: e.status, error: e.error.clone() }
+    }
+}
+
+/// Each drawn row's own signal, by id: a change to one message touches only
+/// its row.
+type Rows = StoredValue<HashMap<String, RwSignal<RowState>>>;
+
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = expect_context::<Chat>();
     let (logs, room) = (chat.logs, chat.room);
+    let window = RwSignal::new(WINDOW);
+    let rows: Rows = StoredValue::new(HashMap::new());
     let ids = Memo::new(move |_| {
-        let r = room.get();
+        let (r, n) = (room.get(), window.get());
         logs.with(|l| {
-            l.get(&r).map(|log| log.entries().iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
+            l.get(&r).map(|log| log.newest(n).iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
         })
     });
-    let has_older = Memo::new(move |_| {
-        let r = room.get();
-        logs.with(|l| l.get(&r).is_some_and(|log| log.has_older()))
+    // Older messages exist: held but outside the window, or on the server.
+    let more_above = Memo::new(move |_| {
+        let (r, n) = (room.get(), window.get());
+        logs.with(|l| l.get(&r).is_some_and(|log| log.has_older() || log.len() > n))
     });
-    let (c1, c2) = (chat.clone(), chat.clone());
+    // Rows changed in place (acked, failed, ...): only theirs are told.
+    Effect::new(move |_| {
+        logs.track();
+        let r = room.get_untracked();
+        let changed = logs
+            .try_update_untracked(|l| {
+                let mut out = Vec::new();
+                for (name, log) in l.iter_mut() {
+                    let ids = log.take_changed();
+                    if *name == r {
+                        out = ids.into_iter().filter_map(|id| log.get(&id).map(|e| (id, RowState::of(e)))).collect();
+                    }
+                }
+                out
+            })
+            .unwrap_or_default();
+        rows.with_value(|rows| {
+            for (id, now) in changed {
+                if let Some(row) = rows.get(&id).filter(|row| row.with_untracked(|s| *s != now)) {
+                    row.set(now);
+                }
+            }
+        });
+    });
+    let c1 = chat.clone();
     let list = NodeRef::<Ul>::new();
     // The list's height when an older page was asked for by scrolling up.
     let anchor = StoredValue::new(None::<i32>);
@@ -45,6 +99,30 @@ pub fn MessageList() -> impl IntoView {
         }
         unseen.set(0);
         stick.set(true);
+        if window.get_untracked() != WINDOW {
+            window.set(WINDOW);
+        }
+    };
+    // Shows older messages above, keeping the view where it is: more of
+    // those held, else the server's page before them.
+    let show_older = move || {
+        if anchor.get_value().is_some() {
+            return;
+        }
+        let r = room.get_untracked();
+        let held = logs.with_untracked(|l| l.get(&r).map_or(0, |log| log.len()));
+        if held > window.get_untracked() {
+            window.update(|w| *w = w.saturating_add(PAGE));
+        } else if c1.load_older() {
+            window.set(usize::MAX); // the page goes in above everything held
+        } else {
+            return;
+        }
+        if let Some(el) = list.get_untracked() {
+            anchor.set_value(Some(el.scroll_height()));
+            // About five seconds of frames for the page to arrive.
+            keep_view(list, anchor, 300);
+        }
     };
     // After rows for new messages are in: follow them, or count them. Only
     // rows after the previous last one are new; an older page goes above.
@@ -62,6 +140,8 @@ pub fn MessageList() -> impl IntoView {
                             None => ids.len(),
                         });
                         unseen.update(|u| *u += fresh);
+                        // The rows being read stay: the window grows instead.
+                        window.update(|w| *w = w.saturating_add(fresh));
                     }
                 }
             }
@@ -69,6 +149,7 @@ pub fn MessageList() -> impl IntoView {
         }
         (r, last)
     });
+    let older_button = show_older.clone();
     let on_scroll = move |_| {
         let Some(el) = list.get_untracked() else { return };
         let bottom = at_bottom(&el);
@@ -76,25 +157,23 @@ pub fn MessageList() -> impl IntoView {
         if bottom {
             unseen.set(0);
         }
-        if el.scroll_top() <= 0 && anchor.get_value().is_none() && c1.load_older() {
-            anchor.set_value(Some(el.scroll_height()));
-            // About five seconds of frames for the page to arrive.
-            keep_view(list, anchor, 300);
+        if el.scroll_top() <= 0 {
+            show_older();
         }
     };
     view! {
         <div class="messages-wrap">
-            <Show when=move || has_older.get()>
+            <Show when=move || more_above.get()>
                 {
-                    let c = c2.clone();
-                    view! { <button class="older" data-testid="load-older" on:click=move |_| { c.load_older(); }>
+                    let older = older_button.clone();
+                    view! { <button class="older" data-testid="load-older" on:click=move |_| older()>
                         "Load older messages"</button> }
                 }
             </Show>
             <ul class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
                 aria-live="polite" aria-relevant="additions" aria-label="Messages" tabindex="0">
                 <For each=move || ids.get() key=|id| id.clone() let:id>
-                    <MessageRow id />
+                    <MessageRow id rows />
                 </For>
             </ul>
             <Show when=move || { unseen.get() > 0 }>
@@ -135,26 +214,49 @@ fn icon(s: Status) -> (&'static str, &'static str) {
     }
 }
 
-/// `ms` as a time of day in the user's locale ("14:05", "2:05 PM").
+/// `ms` as a time of day in the user's locale ("14:05", "2:05 PM"). A burst
+/// shares one minute: formatted once (the browser's formatter is slow).
 fn local_time(ms: f64) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let minute = (ms / 60_000.0).floor() as i64;
+    if let Some(s) = LAST.with_borrow(|(m, s)| (*m == minute).then(|| s.clone())) {
+        return s;
+    }
     let date = js_sys::Date::new(&JsValue::from_f64(ms));
     let opts = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&opts, &"hour".into(), &"numeric".into());
     let _ = js_sys::Reflect::set(&opts, &"minute".into(), &"2-digit".into());
     let f = js_sys::Reflect::get(&date, &"toLocaleTimeString".into()).ok();
-    f.and_then(|f| js_sys::Function::from(f).call2(&date, &JsValue::UNDEFINED, &opts).ok())
+    let s = f
+        .and_then(|f| js_sys::Function::from(f).call2(&date, &JsValue::UNDEFINED, &opts).ok())
         .and_then(|s| s.as_string())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    LAST.with_borrow_mut(|last| *last = (minute, s.clone()));
+    s
 }
 
 #[component]
-fn MessageRow(id: String) -> impl IntoView {
+fn MessageRow(id: String, rows: Rows) -> impl IntoView {
     let chat = expect_context::<Chat>();
     let (logs, room) = (chat.logs, chat.room.get_untracked());
+    let Some(first) = logs.with_untracked(|l| l.get(&room).and_then(|log| log.get(&id).cloned())) else {
+        return ().into_any();
+    };
+    let entry = RwSignal::new(RowState::of(&first));
+    rows.update_value(|m| {
+        m.insert(id.clone(), entry);
+    });
     let key = id.clone();
-    let entry = Memo::new(move |_| logs.with(|l| l.get(&room).and_then(|log| log.get(&key).cloned())));
-    let Some(first) = entry.get_untracked() else { return ().into_any() };
-    let status = move || entry.get().map_or(Status::Delivered, |e| e.status);
+    on_cleanup(move || {
+        rows.try_update_value(|m| {
+            if m.get(&key) == Some(&entry) {
+                m.remove(&key);
+            }
+        });
+    });
+    let status = move || entry.with(|e| e.status);
     let own = first.own;
     let retry_id = id.clone();
     let when = (first.created_ms > 0.0).then(|| {
@@ -163,20 +265,20 @@ fn MessageRow(id: String) -> impl IntoView {
     });
     view! {
         <li class="message" class:own=own data-testid="message" data-id=id data-author=first.author.clone()
-            data-seq=move || entry.get().and_then(|e| e.seq).map(|s| s.to_string())
+            data-seq=move || entry.with(|e| e.seq.map(|s| s.to_string()))
             data-status=move || status().name()>
             <span class="author">{first.author.clone()}</span>
             <span class="body" data-testid="message-body">{first.body.clone()}</span>
             <span class="meta">
                 {when}
-                <span class="status" title=move || entry.get().and_then(|e| e.error).unwrap_or_else(|| icon(status()).1.into())>
+                <span class="status" title=move || entry.with(|e| e.error.clone()).unwrap_or_else(|| icon(status()).1.into())>
                     <span aria-hidden="true">{move || icon(status()).0}</span>
                     <span class="sr-only">{move || icon(status()).1}</span>
                 </span>
             </span>
-            <Show when=move || entry.with(|e| e.as_ref().is_some_and(|e| e.error.is_some()))>
+            <Show when=move || entry.with(|e| e.error.is_some())>
                 <span class="error" data-testid="message-error">
-                    {move || entry.get().and_then(|e| e.error).unwrap_or_default()}
+                    {move || entry.with(|e| e.error.clone()).unwrap_or_default()}
                 </span>
             </Show>
             <Show when=move || status() == Status::Failed>
