@@ -9,6 +9,9 @@ use std::rc::{Rc, Weak};
 
 /// A hidden tab's frames still reach the state this often.
 const FALLBACK_MS: u32 = 100;
+/// Most items handed over per frame; the rest wait for the next one, so a
+/// flood never makes one long task (the page stays responsive).
+const MAX_PER_FLUSH: usize = 1000;
 
 struct Inner<T> {
     queue: RefCell<Vec<T>>,
@@ -27,22 +30,37 @@ impl<T: 'static> Batcher<T> {
 
     pub fn push(&self, item: T) {
         self.0.queue.borrow_mut().push(item);
-        if self.0.scheduled.replace(true) {
-            return;
-        }
-        let (a, b) = (Rc::downgrade(&self.0), Rc::downgrade(&self.0));
-        leptos::prelude::request_animation_frame(move || run(&a));
-        Timeout::new(FALLBACK_MS, move || run(&b)).forget();
+        schedule(&self.0);
     }
+}
+
+fn schedule<T: 'static>(inner: &Rc<Inner<T>>) {
+    if inner.scheduled.replace(true) {
+        return;
+    }
+    let (a, b) = (Rc::downgrade(inner), Rc::downgrade(inner));
+    leptos::prelude::request_animation_frame(move || run(&a));
+    Timeout::new(FALLBACK_MS, move || run(&b)).forget();
 }
 
 /// Whichever of the frame and the timer comes first flushes; the other finds
 /// nothing scheduled (or flushes a newer batch a little early).
-fn run<T>(inner: &Weak<Inner<T>>) {
+fn run<T: 'static>(inner: &Weak<Inner<T>>) {
     let Some(inner) = inner.upgrade() else { return };
     if !inner.scheduled.replace(false) {
         return;
     }
-    let batch = std::mem::take(&mut *inner.queue.borrow_mut());
+    let (batch, more) = {
+        let mut queue = inner.queue.borrow_mut();
+        if queue.len() > MAX_PER_FLUSH {
+            let rest = queue.split_off(MAX_PER_FLUSH);
+            (std::mem::replace(&mut *queue, rest), true)
+        } else {
+            (std::mem::take(&mut *queue), false)
+        }
+    };
+    if more {
+        schedule(&inner);
+    }
     (inner.flush)(batch);
 }
