@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .tools/env.sh
 cargo build --release -p tether-server
-# Size over speed for the wasm only (its own target dir, so the server keeps -O3).
-CARGO_PROFILE_RELEASE_OPT_LEVEL=z wasm_env trunk build --release
+# The wasm builds with Cargo.toml's `wasm-release` profile (index.html picks
+# it): size over speed for the app only; the server keeps `release` (-O3).
+wasm_env trunk build --release
 echo "built target/release/tether-server and dist/:"
 for f in dist/*.wasm dist/*.js; do
   printf '  %-40s %8d bytes, %8d gzipped\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(gzip -9c "$f" | wc -c)"

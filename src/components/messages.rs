@@ -244,6 +244,25 @@ fn MessageRow(id: String, rows: Rows) -> impl IntoView {
     let Some(first) = logs.with_untracked(|l| l.get(&room).and_then(|log| log.get(&id).cloned())) else {
         return ().into_any();
     };
+    let when = (first.created_ms > 0.0).then(|| {
+        let iso = js_sys::Date::new(&JsValue::from_f64(first.created_ms)).to_iso_string().as_string();
+        view! { <time class="when" datetime=iso>{local_time(first.created_ms)}</time> }
+    });
+    if !first.own {
+        // Someone else's message never changes once stored: plain markup,
+        // no signal, no effect (a burst renders rows cheaply).
+        let seq = first.seq.map(|s| s.to_string());
+        let author = first.author.clone();
+        return view! {
+            <li class="message" data-testid="message" data-id=id data-author=author data-seq=seq
+                data-status=Status::Delivered.name()>
+                <span class="author">{first.author}</span>
+                <span class="body" data-testid="message-body">{first.body}</span>
+                <span class="meta">{when}</span>
+            </li>
+        }
+        .into_any();
+    }
     let entry = RwSignal::new(RowState::of(&first));
     rows.update_value(|m| {
         m.insert(id.clone(), entry);
@@ -259,10 +278,6 @@ fn MessageRow(id: String, rows: Rows) -> impl IntoView {
     let status = move || entry.with(|e| e.status);
     let own = first.own;
     let retry_id = id.clone();
-    let when = (first.created_ms > 0.0).then(|| {
-        let iso = js_sys::Date::new(&JsValue::from_f64(first.created_ms)).to_iso_string().as_string();
-        view! { <time class="when" datetime=iso>{local_time(first.created_ms)}</time> }
-    });
     view! {
         <li class="message" class:own=own data-testid="message" data-id=id data-author=first.author.clone()
             data-seq=move || entry.with(|e| e.seq.map(|s| s.to_string()))
