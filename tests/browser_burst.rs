@@ -165,8 +165,12 @@ async fn a_burst_of_3000_arrives_once_in_order_and_older_rows_show_on_scrolling_
         list.dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
         assert!(
             wait_for(5_000, || all(&a, "[data-testid=message]").len() > before).await,
-            "scrolling up showed nothing more at {before}"
+            "scrolling up showed nothing more at {before} (scroll {} of {})",
+            list.scroll_top(),
+            list.scroll_height()
         );
+        // The view stays on the row the user was reading, below the new ones.
+        assert!(wait_for(2_000, || list.scroll_top() > 0).await, "the view jumped to the top at {before}");
     }
     let seqs: Vec<u64> = rows(&a).into_iter().map(|r| r.0).collect();
     assert_eq!(seqs, (1..=N).collect::<Vec<_>>(), "every message exactly once, oldest first");

@@ -27,6 +27,13 @@ fn at_bottom(el: &web_sys::Element) -> bool {
 pub const WINDOW: usize = 200;
 /// Rows added to the window per scroll to the top.
 const PAGE: usize = 100;
+/// Most rows that enter the list in one update while it follows new
+/// messages: a burst shows its newest at once, and the rest of the window
+/// fills in above over the next frames (bounded work per frame).
+const ENTER_PER_FRAME: usize = 60;
+/// While the user reads further up, the window grows with new messages so
+/// the rows being read stay, up to this many.
+const READING_MAX: usize = 1000;
 
 /// What a row shows that can change after it is drawn.
 #[derive(Clone, PartialEq)]
@@ -52,10 +59,37 @@ pub fn MessageList() -> impl IntoView {
     let (logs, room) = (chat.logs, chat.room);
     let window = RwSignal::new(WINDOW);
     let rows: Rows = StoredValue::new(HashMap::new());
-    let ids = Memo::new(move |_| {
+    let stick = RwSignal::new(true);
+    // Bumped on the next frame while the list holds fewer rows than its window.
+    let fill = RwSignal::new(0u32);
+    let filling = StoredValue::new(false);
+    let ids = Memo::new(move |prev: Option<&Vec<String>>| {
         let (r, n) = (room.get(), window.get());
+        fill.track();
         logs.with(|l| {
-            l.get(&r).map(|log| log.newest(n).iter().map(|e| e.id.clone()).collect::<Vec<_>>()).unwrap_or_default()
+            let Some(log) = l.get(&r) else { return Vec::new() };
+            let newest = log.newest(n);
+            let before = prev.map_or(0, Vec::len);
+            let entering = prev
+                .and_then(|p| p.last())
+                .and_then(|last| newest.iter().rposition(|e| e.id == *last))
+                .map_or(newest.len(), |i| newest.len() - 1 - i);
+            let count = if !stick.get_untracked() {
+                newest.len()
+            } else if entering > ENTER_PER_FRAME {
+                ENTER_PER_FRAME
+            } else {
+                before.saturating_add(ENTER_PER_FRAME)
+            }
+            .min(newest.len());
+            if count < newest.len() && !filling.get_value() {
+                filling.set_value(true);
+                request_animation_frame(move || {
+                    filling.try_set_value(false);
+                    fill.try_update(|f| *f = f.wrapping_add(1));
+                });
+            }
+            newest[newest.len() - count..].iter().map(|e| e.id.clone()).collect()
         })
     });
     // Older messages exist: held but outside the window, or on the server.
@@ -91,7 +125,6 @@ pub fn MessageList() -> impl IntoView {
     let list = NodeRef::<Ul>::new();
     // The list's height when an older page was asked for by scrolling up.
     let anchor = StoredValue::new(None::<i32>);
-    let stick = RwSignal::new(true);
     let unseen = RwSignal::new(0usize);
     let to_bottom = move || {
         if let Some(el) = list.get_untracked() {
@@ -106,9 +139,12 @@ pub fn MessageList() -> impl IntoView {
     // Shows older messages above, keeping the view where it is: more of
     // those held, else the server's page before them.
     let show_older = move || {
+        let Some(el) = list.get_untracked() else { return };
         if anchor.get_value().is_some() {
             return;
         }
+        // Taken first: the rows may render as soon as the window changes.
+        anchor.set_value(Some(el.scroll_height()));
         let r = room.get_untracked();
         let held = logs.with_untracked(|l| l.get(&r).map_or(0, |log| log.len()));
         if held > window.get_untracked() {
@@ -116,38 +152,38 @@ pub fn MessageList() -> impl IntoView {
         } else if c1.load_older() {
             window.set(usize::MAX); // the page goes in above everything held
         } else {
+            anchor.set_value(None);
             return;
         }
-        if let Some(el) = list.get_untracked() {
-            anchor.set_value(Some(el.scroll_height()));
-            // About five seconds of frames for the page to arrive.
-            keep_view(list, anchor, 300);
-        }
+        // About five seconds of frames for the page to arrive.
+        keep_view(list, anchor, 300);
     };
     // After rows for new messages are in: follow them, or count them. Only
     // rows after the previous last one are new; an older page goes above.
-    Effect::new(move |prev: Option<(String, Option<String>)>| {
+    // Rows filled in above while following keep the view at the bottom too.
+    Effect::new(move |prev: Option<(String, Option<String>, Option<String>)>| {
         let r = room.get();
-        let last = ids.with(|ids| ids.last().cloned());
+        let (first, last) = ids.with(|ids| (ids.first().cloned(), ids.last().cloned()));
         match prev {
-            Some((pr, plast)) if pr == r => {
-                if last != plast {
-                    if stick.get_untracked() {
-                        to_bottom();
-                    } else {
-                        let fresh = ids.with(|ids| match plast.and_then(|p| ids.iter().rposition(|i| *i == p)) {
-                            Some(pos) => ids.len() - pos - 1,
-                            None => ids.len(),
-                        });
-                        unseen.update(|u| *u += fresh);
-                        // The rows being read stay: the window grows instead.
-                        window.update(|w| *w = w.saturating_add(fresh));
+            Some((pr, pfirst, plast)) if pr == r => {
+                if stick.get_untracked() && (last != plast || first != pfirst) {
+                    to_bottom();
+                } else if last != plast {
+                    let fresh = ids.with(|ids| match plast.and_then(|p| ids.iter().rposition(|i| *i == p)) {
+                        Some(pos) => ids.len() - pos - 1,
+                        None => ids.len(),
+                    });
+                    unseen.update(|u| *u += fresh);
+                    // The rows being read stay: the window grows instead
+                    // (up to a bound; a flood then moves them on).
+                    if window.get_untracked() < READING_MAX {
+                        window.update(|w| *w = w.saturating_add(fresh).min(READING_MAX));
                     }
                 }
             }
             _ => to_bottom(), // first rows, or another room
         }
-        (r, last)
+        (r, first, last)
     });
     let older_button = show_older.clone();
     let on_scroll = move |_| {
