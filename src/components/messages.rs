@@ -30,7 +30,7 @@ const PAGE: usize = 100;
 /// Most rows that enter the list in one update while it follows new
 /// messages: a burst shows its newest at once, and the rest of the window
 /// fills in above over the next frames (bounded work per frame).
-const ENTER_PER_FRAME: usize = 60;
+const ENTER_PER_FRAME: usize = 40;
 /// While the user reads further up, the window grows with new messages so
 /// the rows being read stay, up to this many.
 const READING_MAX: usize = 1000;
