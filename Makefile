@@ -1,6 +1,6 @@
 # Every target does any missing set-up itself (scripts/setup.sh is idempotent
 # and takes well under a second once everything is installed).
-.PHONY: setup build run test test-native test-browser test-tabs bench clean
+.PHONY: setup build run test test-native test-browser test-tabs test-multi bench clean
 
 ADDR ?= 127.0.0.1:8080
 
@@ -22,6 +22,9 @@ test-native: setup
 
 test-browser: setup
 	@bash scripts/test.sh browser
+
+test-multi: setup
+	@bash scripts/test.sh multi
 
 test-tabs: setup
 	@bash scripts/test.sh tabs

@@ -3,8 +3,9 @@
 # in headless Chromium against the real server, supervised by tether-testctl
 # so tests can kill, restart and stall it), WebSocket conformance
 # (scripts/conformance.sh), and tabs (several Chromium windows over WebDriver
-# running the built app against the real server).
-# Usage: test.sh [all|native|browser|conformance|tabs]
+# running the built app against the real server), and multi (two instances
+# on real PostgreSQL + Redis, and two browsers through nginx).
+# Usage: test.sh [all|native|browser|conformance|tabs|multi]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .tools/env.sh
@@ -68,5 +69,15 @@ if [ "$what" = all ] || [ "$what" = tabs ]; then
   export TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server
   # One browser at a time: the tests count the server's connections.
   cargo test -p tether-testkit --test browser_tabs -- --ignored --test-threads=1 --nocapture
+fi
+if [ "$what" = all ] || [ "$what" = multi ]; then
+  echo "== multi-instance tests (real PostgreSQL, Redis, nginx; two browsers through the load balancer)"
+  cargo build -q -p tether-server
+  echo "-- the server's test suites again, on PostgreSQL instead of SQLite"
+  TETHER_TEST_STORE=postgres cargo test -q -p tether-server
+  # In `all` the tabs step already built the app.
+  if [ "$what" = multi ]; then wasm_env trunk build --dist target/tabs-dist >/dev/null; fi
+  TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server \
+    cargo test -p tether-testkit --test browser_multi -- --ignored --test-threads=1 --nocapture
 fi
 echo "== all requested tests passed in $(( $(date +%s) - start )) s"

@@ -14,6 +14,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::from_config(&config)?;
+    if let Some(url) = &config.bus {
+        state.start_bus(url)?;
+    }
     let listener = tokio::net::TcpListener::bind(&config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
@@ -22,7 +25,8 @@ pub async fn run(
     writeln!(out, "listening on http://{addr}")?;
     out.flush()?;
     drop(out);
-    tracing::info!(%addr, db = %config.db.display(), "serving");
+    let store = if config.store.is_some() { "postgres".to_owned() } else { config.db.display().to_string() };
+    tracing::info!(%addr, %store, bus = config.bus.is_some(), "serving");
     serve(listener, state, shutdown).await?;
     tracing::info!("stopped cleanly");
     Ok(())

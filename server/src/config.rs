@@ -32,6 +32,13 @@ pub struct Config {
     /// comma-separated). Others get 403 on /ws and state-changing endpoints.
     #[arg(long = "allowed-origin", env = "TETHER_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Shared store for several instances: `postgres://user@host:port/db`.
+    /// Without it, the SQLite file `--db`.
+    #[arg(long, env = "TETHER_STORE")]
+    pub store: Option<String>,
+    /// Fan-out between instances: `redis://host:port`. Without it, one process.
+    #[arg(long, env = "TETHER_BUS")]
+    pub bus: Option<String>,
     #[command(flatten)]
     pub limits: crate::Limits,
 }

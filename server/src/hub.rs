@@ -4,6 +4,13 @@
 //! reading history + subscribing a joiner both happen under it, so a joiner
 //! sees every message exactly once: either in its `joined` history or as a
 //! live `message`, never both and never neither.
+//!
+//! Messages reach members through each room's [`Order`], by seq: with
+//! several instances (`--bus`), others' messages arrive over the bus in any
+//! order and gaps are read back from the store (see [`remote`]).
+
+mod presence;
+mod remote;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -11,6 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tether_protocol::{ChatMessage, Cursor, HISTORY_WINDOW, MAX_FRAME_BYTES, MAX_PRESENCE, MAX_ROOM_LIST, ServerMsg};
 
+use crate::bus::order::Order;
+use crate::bus::{Bus, Event};
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
 use crate::paging::{all_fit, keep_newest};
@@ -63,6 +72,12 @@ pub struct Room {
 struct Members {
     conns: HashMap<ConnId, (Outbox, String)>,
     nicks: BTreeMap<String, usize>,
+    order: Order,
+    /// Joiners whose history already reaches past `order.delivered()`:
+    /// live messages up to that seq are not sent to them again.
+    floors: HashMap<ConnId, u64>,
+    /// Who is in the room on other instances, as each last said.
+    remote: HashMap<String, presence::Remote>,
 }
 
 impl Members {
@@ -78,6 +93,7 @@ impl Members {
     /// Removes `conn`; its nickname if that was its last connection here.
     fn remove(&mut self, conn: ConnId, metrics: &Metrics) -> Option<String> {
         let (_, nick) = self.conns.remove(&conn)?;
+        self.floors.remove(&conn);
         metrics.members.dec();
         let n = self.nicks.get_mut(&nick)?;
         *n -= 1;
@@ -85,6 +101,10 @@ impl Members {
             return None;
         }
         self.nicks.remove(&nick);
+        // Still here through another instance: nobody left.
+        if self.elsewhere(&nick) {
+            return None;
+        }
         Some(nick)
     }
 
@@ -98,7 +118,12 @@ impl Members {
 
     /// Tells everyone `msg`, then that whoever dropped meanwhile left.
     fn announce(&mut self, room: &str, msg: &ServerMsg, metrics: &Metrics) {
-        let mut gone = encode(msg).map(|f| self.broadcast(&f, metrics)).unwrap_or_default();
+        let gone = encode(msg).map(|f| self.broadcast(&f, metrics)).unwrap_or_default();
+        self.farewell(room, gone, metrics);
+    }
+
+    /// Tells everyone that `gone` left, and who dropped meanwhile.
+    fn farewell(&mut self, room: &str, mut gone: Vec<String>, metrics: &Metrics) {
         while let Some(nick) = gone.pop() {
             if let Some(f) = encode(&ServerMsg::MemberLeft { room: room.to_owned(), nick }) {
                 gone.extend(self.broadcast(&f, metrics));
@@ -107,8 +132,9 @@ impl Members {
     }
 
     fn presence(&self, room: &str) -> ServerMsg {
-        let members = self.nicks.keys().take(MAX_PRESENCE).cloned().collect();
-        ServerMsg::Presence { room: room.to_owned(), members, total: self.nicks.len() }
+        let everyone = self.everyone();
+        let members = everyone.iter().take(MAX_PRESENCE).cloned().collect();
+        ServerMsg::Presence { room: room.to_owned(), members, total: everyone.len() }
     }
 }
 
@@ -129,6 +155,8 @@ pub struct Hub {
     loading: tokio::sync::Mutex<()>,
     next_id: std::sync::atomic::AtomicU64,
     max_rooms: usize,
+    /// Set once at startup when running as one of several instances.
+    bus: std::sync::OnceLock<Bus>,
 }
 
 /// Removes a connection from the registry when dropped.
@@ -168,6 +196,7 @@ impl Hub {
             loading: tokio::sync::Mutex::new(()),
             next_id: std::sync::atomic::AtomicU64::new(1),
             max_rooms,
+            bus: std::sync::OnceLock::new(),
         })
     }
 
@@ -239,16 +268,23 @@ impl Hub {
         }
         let store = self.store.clone();
         let owned = name.to_owned();
-        let info = blocking(move || store.ensure_room(&owned)).await?;
-        let room = Arc::new(Room {
-            name: name.to_owned(),
-            epoch: info.epoch,
-            members: tokio::sync::Mutex::new(Members::default()),
-        });
+        let (info, last) = blocking(move || Ok((store.ensure_room(&owned)?, store.last_seq(&owned)?))).await?;
+        let members = Members { order: Order::new(last), ..Members::default() };
+        let room =
+            Arc::new(Room { name: name.to_owned(), epoch: info.epoch, members: tokio::sync::Mutex::new(members) });
         self.rooms.lock().await.insert(name.to_owned(), room.clone());
+        if info.created {
+            self.publish(Event::RoomAdded { room: name.to_owned() });
+        }
+        Ok((room, self.add_name(name, info.created)))
+    }
+
+    /// Adds a room to the list (announcing it to everyone greeted) and says
+    /// whether it is new to this instance or was just `created`.
+    fn add_name(&self, name: &str, created: bool) -> bool {
         let mut reg = self.lock_registry();
         let (conns, names) = &mut *reg;
-        let created = names.insert(name.to_owned()) || info.created;
+        let created = names.insert(name.to_owned()) || created;
         self.metrics.rooms.set(i64::try_from(names.len()).unwrap_or(i64::MAX));
         let announce = if created { encode(&ServerMsg::RoomAdded { room: name.to_owned() }) } else { None };
         if let Some(frame) = announce {
@@ -256,7 +292,7 @@ impl Hub {
                 c.outbox.push_frame(frame.clone());
             }
         }
-        Ok((room, created))
+        created
     }
 
     /// Replies `joined` and subscribes, atomically with respect to posts.
@@ -288,20 +324,23 @@ impl Hub {
             encode(&frame).map_or(0, |f| f.len())
         };
         let (replay_env, fresh_env) = (envelope(true), envelope(false));
-        let (recovered, history, has_older) = blocking(move || {
+        let (recovered, history, has_older, last) = blocking(move || {
             let last = store.last_seq(&name)?;
             if let Some(seq) = usable.filter(|&seq| seq <= last && last - seq <= MAX_REPLAY) {
                 // The gap bounds the count, so no message is cut off.
                 let replay = store.after(&name, seq, MAX_REPLAY as usize)?;
                 if all_fit(&replay, replay_env) {
-                    return Ok((true, replay, false));
+                    return Ok((true, replay, false, last));
                 }
             }
             let (page, _) = keep_newest(store.before(&name, u64::MAX, HISTORY_WINDOW, MAX_FRAME_BYTES)?, fresh_env);
             let has_older = page.first().is_some_and(|m| m.seq > 1);
-            Ok((false, page, has_older))
+            Ok((false, page, has_older, last))
         })
         .await?;
+        // Everything up to here is in the history (or before the client's
+        // cursor); another instance may have stored more than we delivered yet.
+        let floor = history.last().map_or(last, |m| m.seq.max(last));
         if resuming {
             self.metrics.resumed(recovered);
         }
@@ -309,11 +348,18 @@ impl Hub {
             ServerMsg::Joined { room: room.name.clone(), epoch: room.epoch.clone(), recovered, history, has_older };
         outbox.push(&joined);
         // The others hear of a new nickname; the joiner gets the whole list.
-        if !members.nicks.contains_key(nick) && !members.conns.contains_key(&outbox.id) {
+        let new_here = !members.nicks.contains_key(nick) && !members.conns.contains_key(&outbox.id);
+        if new_here && !members.elsewhere(nick) {
             let came = ServerMsg::MemberJoined { room: room.name.clone(), nick: nick.to_owned() };
             members.announce(&room.name, &came, &self.metrics);
         }
         members.add(outbox, nick, &self.metrics);
+        if new_here {
+            self.share_presence(&room.name, &members);
+        }
+        if floor > members.order.delivered() {
+            members.floors.insert(outbox.id, floor);
+        }
         outbox.push(&members.presence(&room.name));
         Ok(())
     }
@@ -340,8 +386,12 @@ impl Hub {
         let room = self.rooms.lock().await.get(room).cloned();
         if let Some(room) = room {
             let mut members = room.members.lock().await;
+            let before = members.nicks.len();
             if let Some(nick) = members.remove(conn, &self.metrics) {
                 members.announce(&room.name, &ServerMsg::MemberLeft { room: room.name.clone(), nick }, &self.metrics);
+            }
+            if members.nicks.len() != before {
+                self.share_presence(&room.name, &members);
             }
         }
     }
@@ -371,8 +421,8 @@ impl Hub {
             return Ok(Posted::Duplicate);
         }
         self.metrics.messages_stored.inc();
-        // Dead or too-slow members (already told to close) leave the room.
-        members.announce(&room.name, &ServerMsg::Message { message: appended.message }, &self.metrics);
+        self.publish(Event::Message { message: appended.message.clone() });
+        self.sequence(room, &mut members, Some(appended.message)).await;
         Ok(Posted::Stored)
     }
 

@@ -5,6 +5,7 @@
 //! can run the whole server in-process on port 0.
 
 pub mod admission;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod faults;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod origin;
 pub mod outbox;
 pub mod paging;
+pub mod postgres;
 pub mod rate;
 pub mod report;
 pub mod serve;
@@ -103,9 +105,13 @@ impl AppState {
         })))
     }
 
-    /// Opens the SQLite database named in `config` and builds the state.
+    /// Opens the store named in `config` (PostgreSQL with `--store`, else
+    /// the SQLite file `--db`) and builds the state.
     pub fn from_config(config: &Config) -> Result<Self, StoreError> {
-        let store = Arc::new(SqliteStore::open(&config.db)?);
+        let store: Arc<dyn Store> = match &config.store {
+            Some(url) => Arc::new(postgres::PgStore::connect(url)?),
+            None => Arc::new(SqliteStore::open(&config.db)?),
+        };
         let settings = Settings {
             static_dir: config.static_dir.clone(),
             test_faults: config.test_faults,
@@ -113,6 +119,16 @@ impl AppState {
             limits: config.limits.clone(),
         };
         Self::new(store, settings)
+    }
+
+    /// Joins the other instances on the bus at `url` (`redis://…`): starts
+    /// its connections and feeds what they publish into the hub.
+    pub fn start_bus(&self, url: &str) -> Result<(), bus::BusError> {
+        let (bus, incoming) = bus::Bus::connect(url, self.shutdown_token().clone())?;
+        self.hub().set_bus(bus);
+        let state = self.clone();
+        tokio::spawn(async move { state.hub().pump(incoming, state.shutdown_token().clone()).await });
+        Ok(())
     }
 
     pub fn hub(&self) -> &hub::Hub {
@@ -149,7 +165,13 @@ async fn metrics_text(axum::extract::State(state): axum::extract::State<AppState
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
     let store = state.hub().store().clone();
     match tokio::task::spawn_blocking(move || store.check_writable()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ok".to_owned()),
+        Ok(Ok(())) => match state.hub().bus().map(bus::Bus::check) {
+            Some(Err(why)) => {
+                tracing::warn!(%why, "health check: bus down");
+                (StatusCode::SERVICE_UNAVAILABLE, format!("bus unavailable: {why}\n"))
+            }
+            _ => (StatusCode::OK, "ok".to_owned()),
+        },
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: store cannot write");
             (StatusCode::SERVICE_UNAVAILABLE, format!("store cannot write: {e}\n"))

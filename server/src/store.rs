@@ -21,6 +21,16 @@ pub enum StoreError {
     Poisoned,
     #[error("stored value out of range: {0}")]
     Corrupt(String),
+    #[error("postgres: {}", pg_detail(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("postgres unavailable: {0}")]
+    PostgresPool(String),
+}
+
+/// The server's own message for a database error (tokio-postgres displays
+/// only "db error"), else the error itself.
+fn pg_detail(e: &tokio_postgres::Error) -> String {
+    e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned())
 }
 
 /// A room as storage knows it.

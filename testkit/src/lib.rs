@@ -5,7 +5,32 @@
 pub mod control;
 pub mod http;
 pub mod nginx;
+pub mod postgres;
+pub mod redis;
 pub mod supervisor;
+
+/// Runs `cleanup` (a shell command) once this process has gone, however it
+/// went. A server started for a test must not outlive it, and Drop alone
+/// cannot promise that: a cluster shared through a `static` is never
+/// dropped, and a killed or aborted test runs no destructor. The watchdog
+/// is detached from our stdio so `cargo test` never waits on it.
+pub fn cleanup_after_exit(cleanup: &str) -> std::io::Result<()> {
+    let script = format!("while kill -0 {} 2>/dev/null; do sleep 1; done; {cleanup}", std::process::id());
+    std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+}
+
+/// A number unique within this process, for temporary directory names.
+pub fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -46,7 +46,7 @@ impl Nginx {
     /// directory (for a static root copied there, say).
     pub fn start(servers: &str) -> Result<Self, NginxError> {
         let bin = binary().ok_or(NginxError::Missing)?;
-        let dir = std::env::temp_dir().join(format!("tether-nginx-{}-{}", std::process::id(), unique()));
+        let dir = std::env::temp_dir().join(format!("tether-nginx-{}-{}", std::process::id(), crate::unique()));
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
         let d = dir.display();
@@ -70,6 +70,7 @@ impl Nginx {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
+        crate::cleanup_after_exit(&format!("kill -9 {} 2>/dev/null; rm -rf {d}", child.id()))?;
         let mut nginx = Self { child, port, dir };
         nginx.wait_listening()?;
         Ok(nginx)
@@ -124,10 +125,4 @@ impl Drop for Nginx {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
 }

@@ -22,6 +22,29 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// The store a test server uses: SQLite at `db`, or with
+/// `TETHER_TEST_STORE=postgres` (`scripts/test.sh multi`) a fresh database
+/// on a PostgreSQL cluster this test process starts, so the server suites
+/// run against both engines.
+pub fn open_store(db: &Path) -> Arc<dyn tether_server::Store> {
+    if std::env::var("TETHER_TEST_STORE").as_deref() != Ok("postgres") {
+        return Arc::new(SqliteStore::open(db).expect("open db"));
+    }
+    static PG: std::sync::OnceLock<tether_testkit::postgres::Postgres> = std::sync::OnceLock::new();
+    // One database per `db` path: a test reopening the same path means the same data.
+    static DBS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let pg = PG.get_or_init(|| tether_testkit::postgres::Postgres::start().expect("start PostgreSQL"));
+    let mut dbs = DBS.lock().unwrap_or_else(|e| e.into_inner());
+    let url = match dbs.iter().position(|p| p == db) {
+        Some(i) => pg.url(&format!("t{i}")),
+        None => {
+            dbs.push(db.to_path_buf());
+            pg.create_db(&format!("t{}", dbs.len() - 1)).expect("createdb")
+        }
+    };
+    Arc::new(tether_server::postgres::PgStore::connect(&url).expect("connect PostgreSQL"))
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
@@ -50,7 +73,7 @@ impl TestServer {
     }
 
     pub async fn start_with(db: &Path, settings: Settings) -> Self {
-        let store = Arc::new(SqliteStore::open(db).expect("open db"));
+        let store = open_store(db);
         let state = AppState::new(store, settings).expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
