@@ -432,7 +432,8 @@ impl Hub {
     }
 
     /// Test burst: stores `(id, body)` items by `author` in one batch and
-    /// broadcasts each to the room as [`Hub::post`] does (nobody to ack).
+    /// delivers each as [`Hub::post`] does (other instances through the
+    /// bus, members in seq order; nobody to ack).
     /// Returns how many were stored.
     pub async fn post_batch(
         &self,
@@ -448,7 +449,8 @@ impl Hub {
         for a in appended.into_iter().filter(|a| !a.duplicate) {
             stored += 1;
             self.metrics.messages_stored.inc();
-            members.announce(&room.name, &ServerMsg::Message { message: a.message }, &self.metrics);
+            self.publish(Event::Message { message: a.message.clone() });
+            self.sequence(room, &mut members, Some(a.message)).await;
         }
         Ok(stored)
     }
