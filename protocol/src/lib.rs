@@ -167,8 +167,9 @@ pub enum ErrorCode {
     NotJoined,
 }
 
-/// Frames the server sends.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+/// Frames the server sends. `Deserialize` is written by hand (server_de.rs):
+/// the same format, without serde's buffered path for tagged enums.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// Answer to `hello`.
@@ -263,6 +264,7 @@ pub enum ServerMsg {
     },
 }
 
+mod server_de;
 mod validate;
 pub use validate::*;
 

@@ -190,3 +190,25 @@ fn bodies_refuse_control_characters_but_newline_and_tab() {
         assert_eq!(validate_body(bad), Err(ValidationError::BodyControl(code)), "{bad:?}");
     }
 }
+
+#[test]
+fn hand_written_server_decoding_keeps_the_derived_rules() {
+    // Unknown fields are ignored; absent defaults default; `message` is a
+    // chat message in one frame and text in another.
+    let m: ServerMsg = serde_json::from_str(r#"{"type":"pong","extra":[1],"nonce":5}"#).unwrap();
+    assert_eq!(m, ServerMsg::Pong { nonce: 5 });
+    let m: ServerMsg = serde_json::from_str(r#"{"type":"rooms","rooms":["a"]}"#).unwrap();
+    assert_eq!(m, ServerMsg::Rooms { rooms: vec!["a".into()], truncated: false });
+    let m: ServerMsg = serde_json::from_str(r#"{"type":"error","code":"bad_frame","message":"m"}"#).unwrap();
+    assert_eq!(m, ServerMsg::Error { code: ErrorCode::BadFrame, message: "m".into(), retry_after_ms: None });
+    for bad in [
+        r#"{"type":"message","message":"text"}"#,
+        r#"{"type":"error","code":"bad_frame","message":{"room":"r"}}"#,
+        r#"{"type":"ack","id":"i","room":"r"}"#,
+        r#"{"type":"ack","id":"i","room":"r","seq":1,"seq":2}"#,
+        r#"{"nonce":1}"#,
+        r#"{"type":7}"#,
+    ] {
+        assert!(serde_json::from_str::<ServerMsg>(bad).is_err(), "{bad:?} should not parse");
+    }
+}

@@ -55,7 +55,7 @@ pub fn routes(enabled: bool) -> Router<AppState> {
         .route("/test/blackhole-upgrade", post(transport::blackhole_upgrade))
         .route("/test/hold-sse", post(transport::hold_sse))
         .route("/test/burst-ws", get(burst_ws::upgrade))
-        .route("/test/burst", post(burst::post))
+        .route("/test/burst", post(burst::burst))
 }
 
 /// Makes the real SQLite connection refuse writes (`PRAGMA query_only`), so

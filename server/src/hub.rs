@@ -524,4 +524,41 @@ impl Hub {
     pub async fn existing_room(&self, name: &str) -> Option<Arc<Room>> {
         self.rooms.lock().await.get(name).cloned()
     }
+
+    /// Test burst: stores `(id, body)` items by `author` in one batch and
+    /// delivers each as [`Hub::post`] does (other instances through the
+    /// bus, members in seq order; nobody to ack).
+    /// Returns how many were stored.
+    pub async fn post_batch(
+        &self,
+        room: &Arc<Room>,
+        author: String,
+        items: Vec<(String, String)>,
+    ) -> Result<usize, HubError> {
+        let mut members = room.members.lock().await;
+        let store = self.store.clone();
+        let ts_ms = now_ms();
+        let posts: Vec<NewPost> = items
+            .into_iter()
+            .map(|(id, body)| NewPost { room: room.name.clone(), id, author: author.clone(), body, ts_ms })
+            .collect();
+        let appended = blocking(move || store.append_batch(&posts)).await?;
+        let mut stored = 0;
+        let appended = appended.into_iter().filter_map(|a| {
+            a.map_err(|e| tracing::warn!(room = room.name, error = %e, "batch post not stored")).ok()
+        });
+        for a in appended.filter(|a| !a.duplicate) {
+            stored += 1;
+            self.metrics.messages_stored.inc();
+            self.publish(Event::Message { message: a.message.clone() });
+            self.sequence(room, &mut members, Some(a.message)).await;
+        }
+        Ok(stored)
+    }
+
+    /// The most bytes any member of `room` has queued and not yet written
+    /// (the test burst paces itself by it rather than overflow a reader).
+    pub async fn most_queued(&self, room: &Arc<Room>) -> usize {
+        room.members.lock().await.conns.values().map(|(o, _)| o.queued_bytes()).max().unwrap_or(0)
+    }
 }

@@ -5,7 +5,14 @@
 //! were typed. An own message is matched to its stored copy by client id, so
 //! the ack and the broadcast can arrive in either order (or twice, after a
 //! resend) and the user still sees it once.
+//!
+//! Every operation costs O(log n) in the room's size (plus the own messages
+//! still pending, a handful): stored messages are found by binary search on
+//! `seq` and by an id index, never by a scan, so a burst of messages into a
+//! long room stays cheap. The log also notes which rows changed in place
+//! (for the view) and counts changes to what the outbox must persist.
 
+use std::collections::{HashMap, HashSet};
 use tether_protocol::{ChatMessage, Cursor};
 
 /// Delivery status, as shown in `data-status`.
@@ -54,6 +61,16 @@ pub struct Entry {
 pub struct RoomLog {
     /// Stored messages (by seq), then pending own messages.
     entries: Vec<Entry>,
+    /// How many of `entries` are stored (they come first).
+    stored: usize,
+    /// Stored messages' ids, with their seq.
+    seq_of: HashMap<String, u64>,
+    /// Ids whose row changed in place (seq, status or error) since the last
+    /// [`RoomLog::take_changed`].
+    changed: HashSet<String>,
+    /// Bumped whenever an own message not yet stored changes: what the
+    /// outbox persists.
+    outbox_rev: u64,
     epoch: Option<String>,
     /// The server has messages older than the oldest we hold.
     has_older: bool,
@@ -66,22 +83,61 @@ impl RoomLog {
         &self.entries
     }
 
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The newest `n` entries (the view's window), oldest first.
+    pub fn newest(&self, n: usize) -> &[Entry] {
+        &self.entries[self.entries.len().saturating_sub(n)..]
+    }
+
+    /// Ids of rows changed in place since the last call.
+    pub fn take_changed(&mut self) -> HashSet<String> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Changes whenever the unstored own messages change.
+    pub fn outbox_rev(&self) -> u64 {
+        self.outbox_rev
+    }
+
+    fn stored_at(&self, seq: u64) -> Result<usize, usize> {
+        self.entries[..self.stored].binary_search_by_key(&seq, |e| e.seq.unwrap_or(u64::MAX))
+    }
+
+    fn pending_at(&self, id: &str) -> Option<usize> {
+        self.entries[self.stored..].iter().position(|e| e.id == id).map(|i| i + self.stored)
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        match self.seq_of.get(id) {
+            Some(&seq) => self.stored_at(seq).ok(),
+            None => self.pending_at(id),
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.id == id)
+        self.position(id).map(|i| &self.entries[i])
     }
 
     /// Where to resume from: the room's epoch and the highest seq we hold.
     pub fn cursor(&self) -> Option<Cursor> {
         let epoch = self.epoch.clone()?;
-        let seq = self.entries.iter().filter_map(|e| e.seq).max().unwrap_or(0);
+        let seq = self.stored.checked_sub(1).and_then(|i| self.entries[i].seq).unwrap_or(0);
         Some(Cursor { epoch, seq })
     }
 
     /// A message typed here (or restored after a reload), before the server
     /// has stored it. Ignored if the id is already present.
     pub fn add_own(&mut self, id: String, author: String, body: String, status: Status, created_ms: f64) {
-        if self.get(&id).is_none() {
+        if self.position(&id).is_none() {
             self.entries.push(Entry { id, seq: None, author, body, status, own: true, error: None, created_ms });
+            self.outbox_rev += 1;
         }
     }
 
@@ -94,90 +150,29 @@ impl RoomLog {
     /// Own messages the server has not stored, failed ones included: what
     /// must survive a reload so nothing typed ever silently disappears.
     pub fn unstored(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|e| e.own && e.seq.is_none())
+        self.entries[self.stored..].iter()
     }
 
-    /// Give up on own messages older than `deadline_ms` that are still not
-    /// stored: better an honest "failed, retry?" than a message that may
-    /// arrive hours later out of context. Returns how many expired.
-    pub fn expire(&mut self, now_ms: f64, deadline_ms: f64) -> usize {
-        let mut n = 0;
-        for e in self.entries.iter_mut() {
-            if e.own
-                && e.seq.is_none()
-                && matches!(e.status, Status::Queued | Status::Sent)
-                && now_ms - e.created_ms >= deadline_ms
-            {
-                e.status = Status::Failed;
-                e.error = Some("not delivered in time; retry to send it again".into());
-                n += 1;
-            }
+    /// Takes the entry at `i` out of the log (and its indexes).
+    fn take(&mut self, i: usize) -> Entry {
+        let e = self.entries.remove(i);
+        if i < self.stored {
+            self.stored -= 1;
+            self.seq_of.remove(&e.id);
+        } else {
+            self.outbox_rev += 1;
         }
-        n
-    }
-
-    /// The user asked to retry a failed message: it goes out again with the
-    /// same id (so it can never be stored twice) and a fresh deadline.
-    pub fn retry(&mut self, id: &str, status: Status, now_ms: f64) -> Option<String> {
-        let e = self.entries.iter_mut().find(|e| e.id == id && e.status == Status::Failed)?;
-        e.status = status;
-        e.error = None;
-        e.created_ms = now_ms;
-        Some(e.body.clone())
-    }
-
-    pub fn mark_all(&mut self, from: Status, to: Status) {
-        for e in self.entries.iter_mut().filter(|e| e.own && e.status == from) {
-            e.status = to;
-        }
-    }
-
-    /// Set the status of an own message not yet stored (a post the socket
-    /// would not take after all goes back to `queued`).
-    pub fn mark(&mut self, id: &str, to: Status) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.own && e.seq.is_none()) {
-            e.status = to;
-        }
-    }
-
-    pub fn fail(&mut self, id: &str, why: String) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none()) {
-            e.status = Status::Failed;
-            e.error = Some(why);
-        }
-    }
-
-    /// Refused for now (rate limited): back to queued, saying why, until it
-    /// is sent again.
-    pub fn wait(&mut self, id: &str, why: String) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none() && e.status != Status::Failed) {
-            e.status = Status::Queued;
-            e.error = Some(why);
-        }
-    }
-
-    /// Not sent yet: it waits behind earlier messages (back to queued).
-    pub fn hold(&mut self, id: &str) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.seq.is_none() && e.status == Status::Sent) {
-            e.status = Status::Queued;
-        }
-    }
-
-    /// A waiting message went out again.
-    pub fn mark_sent(&mut self, id: &str) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id && e.status == Status::Queued) {
-            e.status = Status::Sent;
-            e.error = None;
-        }
+        e
     }
 
     /// The server stored our message as `seq`.
     pub fn ack(&mut self, id: &str, seq: u64) {
-        if let Some(i) = self.entries.iter().position(|e| e.id == id) {
-            let mut e = self.entries.remove(i);
+        if let Some(i) = self.position(id) {
+            let mut e = self.take(i);
             e.seq = Some(seq);
             e.status = Status::Acked;
             e.error = None;
+            self.changed.insert(e.id.clone());
             self.place(e);
         }
     }
@@ -185,13 +180,14 @@ impl RoomLog {
     /// A stored message from the server (live or history). Returns whether
     /// anything changed.
     pub fn apply(&mut self, m: ChatMessage, me: &str) -> bool {
-        if self.entries.iter().any(|e| e.seq == Some(m.seq)) {
+        if self.stored_at(m.seq).is_ok() {
             return false;
         }
-        if let Some(i) = self.entries.iter().position(|e| e.id == m.id) {
-            let mut e = self.entries.remove(i);
+        if let Some(i) = self.position(&m.id) {
+            let mut e = self.take(i);
             e.seq = Some(m.seq);
             e.status = if e.own { Status::Acked } else { Status::Delivered };
+            self.changed.insert(e.id.clone());
             self.place(e);
             return true;
         }
@@ -215,7 +211,9 @@ impl RoomLog {
     /// their way (they will be matched when stored).
     pub fn joined(&mut self, epoch: String, recovered: bool, history: Vec<ChatMessage>, me: &str) {
         if !recovered || self.epoch.as_deref() != Some(epoch.as_str()) {
-            self.entries.retain(|e| e.seq.is_none());
+            self.entries.drain(..self.stored);
+            self.stored = 0;
+            self.seq_of.clear();
         }
         self.epoch = Some(epoch);
         for m in history {
@@ -239,7 +237,7 @@ impl RoomLog {
         if !self.has_older || self.loading_older {
             return None;
         }
-        let oldest = self.entries.iter().filter_map(|e| e.seq).min()?;
+        let oldest = self.entries[..self.stored].first()?.seq?;
         self.loading_older = true;
         Some(oldest)
     }
@@ -249,10 +247,39 @@ impl RoomLog {
         self.loading_older = false;
     }
 
-    /// An older page arrived: its messages go in at their seq positions.
+    /// An older page arrived: its messages go in at their seq positions
+    /// (all at once in front when the page is simply older than what we hold).
     pub fn older(&mut self, messages: Vec<ChatMessage>, has_older: bool, me: &str) {
-        for m in messages {
-            self.apply(m, me);
+        let oldest = self.entries[..self.stored].first().and_then(|e| e.seq).unwrap_or(u64::MAX);
+        let in_front = messages.windows(2).all(|w| w[0].seq < w[1].seq)
+            && messages.last().is_none_or(|m| m.seq < oldest)
+            && messages.iter().all(|m| self.position(&m.id).is_none());
+        if in_front {
+            let page: Vec<Entry> = messages
+                .into_iter()
+                .map(|m| {
+                    self.seq_of.insert(m.id.clone(), m.seq);
+                    let own = m.author == me;
+                    let status = if own { Status::Acked } else { Status::Delivered };
+                    let created_ms = m.ts_ms as f64;
+                    Entry {
+                        id: m.id,
+                        seq: Some(m.seq),
+                        author: m.author,
+                        body: m.body,
+                        status,
+                        own,
+                        error: None,
+                        created_ms,
+                    }
+                })
+                .collect();
+            self.stored += page.len();
+            self.entries.splice(0..0, page);
+        } else {
+            for m in messages {
+                self.apply(m, me);
+            }
         }
         self.set_has_older(has_older);
     }
@@ -260,125 +287,15 @@ impl RoomLog {
     /// Insert a stored entry at its seq position, ahead of pending ones.
     fn place(&mut self, e: Entry) {
         let seq = e.seq.unwrap_or(u64::MAX);
-        let at = self.entries.iter().position(|x| x.seq.is_none_or(|s| s > seq)).unwrap_or(self.entries.len());
+        let at = match self.stored_at(seq) {
+            Ok(i) | Err(i) => i,
+        };
+        self.seq_of.insert(e.id.clone(), seq);
         self.entries.insert(at, e);
+        self.stored += 1;
     }
 }
 
+mod pending;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn msg(seq: u64, id: &str, author: &str) -> ChatMessage {
-        ChatMessage { room: "r".into(), seq, id: id.into(), author: author.into(), body: format!("b{seq}"), ts_ms: 0 }
-    }
-
-    fn view(l: &RoomLog) -> Vec<(String, Option<u64>, &'static str)> {
-        l.entries().iter().map(|e| (e.id.clone(), e.seq, e.status.name())).collect()
-    }
-
-    #[test]
-    fn orders_by_seq_and_drops_duplicates() {
-        let mut l = RoomLog::default();
-        l.joined("e".into(), false, vec![msg(1, "a", "bob"), msg(3, "c", "bob")], "me");
-        assert!(l.apply(msg(2, "b", "bob"), "me"));
-        assert!(!l.apply(msg(3, "c", "bob"), "me"), "same seq twice");
-        let ids: Vec<_> = l.entries().iter().map(|e| e.seq.unwrap()).collect();
-        assert_eq!(ids, [1, 2, 3]);
-        assert_eq!(l.cursor(), Some(Cursor { epoch: "e".into(), seq: 3 }));
-    }
-
-    #[test]
-    fn own_message_is_shown_once_whatever_the_order_of_ack_and_broadcast() {
-        for ack_first in [true, false] {
-            let mut l = RoomLog::default();
-            l.joined("e".into(), false, vec![msg(1, "x", "bob")], "me");
-            l.add_own("mine".into(), "me".into(), "hi".into(), Status::Queued, 0.0);
-            l.mark_all(Status::Queued, Status::Sent);
-            assert_eq!(l.pending().count(), 1);
-            if ack_first {
-                l.ack("mine", 2);
-                l.apply(msg(2, "mine", "me"), "me");
-            } else {
-                l.apply(msg(2, "mine", "me"), "me");
-                l.ack("mine", 2);
-            }
-            assert_eq!(view(&l), [("x".into(), Some(1), "delivered"), ("mine".into(), Some(2), "acked")]);
-            assert_eq!(l.pending().count(), 0);
-        }
-    }
-
-    #[test]
-    fn pending_own_messages_stay_after_stored_ones() {
-        let mut l = RoomLog::default();
-        l.joined("e".into(), false, vec![], "me");
-        l.add_own("p".into(), "me".into(), "pending".into(), Status::Sent, 0.0);
-        l.apply(msg(1, "o", "bob"), "me");
-        assert_eq!(view(&l), [("o".into(), Some(1), "delivered"), ("p".into(), None, "sent")]);
-        l.fail("p", "too long".into());
-        assert_eq!(l.get("p").unwrap().status, Status::Failed);
-        assert_eq!(l.get("p").unwrap().error.as_deref(), Some("too long"));
-    }
-
-    #[test]
-    fn an_unrecovered_join_replaces_the_view_but_keeps_pending_posts() {
-        let mut l = RoomLog::default();
-        l.joined("e1".into(), false, vec![msg(1, "a", "bob"), msg(2, "b", "bob")], "me");
-        l.add_own("p".into(), "me".into(), "x".into(), Status::Sent, 0.0);
-        l.joined("e2".into(), false, vec![msg(1, "z", "bob")], "me");
-        assert_eq!(view(&l), [("z".into(), Some(1), "delivered"), ("p".into(), None, "sent")]);
-        // A recovered join appends without losing anything.
-        l.joined("e2".into(), true, vec![msg(2, "y", "bob")], "me");
-        assert_eq!(l.entries().len(), 3);
-    }
-
-    #[test]
-    fn older_pages_go_in_front_one_request_at_a_time() {
-        let mut l = RoomLog::default();
-        l.joined("e".into(), false, vec![msg(5, "e5", "bob"), msg(6, "e6", "bob")], "me");
-        assert_eq!(l.begin_older(), None, "nothing older until the server says so");
-        l.set_has_older(true);
-        assert_eq!(l.begin_older(), Some(5));
-        assert_eq!(l.begin_older(), None, "one request at a time");
-        l.older(vec![msg(3, "e3", "bob"), msg(4, "e4", "bob")], false, "me");
-        assert_eq!(l.entries().iter().map(|e| e.seq.unwrap()).collect::<Vec<_>>(), [3, 4, 5, 6]);
-        assert!(!l.has_older());
-        assert_eq!(l.begin_older(), None, "reached the start");
-    }
-
-    #[test]
-    fn a_rate_limited_message_waits_with_its_reason_and_later_ones_wait_behind_it() {
-        let mut l = RoomLog::default();
-        l.add_own("a".into(), "me".into(), "1".into(), Status::Sent, 0.0);
-        l.add_own("b".into(), "me".into(), "2".into(), Status::Sent, 0.0);
-        l.wait("a", "sending too fast; retry in 0.2 s".into());
-        l.hold("b");
-        assert_eq!(view(&l), [("a".into(), None, "queued"), ("b".into(), None, "queued")]);
-        assert_eq!(l.get("a").unwrap().error.as_deref(), Some("sending too fast; retry in 0.2 s"));
-        assert_eq!(l.get("b").unwrap().error, None, "held, not refused");
-        l.mark_sent("a");
-        assert_eq!((l.get("a").unwrap().status, l.get("a").unwrap().error.clone()), (Status::Sent, None));
-        l.ack("a", 1);
-        l.fail("b", "x".into());
-        l.wait("b", "y".into());
-        assert_eq!(l.get("b").unwrap().status, Status::Failed, "a failed message stays failed");
-    }
-
-    #[test]
-    fn old_pending_messages_expire_and_retry_keeps_the_id() {
-        let mut l = RoomLog::default();
-        l.add_own("old".into(), "me".into(), "x".into(), Status::Sent, 1_000.0);
-        l.add_own("new".into(), "me".into(), "y".into(), Status::Queued, 9_000.0);
-        l.add_own("old".into(), "me".into(), "dup".into(), Status::Queued, 9_000.0);
-        assert_eq!(l.entries().len(), 2, "restoring an id twice adds nothing");
-        assert_eq!(l.expire(10_000.0, 5_000.0), 1);
-        assert_eq!(l.get("old").unwrap().status, Status::Failed);
-        assert_eq!(l.get("new").unwrap().status, Status::Queued);
-        assert_eq!(l.pending().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["new"], "failed ones are not resent");
-        assert_eq!(l.unstored().count(), 2, "but they are kept, for a reload and a retry");
-        assert_eq!(l.retry("old", Status::Sent, 10_000.0).as_deref(), Some("x"));
-        assert_eq!(l.get("old").unwrap().status, Status::Sent);
-        assert_eq!(l.retry("new", Status::Sent, 0.0), None, "only failed messages are retried");
-        assert_eq!(l.expire(10_001.0, 5_000.0), 0, "fresh deadline");
-    }
-}
+mod tests;

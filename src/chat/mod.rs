@@ -2,6 +2,7 @@
 //! message ids, and the reactive store that connects them to the hook.
 pub mod attention;
 pub mod ids;
+pub mod inbox;
 pub mod log;
 pub mod outbox;
 pub mod pacing;

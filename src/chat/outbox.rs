@@ -38,13 +38,20 @@ pub fn restore(logs: Logs, nick: &str) -> HashSet<String> {
     adopted
 }
 
-/// Save on every change of the logs, and expire pending messages older than
+/// Save when the unstored own messages change (at most once per update of
+/// the logs, which inbound frames batch per animation frame; other people's
+/// messages write nothing), and expire pending messages older than
 /// `deadline_ms` (checked every second).
 pub fn keep_in_step(logs: Logs, adopted: HashSet<String>, deadline_ms: f64) {
     let owned = Arc::new(Mutex::new(adopted));
-    Effect::new(move |_| {
+    Effect::new(move |saved: Option<u64>| {
+        // Revisions only grow, so their sum changes whenever one does.
+        let rev = logs.with(|l| l.values().map(RoomLog::outbox_rev).sum::<u64>());
+        if saved == Some(rev) {
+            return rev;
+        }
         let mut mine = Vec::new();
-        logs.with(|l| {
+        logs.with_untracked(|l| {
             for (room, log) in l {
                 mine.extend(log.unstored().map(|e| Pending {
                     room: room.clone(),
@@ -56,11 +63,12 @@ pub fn keep_in_step(logs: Logs, adopted: HashSet<String>, deadline_ms: f64) {
                 }));
             }
         });
-        let Ok(mut owned) = owned.lock() else { return };
+        let Ok(mut owned) = owned.lock() else { return rev };
         owned.extend(mine.iter().map(|p| p.id.clone()));
         let mut items: Vec<Pending> = persist::load().into_iter().filter(|p| !owned.contains(&p.id)).collect();
         items.extend(mine);
         persist::save(&items);
+        rev
     });
     let tick = set_interval_with_handle(
         move || {

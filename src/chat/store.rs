@@ -12,13 +12,14 @@
 
 use super::attention::Attention;
 use super::ids::new_id;
+use super::inbox::Batcher;
 use super::log::{RoomLog, Status};
 use super::outbox::{self, Logs};
 use super::pacing::Pacer;
 use super::presence::Presence;
 use leptos::prelude::*;
 use std::collections::HashMap;
-use tether_protocol::{ClientMsg, ErrorCode, RejectReason, ServerMsg, validate_body, validate_room};
+use tether_protocol::{ChatMessage, ClientMsg, ErrorCode, RejectReason, ServerMsg, validate_body, validate_room};
 use tether_ws::{
     Command, ConnState, Incoming, Metrics, Role, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
 };
@@ -97,6 +98,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
     let presence = RwSignal::new(Presence::default());
     let hidden = RwSignal::new(false);
     let room = RwSignal::new(room);
+    let room_now = room;
     let logs: Logs = RwSignal::new(HashMap::new());
     let notice = RwSignal::new(None::<String>);
     let room_error = RwSignal::new(None::<String>);
@@ -108,6 +110,33 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
     let pacer = Pacer::new(logs);
     let link = pacer.link();
     let chat_pacer = pacer.clone();
+    // Frames are handled in order, a batch per animation frame; each run of
+    // chat messages in a batch is one update of the logs.
+    let inbox = Batcher::new(move |batch: Vec<ServerMsg>| {
+        if logs.try_with_untracked(|_| ()).is_none() {
+            return; // unmounted meanwhile
+        }
+        let mut run = Vec::new();
+        for msg in batch {
+            match msg {
+                ServerMsg::Message { message } => run.push(message),
+                ServerMsg::Rejected { id, room, reason: RejectReason::RateLimited, detail, retry_after_ms } => {
+                    arrive(&mut run, &me, room_now, hidden, attention, logs);
+                    pacer.defer(room, id, detail, retry_after_ms)
+                }
+                msg @ (ServerMsg::Presence { .. } | ServerMsg::MemberJoined { .. } | ServerMsg::MemberLeft { .. }) => {
+                    presence.update(|p| {
+                        p.apply(&msg);
+                    });
+                }
+                msg => {
+                    arrive(&mut run, &me, room_now, hidden, attention, logs);
+                    handle(msg, &me, rooms, logs, notice, room_error)
+                }
+            }
+        }
+        arrive(&mut run, &me, room_now, hidden, attention, logs);
+    });
     let opts = UseWebSocketOptions::default()
         .handshake(move || {
             let frames =
@@ -116,29 +145,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
             frames
         })
         .on_message(move |m: &Incoming<ServerMsg>| match m {
-            Incoming::Message(ServerMsg::Rejected {
-                id,
-                room,
-                reason: RejectReason::RateLimited,
-                detail,
-                retry_after_ms,
-            }) => pacer.defer(room.clone(), id.clone(), detail.clone(), *retry_after_ms),
-            Incoming::Message(
-                msg @ (ServerMsg::Presence { .. } | ServerMsg::MemberJoined { .. } | ServerMsg::MemberLeft { .. }),
-            ) => {
-                presence.update(|p| {
-                    p.apply(msg);
-                });
-            }
-            Incoming::Message(msg) => {
-                if let ServerMsg::Message { message } = msg
-                    && message.author != me
-                {
-                    let hidden = hidden.get_untracked();
-                    room.with_untracked(|r| attention.update(|a| a.arrived(&message.room, r, hidden)));
-                }
-                handle(msg.clone(), &me, rooms, logs, notice, room_error)
-            }
+            Incoming::Message(msg) => inbox.push(msg.clone()),
             Incoming::Undecodable { error, .. } => notice.set(Some(format!("unreadable message from server: {error}"))),
         })
         .queue_ttl_ms(Some(outbox_deadline_ms))
@@ -176,6 +183,35 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         reconnect_now: ws.reconnect_now,
         pacer: send_wrapper::SendWrapper::new(chat_pacer),
     }
+}
+
+/// Chat messages that arrived together: unread counts and the logs updated
+/// once for all of them.
+fn arrive(
+    run: &mut Vec<ChatMessage>,
+    me: &str,
+    room: RwSignal<String>,
+    hidden: RwSignal<bool>,
+    attention: RwSignal<Attention>,
+    logs: Logs,
+) {
+    if run.is_empty() {
+        return;
+    }
+    let hidden = hidden.get_untracked();
+    room.with_untracked(|r| {
+        if run.iter().any(|m| m.author != me && (m.room != *r || hidden)) {
+            attention.update(|a| run.iter().filter(|m| m.author != me).for_each(|m| a.arrived(&m.room, r, hidden)));
+        }
+    });
+    logs.update(|l| {
+        for m in run.drain(..) {
+            match l.get_mut(&m.room) {
+                Some(log) => log.apply(m, me),
+                None => l.entry(m.room.clone()).or_default().apply(m, me),
+            };
+        }
+    });
 }
 
 fn handle(

@@ -5,6 +5,7 @@ pub mod badge;
 pub mod composer;
 pub mod health;
 pub mod members;
+pub mod message_row;
 pub mod messages;
 pub mod nickname;
 pub mod rooms;

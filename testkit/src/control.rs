@@ -35,6 +35,7 @@ pub fn router(supervisor: Shared) -> Router {
         .route("/refuse-upgrade", post(switch))
         .route("/blackhole-upgrade", post(switch))
         .route("/hold-sse", post(switch))
+        .route("/burst", post(burst))
         .with_state(supervisor.clone())
         .merge(crate::proxy::router(supervisor))
         .layer(CorsLayer::permissive())
@@ -158,4 +159,18 @@ async fn drop_all(
 
 async fn abort_all(State(s): State<Shared>) -> Result<(StatusCode, String), Failure> {
     forward(&s, "POST", "/test/abort-all").await
+}
+
+/// `POST /burst?room=R&n=N`: the server's test burst (see the server's
+/// `faults/burst.rs`); answers once it has started.
+async fn burst(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<(StatusCode, String), Failure> {
+    let room = q.get("room").filter(|r| r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    let n = q.get("n").filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    let (Some(room), Some(n)) = (room, n) else {
+        return Err(Failure(StatusCode::BAD_REQUEST, "need room=NAME&n=COUNT".into()));
+    };
+    forward(&s, "POST", &format!("/test/burst?room={room}&n={n}")).await
 }

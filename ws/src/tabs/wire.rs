@@ -16,8 +16,10 @@ pub enum Remote {
 }
 
 /// One message on the channel. Leader messages carry the leader's epoch.
+/// Externally tagged (`{"Beat":{..}}`): an internally tagged enum decodes
+/// through serde's buffered path, which costs the app's wasm dearly. Only
+/// tabs of the same build read it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "t")]
 pub enum Wire {
     /// A tab arrived (or moved to `epoch`): the leader answers with a beat.
     Hello {
