@@ -1,0 +1,147 @@
+//! The post path: group commit of each room's queued posts, then the ack to
+//! each poster and the broadcast to the room, in order.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tether_protocol::{ChatMessage, ServerMsg};
+
+use super::{Hub, HubError, Members, Posted, Room, blocking, lock};
+use crate::bus::Event;
+use crate::outbox::Outbox;
+use crate::store::{Appended, NewPost};
+
+/// A post queued for the next commit of its room, with whom to answer.
+pub(super) struct Waiting {
+    post: NewPost,
+    poster: Outbox,
+    done: tokio::sync::oneshot::Sender<Result<Posted, HubError>>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+impl Hub {
+    /// Stores, then acks the poster, then broadcasts to the room. A retried
+    /// id is acked with its original seq and not broadcast again; an id
+    /// stored in another room is not acked at all (the caller refuses it).
+    ///
+    /// Group commit: the post joins the room's queue, and whoever next holds
+    /// the room lock stores everything queued with one commit, then acks and
+    /// broadcasts each in order. Posts that arrive while a commit is waiting
+    /// for the disk thus share the next one, and no ack leaves before the
+    /// commit that covers it.
+    pub async fn post(
+        &self,
+        room: &Arc<Room>,
+        poster: &Outbox,
+        id: String,
+        author: String,
+        body: String,
+    ) -> Result<Posted, HubError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let post = NewPost { room: room.name.clone(), id, author, body, ts_ms: now_ms() };
+        lock(&room.waiting).push(Waiting { post, poster: poster.clone(), done });
+        {
+            let mut members = room.members.lock().await;
+            let batch = std::mem::take(&mut *lock(&room.waiting));
+            if !batch.is_empty() {
+                self.commit(room, &mut members, batch).await;
+            }
+        }
+        result.await.unwrap_or(Err(HubError::Dropped))
+    }
+
+    /// Stores `batch` (one commit, or one per post without group commit),
+    /// then answers each post in order: ack, then broadcast.
+    async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
+        let store = self.store.clone();
+        let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
+        let (group, committer) = (self.group_commit, self.committer.clone());
+        let commits = self.metrics.store_commits.clone();
+        let results = tokio::task::spawn_blocking(move || match group {
+            true => committer.submit(store.as_ref(), posts),
+            false => Ok(posts
+                .iter()
+                .map(|p| {
+                    commits.inc();
+                    store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)
+                })
+                .collect()),
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        let results = match results {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(room = room.name, posts = batch.len(), error = %e, "group commit failed");
+                for w in batch {
+                    let _ = w.done.send(Err(HubError::Batch(e.clone())));
+                }
+                return;
+            }
+        };
+        for (w, appended) in batch.into_iter().zip(results) {
+            let posted = match appended {
+                Ok(a) => Ok(self.answer(room, members, &w.poster, a).await),
+                Err(e) => Err(HubError::from(e)),
+            };
+            let _ = w.done.send(posted);
+        }
+    }
+
+    async fn answer(&self, room: &Room, members: &mut Members, poster: &Outbox, appended: Appended) -> Posted {
+        let ChatMessage { room: stored_room, seq, id, .. } = appended.message.clone();
+        if appended.duplicate && stored_room != room.name {
+            return Posted::IdReused;
+        }
+        poster.push(&ServerMsg::Ack { id, room: stored_room, seq });
+        if appended.duplicate {
+            self.metrics.duplicate_posts.inc();
+            return Posted::Duplicate;
+        }
+        self.metrics.messages_stored.inc();
+        self.publish(Event::Message { message: appended.message.clone() });
+        self.sequence(room, members, Some(appended.message)).await;
+        Posted::Stored
+    }
+
+    /// Test burst: stores `(id, body)` items by `author` in one batch and
+    /// delivers each as [`Hub::post`] does (other instances through the
+    /// bus, members in seq order; nobody to ack).
+    /// Returns how many were stored.
+    pub async fn post_batch(
+        &self,
+        room: &Arc<Room>,
+        author: String,
+        items: Vec<(String, String)>,
+    ) -> Result<usize, HubError> {
+        let mut members = room.members.lock().await;
+        let store = self.store.clone();
+        let ts_ms = now_ms();
+        let posts: Vec<NewPost> = items
+            .into_iter()
+            .map(|(id, body)| NewPost { room: room.name.clone(), id, author: author.clone(), body, ts_ms })
+            .collect();
+        let appended = blocking(move || store.append_batch(&posts)).await?;
+        let mut stored = 0;
+        let appended = appended
+            .into_iter()
+            .filter_map(|a| a.map_err(|e| tracing::warn!(room = room.name, error = %e, "batch post not stored")).ok());
+        for a in appended.filter(|a| !a.duplicate) {
+            stored += 1;
+            self.metrics.messages_stored.inc();
+            self.publish(Event::Message { message: a.message.clone() });
+            self.sequence(room, &mut members, Some(a.message)).await;
+        }
+        Ok(stored)
+    }
+
+    /// The most bytes any member of `room` has queued and not yet written
+    /// (the test burst paces itself by it rather than overflow a reader).
+    pub async fn most_queued(&self, room: &Arc<Room>) -> usize {
+        room.members.lock().await.conns.values().map(|(o, _)| o.queued_bytes()).max().unwrap_or(0)
+    }
+}
