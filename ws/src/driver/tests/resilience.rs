@@ -2,6 +2,7 @@
 //! policy, offline and hidden pages.
 
 use super::*;
+use crate::config::CloseAction;
 use crate::state::ConnState;
 
 #[test]
