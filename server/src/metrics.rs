@@ -56,6 +56,8 @@ pub struct Metrics {
     client_reconnect: Histograms,
     client_rtt: Histograms,
     pub client_reports: Counter,
+    /// Content-Security-Policy violations reported by browsers (`/csp-report`).
+    pub csp_violations: Counter,
 }
 
 impl Default for Metrics {
@@ -83,6 +85,12 @@ impl Metrics {
         let client_reconnect: Histograms = Family::new_with_constructor(seconds_histogram);
         let client_rtt: Histograms = Family::new_with_constructor(seconds_histogram);
         let client_reports = Counter::default();
+        let csp_violations = Counter::default();
+        registry.register(
+            "tether_csp_violations",
+            "Content-Security-Policy violations reported by browsers",
+            csp_violations.clone(),
+        );
         registry.register(
             "tether_connections_by_transport",
             "Client connections open now, by transport",
@@ -154,6 +162,7 @@ impl Metrics {
             client_reconnect,
             client_rtt,
             client_reports,
+            csp_violations,
         }
     }
 

@@ -6,6 +6,7 @@ use super::{
     nickname::NickPrompt, rooms::RoomList,
 };
 use crate::chat::persist::storage;
+use crate::chat::server_url;
 use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
 use crate::chat::{default_ws_url, track_visibility, use_chat};
 use leptos::prelude::*;
@@ -16,6 +17,13 @@ const NICK_KEY: &str = "tether.nick";
 fn query(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+}
+
+/// The `tether-server` meta tag's content, if the page has one.
+fn server_meta() -> Option<String> {
+    let doc = web_sys::window()?.document()?;
+    let selector = format!("meta[name=\"{}\"]", server_url::META_NAME);
+    doc.query_selector(&selector).ok()??.get_attribute("content")
 }
 
 pub fn saved_nick() -> Option<String> {
@@ -43,13 +51,30 @@ pub fn App() -> impl IntoView {
     let room = query("room").filter(|r| validate_room(r).is_ok()).unwrap_or_else(|| "general".into());
     // One connection for all tabs unless `?tabs=off`.
     let share_across_tabs = query("tabs").as_deref() != Some("off");
+    let url = match server_url::ws_url(server_meta().as_deref()) {
+        Ok(url) => url,
+        Err(e) => return view! { <ConfigError error=e.to_string() /> }.into_any(),
+    };
     view! {
         <Show
             when=move || nick.with(Option::is_some)
             fallback=move || view! { <NickPrompt on_done=move |n: String| { save_nick(&n); nick.set(Some(n)) } /> }
         >
-            <ChatView nick=nick.get_untracked().unwrap_or_default() room=room.clone() share_across_tabs />
+            <ChatView nick=nick.get_untracked().unwrap_or_default() room=room.clone() url=url.clone() share_across_tabs />
         </Show>
+    }
+    .into_any()
+}
+
+/// The page is misconfigured (its `tether-server` meta tag): say so instead
+/// of a chat that could never connect.
+#[component]
+fn ConfigError(error: String) -> impl IntoView {
+    view! {
+        <main class="config-error">
+            <h1>"Tether cannot start"</h1>
+            <p role="alert" data-testid="config-error">{error}</p>
+        </main>
     }
 }
 
