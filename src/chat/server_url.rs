@@ -114,6 +114,20 @@ pub fn metrics_endpoint(ws_abs: &str) -> Option<String> {
     Some(format!("{http}://{host}{prefix}/client-metrics"))
 }
 
+/// What the page says while it has never reached the server at `ws_abs`
+/// (absolute). A browser hides why a WebSocket failed (down, or an origin
+/// the server refuses with 403), so both are named; the origin only when the
+/// server is on another host than the page at `page_origin`.
+pub fn unreachable_message(ws_abs: &str, page_origin: &str) -> String {
+    let host = |u: &str| u.split_once("://").map(|(_, r)| r.split(['/', '?', '#']).next().unwrap_or("").to_owned());
+    let mut msg = format!("Cannot connect to the chat server at {ws_abs}. It may be down");
+    if host(ws_abs) != host(page_origin) {
+        msg.push_str(&format!(", or it does not accept pages from {page_origin} (its --allowed-origin)"));
+    }
+    msg.push_str(". Retrying.");
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +179,13 @@ mod tests {
         assert_eq!(metrics_endpoint("wss://h:1/ws").unwrap(), "https://h:1/client-metrics");
         assert_eq!(metrics_endpoint("ws://h/tether/ws?x=1").unwrap(), "http://h/tether/client-metrics");
         assert_eq!(metrics_endpoint("ws://h").unwrap(), "http://h/client-metrics");
+    }
+
+    #[test]
+    fn the_unreachable_message_names_the_origin_only_across_origins() {
+        let same = unreachable_message("ws://h:1/ws", "http://h:1");
+        assert!(same.contains("ws://h:1/ws") && !same.contains("accept pages"), "{same}");
+        let cross = unreachable_message("wss://chat.example.com/ws", "https://static.example.com");
+        assert!(cross.contains("does not accept pages from https://static.example.com"), "{cross}");
     }
 }

@@ -11,6 +11,7 @@ use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
 use crate::chat::{default_ws_url, track_visibility, use_chat};
 use leptos::prelude::*;
 use tether_protocol::{validate_nick, validate_room};
+use tether_ws::ConnState;
 
 const NICK_KEY: &str = "tether.nick";
 
@@ -96,6 +97,7 @@ pub fn ChatView(
     track_visibility(&chat);
     crate::chat::report::report_metrics(chat.metrics, url);
     let notice = chat.notice;
+    tell_while_unreachable(chat.state, url, notice);
     // Connection-level problems (bad URL, unreadable frames) from the hook.
     let ws_error = chat.ws_error;
     Effect::new(move |_| {
@@ -145,4 +147,36 @@ pub fn ChatView(
             </main>
         </div>
     }
+}
+
+/// Until the first connection opens, a failed attempt puts a notice on the
+/// page (server down, or this page's origin refused): the badge alone would
+/// just count attempts. Cleared once connected.
+fn tell_while_unreachable(state: Signal<ConnState>, url: Signal<String>, notice: RwSignal<Option<String>>) {
+    let shown = StoredValue::new(None::<String>);
+    let ever_open = StoredValue::new(false);
+    Effect::new(move |_| match state.get() {
+        ConnState::Open => {
+            ever_open.set_value(true);
+            if let Some(msg) = shown.get_value() {
+                notice.update(|n| {
+                    if n.as_ref() == Some(&msg) {
+                        *n = None;
+                    }
+                });
+                shown.set_value(None);
+            }
+        }
+        ConnState::Reconnecting { .. } | ConnState::Failed { .. }
+            if !ever_open.get_value() && shown.with_value(Option::is_none) =>
+        {
+            let Some(loc) = web_sys::window().map(|w| w.location()) else { return };
+            let (Ok(href), Ok(origin)) = (loc.href(), loc.origin()) else { return };
+            let ws = tether_ws::url::resolve_url(&url.get_untracked(), &href).unwrap_or_else(|_| url.get_untracked());
+            let msg = server_url::unreachable_message(&ws, &origin);
+            notice.set(Some(msg.clone()));
+            shown.set_value(Some(msg));
+        }
+        _ => {}
+    });
 }
