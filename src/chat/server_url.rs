@@ -152,7 +152,8 @@ mod tests {
     #[test]
     fn bad_values_say_what_is_wrong() {
         use ServerUrlError::*;
-        let cases: [(&str, fn(String) -> ServerUrlError); 13] = [
+        type Case = (&'static str, fn(String) -> ServerUrlError);
+        let cases: [Case; 13] = [
             ("chat.example.com", NotHttp),
             ("/api", NotHttp),
             ("ftp://chat.example.com", NotHttp),

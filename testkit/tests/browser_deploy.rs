@@ -81,10 +81,23 @@ fn static_host_csp(server_port: u16) -> String {
         .replace("report-uri /csp-report", &format!("report-uri http://{s}/csp-report"))
 }
 
-/// A server on a known port that allows `origins`, and a browser.
-async fn server_allowing(port: u16, origins: &[String], page: Option<String>) -> R<Env> {
-    let extra = origins.iter().flat_map(|o| ["--allowed-origin".to_owned(), o.clone()]).collect();
+/// A server on a known port that allows `origins` (with `flags` besides),
+/// and a browser that will open `page`.
+async fn server_allowing(port: u16, origins: &[String], flags: &[&str], page: Option<String>) -> R<Env> {
+    let mut extra: Vec<String> = origins.iter().flat_map(|o| ["--allowed-origin".to_owned(), o.clone()]).collect();
+    extra.extend(flags.iter().map(|f| f.to_string()));
     Env::start_with(port, extra, page).await
+}
+
+/// The app under `/chat/` of a static host whose meta tag names a server on
+/// another origin, which allows the host's origin; the server also gets
+/// `flags` (`--test-faults`, for a test that refuses WebSocket upgrades to
+/// make the app fall back to HTTP). The browser opens pages on the host.
+async fn deployed_across_origins(flags: &[&str]) -> R<(StaticHost, Env)> {
+    let port = free_port()?;
+    let host = StaticHost::start(&format!("http://127.0.0.1:{port}"), &static_host_csp(port))?;
+    let env = server_allowing(port, &[host.origin()], flags, Some(host.page())).await?;
+    Ok((host, env))
 }
 
 async fn wait_open(env: &Env, tab: &Tab) -> R {
@@ -123,9 +136,7 @@ async fn assert_no_violation_but_the_probe(env: &Env, tab: &Tab) -> R {
 #[tokio::test]
 #[ignore = "needs a WebDriver, nginx and the built app: scripts/test.sh tabs"]
 async fn a_static_host_under_a_subpath_talks_to_a_server_on_another_origin() -> R {
-    let port = free_port()?;
-    let host = StaticHost::start(&format!("http://127.0.0.1:{port}"), &static_host_csp(port))?;
-    let env = server_allowing(port, &[host.origin()], Some(host.page())).await?;
+    let (host, env) = deployed_across_origins(&[]).await?;
     let (ann, bob) = two_pages_chat(&env, "deploy").await?;
     // A reload of the deep link: the same room, its history, connected.
     env.client.switch_to_window(bob.0.clone()).await?;
@@ -151,7 +162,7 @@ async fn a_page_from_an_origin_the_server_does_not_allow_is_refused_and_says_so(
     let port = free_port()?;
     let allowed = StaticHost::start(&format!("http://127.0.0.1:{port}"), &static_host_csp(port))?;
     let other = StaticHost::start(&format!("http://127.0.0.1:{port}"), &static_host_csp(port))?;
-    let env = server_allowing(port, &[allowed.origin()], Some(other.page())).await?;
+    let env = server_allowing(port, &[allowed.origin()], &[], Some(other.page())).await?;
     let tab = env.open("name=eve&room=deploy").await?;
     let said = "return document.querySelector('.notice')?.textContent ?? ''";
     env.wait(&tab, "a notice", SETTLE, &format!("const t = (() => {{ {said} }})(); return t.length > 0;")).await?;
@@ -181,7 +192,7 @@ async fn the_app_served_by_the_server_runs_under_its_content_security_policy() -
 async fn a_bad_server_address_in_the_page_is_shown_not_a_dead_chat() -> R {
     let port = free_port()?;
     let host = StaticHost::start("chat.example.com", &static_host_csp(port))?;
-    let env = server_allowing(port, &[], Some(host.page())).await?;
+    let env = server_allowing(port, &[], &[], Some(host.page())).await?;
     env.client.goto(&env.app_url("name=ann")).await?;
     let tab = Tab(env.client.window().await?);
     let shown = "return document.querySelector('[data-testid=config-error]')?.textContent ?? ''";
