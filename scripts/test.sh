@@ -65,10 +65,16 @@ browser_suite() {
   (
     # wasm-bindgen-test-runner drives Firefox when GECKODRIVER is set and
     # CHROMEDRIVER is not.
-    if [ "$browser" = firefox ]; then unset CHROMEDRIVER; export GECKODRIVER=$TETHER_GECKODRIVER; fi
+    # WebKit: its WebDriver (Debian's webkit2gtk-driver) through the runner's
+    # Safari mode; its MiniBrowser needs an X display, so a virtual one.
+    local display=()
+    case $browser in
+      firefox) unset CHROMEDRIVER; export GECKODRIVER=$TETHER_GECKODRIVER ;;
+      webkit) unset CHROMEDRIVER; export SAFARIDRIVER=/usr/bin/WebKitWebDriver; display=(xvfb-run -a) ;;
+    esac
     export WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:$page_port TETHER_TESTCTL=$ctl
     export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
-    wasm_env "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
+    wasm_env "${display[@]}" "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
   )
   exec 9>&-
   kill "$ctl_pid" 2>/dev/null || true
