@@ -1,6 +1,7 @@
-//! One headless browser over WebDriver: Chromium (chromedriver) or Firefox
-//! ESR (geckodriver), chosen by `TETHER_BROWSER=chromium|firefox`
-//! (scripts/test.sh runs the WebDriver tests once with each).
+//! One headless browser over WebDriver: Chromium (chromedriver), Firefox
+//! ESR (geckodriver) or WebKitGTK's MiniBrowser (WebKitWebDriver; it needs an
+//! X display: scripts/test.sh runs it under `xvfb-run`), chosen by
+//! `TETHER_BROWSER=chromium|firefox|webkit`.
 //!
 //! Environment: `CHROMEDRIVER`, `GECKODRIVER` (or `TETHER_GECKODRIVER`, set
 //! by .tools/env.sh); defaults are where scripts/setup.sh installs them.
@@ -19,12 +20,14 @@ type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
 pub enum Browser {
     Chromium,
     Firefox,
+    WebKit,
 }
 
 impl Browser {
     pub fn from_env() -> Self {
         match std::env::var("TETHER_BROWSER").as_deref() {
             Ok("firefox") => Self::Firefox,
+            Ok("webkit") => Self::WebKit,
             _ => Self::Chromium,
         }
     }
@@ -39,6 +42,7 @@ impl Browser {
                 &["GECKODRIVER", "TETHER_GECKODRIVER"],
                 &format!("{}/.cargo/bin/geckodriver", std::env::var("HOME").unwrap_or_default()),
             ),
+            Self::WebKit => var(&["WEBKITWEBDRIVER"], "/usr/bin/WebKitWebDriver"),
         }
     }
 
@@ -63,6 +67,12 @@ impl Browser {
                     }
                 }
             }))?,
+            Self::WebKit => serde_json::from_value(json!({
+                "webkitgtk:browserOptions": {
+                    "binary": "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
+                    "args": ["--automation"]
+                }
+            }))?,
         })
     }
 }
@@ -80,7 +90,7 @@ impl Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut cmd = Command::new(browser.driver());
         match browser {
-            Browser::Chromium => cmd.arg(format!("--port={port}")),
+            Browser::Chromium | Browser::WebKit => cmd.arg(format!("--port={port}")),
             Browser::Firefox => cmd.args(["--port", &port.to_string(), "--log", "error"]),
         };
         let process = cmd
