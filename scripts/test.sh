@@ -27,7 +27,11 @@ if [ "$what" = all ] || [ "$what" = native ] || [ "$what" = conformance ]; then
 fi
 
 # Every browser test runs in each of these (TETHER_BROWSERS="chromium" for one).
+# The WebDriver tests (tabs, deploy) are not yet in WebKit by default: one of
+# them fails there (a follower's messages reordered across a leader hand-over,
+# README "Tests"); TETHER_BROWSERS="... webkit" runs them there too.
 browsers=(${TETHER_BROWSERS:-chromium firefox webkit})
+webdriver_browsers=(${TETHER_BROWSERS:-chromium firefox})
 
 free_port() {
   if command -v python3 >/dev/null; then
@@ -98,14 +102,13 @@ if [ "$what" = all ] || [ "$what" = tabs ]; then
   # release dist/ is left alone.
   wasm_env trunk build --dist target/tabs-dist >/dev/null
   export TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server
-  for b in "${browsers[@]}"; do
-    if [ "$b" = webkit ]; then
-      echo "== WebDriver tests: not in WebKit yet (testkit/tests/webdriver drives Chromium and Firefox)"
-      continue
-    fi
+  for b in "${webdriver_browsers[@]}"; do
     echo "== WebDriver tests in headless $b"
+    # WebKitGTK's MiniBrowser needs an X display: a virtual one.
+    display=()
+    [ "$b" = webkit ] && display=(xvfb-run -a)
     # One browser at a time: the tests count the server's connections.
-    TETHER_BROWSER=$b cargo test -p tether-testkit --test browser_tabs --test browser_deploy -- \
+    TETHER_BROWSER=$b "${display[@]}" cargo test -p tether-testkit --test browser_tabs --test browser_deploy -- \
       --ignored --test-threads=1 --nocapture
   done
 fi
