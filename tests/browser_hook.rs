@@ -64,7 +64,15 @@ async fn unmount_while_connecting_leaves_nothing_open() {
     let url = ws_url().await;
     let hooks_before = registry::live_hooks();
     let c = client(&url, "brief", &unique_room("uc"));
-    sleep(0).await; // let the mount effect create the socket
+    // Let the mount effect create the socket, in microtasks only: a socket's
+    // open event is a task, and WebKit may run it before a `setTimeout(0)`.
+    for _ in 0..20 {
+        if c.state() != ConnState::Idle {
+            break;
+        }
+        let tick = js_sys::Promise::resolve(&JsValue::NULL);
+        let _ = wasm_bindgen_futures::JsFuture::from(tick).await;
+    }
     assert_eq!(c.state(), ConnState::Connecting);
     assert_eq!(registry::live_hooks(), hooks_before + 1);
     c.owner.cleanup();
