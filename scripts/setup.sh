@@ -25,7 +25,8 @@ AXE_JS=.tools/axe/node_modules/axe-core/axe.min.js
 # proxy, static host, load balancer), PostgreSQL 15 and Redis 7 (several
 # server instances), Firefox ESR and WebKitGTK's WebDriver (browser tests
 # beyond Chromium). geckodriver has no Debian package: cargo builds it.
-SERVICE_PKGS=(nginx postgresql redis-server firefox-esr webkit2gtk-driver)
+# xvfb: a virtual X display for WebKitGTK's MiniBrowser (it has no headless mode).
+SERVICE_PKGS=(nginx postgresql redis-server firefox-esr webkit2gtk-driver xvfb)
 GECKODRIVER_VERSION=0.37.1
 STAMP_DIR=.tools
 ENV_FILE=$STAMP_DIR/env.sh
@@ -84,7 +85,8 @@ if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wb
      && [ -x /usr/bin/chromedriver ] && [ -x "$BINARYEN_BIN/wasm-opt" ] && [ -f "$AXE_JS" ] \
      && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; } \
      && [ -x /usr/sbin/nginx ] && [ -x /usr/bin/redis-server ] && [ -x /usr/lib/postgresql/15/bin/initdb ] \
-     && [ -x /usr/bin/firefox-esr ] && [ -x "$HOME/.cargo/bin/geckodriver" ] && [ -x /usr/bin/brotli ]; then
+     && [ -x /usr/bin/firefox-esr ] && [ -x "$HOME/.cargo/bin/geckodriver" ] && [ -x /usr/bin/brotli ] \
+     && [ -x /usr/bin/xvfb-run ]; then
     exit 0
   fi
 fi

@@ -21,6 +21,7 @@ pub mod paging;
 pub mod postgres;
 pub mod rate;
 pub mod report;
+pub mod security_headers;
 pub mod serve;
 pub mod session;
 pub mod sqlite;
@@ -201,7 +202,7 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 /// The full router: API routes first, then the app's static files. Routes
 /// that change state (the WebSocket, client reports, test faults) check the Origin.
 pub fn app(state: AppState) -> Router {
-    let statics = static_files::service(&state.settings().static_dir);
+    let statics = security_headers::wrap(static_files::service(&state.settings().static_dir));
     let guarded = Router::new()
         .route("/ws", get(ws::upgrade))
         .route("/client-metrics", axum::routing::post(report::client_metrics).layer(report::body_limit()))
@@ -210,6 +211,10 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
+        .route(
+            security_headers::REPORT_PATH,
+            axum::routing::post(security_headers::report).layer(security_headers::body_limit()),
+        )
         .merge(guarded)
         .merge(emulated::routes(&state))
         .fallback_service(statics)

@@ -58,6 +58,8 @@ pub struct Metrics {
     pub client_reports: Counter,
     /// Transactions that stored posts: with group commit, fewer than posts.
     pub store_commits: Counter,
+    /// Content-Security-Policy violations reported by browsers (`/csp-report`).
+    pub csp_violations: Counter,
 }
 
 impl Default for Metrics {
@@ -87,6 +89,12 @@ impl Metrics {
         let client_reports = Counter::default();
         let store_commits = Counter::default();
         registry.register("tether_store_commits", "Transactions (fsyncs) that stored posts", store_commits.clone());
+        let csp_violations = Counter::default();
+        registry.register(
+            "tether_csp_violations",
+            "Content-Security-Policy violations reported by browsers",
+            csp_violations.clone(),
+        );
         registry.register(
             "tether_connections_by_transport",
             "Client connections open now, by transport",
@@ -159,6 +167,7 @@ impl Metrics {
             client_rtt,
             client_reports,
             store_commits,
+            csp_violations,
         }
     }
 

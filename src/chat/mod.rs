@@ -9,6 +9,7 @@ pub mod pacing;
 pub mod persist;
 pub mod presence;
 pub mod report;
+pub mod server_url;
 pub mod store;
 
 pub use store::{Chat, default_ws_url, track_visibility, use_chat};

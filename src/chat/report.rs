@@ -32,14 +32,11 @@ pub fn build(m: &Metrics, sent: (u64, u64)) -> (ClientReport, (u64, u64)) {
     (report, (m.reconnect_ms.count, m.rtt_ms.count))
 }
 
-/// The report endpoint for a WebSocket URL: same host, `/client-metrics`.
+/// The report endpoint for a WebSocket URL: beside it, `…/client-metrics`.
 pub fn endpoint(ws_url: &str) -> Option<String> {
     let page = web_sys::window()?.location().href().ok()?;
     let abs = tether_ws::url::resolve_url(ws_url, &page).ok()?;
-    let (scheme, rest) = abs.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let http = if scheme == "wss" { "https" } else { "http" };
-    Some(format!("{http}://{host}/client-metrics"))
+    super::server_url::metrics_endpoint(&abs)
 }
 
 fn beacon(url: &str, report: &ClientReport) {

@@ -6,16 +6,25 @@ use super::{
     nickname::NickPrompt, rooms::RoomList,
 };
 use crate::chat::persist::storage;
+use crate::chat::server_url;
 use crate::chat::store::DEFAULT_OUTBOX_DEADLINE_MS;
 use crate::chat::{default_ws_url, track_visibility, use_chat};
 use leptos::prelude::*;
 use tether_protocol::{validate_nick, validate_room};
+use tether_ws::ConnState;
 
 const NICK_KEY: &str = "tether.nick";
 
 fn query(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+}
+
+/// The `tether-server` meta tag's content, if the page has one.
+fn server_meta() -> Option<String> {
+    let doc = web_sys::window()?.document()?;
+    let selector = format!("meta[name=\"{}\"]", server_url::META_NAME);
+    doc.query_selector(&selector).ok()??.get_attribute("content")
 }
 
 pub fn saved_nick() -> Option<String> {
@@ -43,13 +52,30 @@ pub fn App() -> impl IntoView {
     let room = query("room").filter(|r| validate_room(r).is_ok()).unwrap_or_else(|| "general".into());
     // One connection for all tabs unless `?tabs=off`.
     let share_across_tabs = query("tabs").as_deref() != Some("off");
+    let url = match server_url::ws_url(server_meta().as_deref()) {
+        Ok(url) => url,
+        Err(e) => return view! { <ConfigError error=e.to_string() /> }.into_any(),
+    };
     view! {
         <Show
             when=move || nick.with(Option::is_some)
             fallback=move || view! { <NickPrompt on_done=move |n: String| { save_nick(&n); nick.set(Some(n)) } /> }
         >
-            <ChatView nick=nick.get_untracked().unwrap_or_default() room=room.clone() share_across_tabs />
+            <ChatView nick=nick.get_untracked().unwrap_or_default() room=room.clone() url=url.clone() share_across_tabs />
         </Show>
+    }
+    .into_any()
+}
+
+/// The page is misconfigured (its `tether-server` meta tag): say so instead
+/// of a chat that could never connect.
+#[component]
+fn ConfigError(error: String) -> impl IntoView {
+    view! {
+        <main class="config-error">
+            <h1>"Tether cannot start"</h1>
+            <p role="alert" data-testid="config-error">{error}</p>
+        </main>
     }
 }
 
@@ -71,6 +97,7 @@ pub fn ChatView(
     track_visibility(&chat);
     crate::chat::report::report_metrics(chat.metrics, url);
     let notice = chat.notice;
+    tell_while_unreachable(chat.state, url, notice);
     // Connection-level problems (bad URL, unreadable frames) from the hook.
     let ws_error = chat.ws_error;
     Effect::new(move |_| {
@@ -120,4 +147,36 @@ pub fn ChatView(
             </main>
         </div>
     }
+}
+
+/// Until the first connection opens, a failed attempt puts a notice on the
+/// page (server down, or this page's origin refused): the badge alone would
+/// just count attempts. Cleared once connected.
+fn tell_while_unreachable(state: Signal<ConnState>, url: Signal<String>, notice: RwSignal<Option<String>>) {
+    let shown = StoredValue::new(None::<String>);
+    let ever_open = StoredValue::new(false);
+    Effect::new(move |_| match state.get() {
+        ConnState::Open => {
+            ever_open.set_value(true);
+            if let Some(msg) = shown.get_value() {
+                notice.update(|n| {
+                    if n.as_ref() == Some(&msg) {
+                        *n = None;
+                    }
+                });
+                shown.set_value(None);
+            }
+        }
+        ConnState::Reconnecting { .. } | ConnState::Failed { .. }
+            if !ever_open.get_value() && shown.with_value(Option::is_none) =>
+        {
+            let Some(loc) = web_sys::window().map(|w| w.location()) else { return };
+            let (Ok(href), Ok(origin)) = (loc.href(), loc.origin()) else { return };
+            let ws = tether_ws::url::resolve_url(&url.get_untracked(), &href).unwrap_or_else(|_| url.get_untracked());
+            let msg = server_url::unreachable_message(&ws, &origin);
+            notice.set(Some(msg.clone()));
+            shown.set_value(Some(msg));
+        }
+        _ => {}
+    });
 }

@@ -91,6 +91,13 @@ impl Supervisor {
         self.start().await
     }
 
+    /// Listen on `port` from the first start (instead of a free one), for a
+    /// test that must name the server's address before starting it.
+    pub fn on_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

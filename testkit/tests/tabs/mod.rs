@@ -1,18 +1,20 @@
-//! Several real Chromium windows on one origin, driven over WebDriver
-//! (fantoccini + the chromedriver scripts/setup.sh installs), running the
-//! real app served by a real tether-server from a built `dist/`.
+//! Several real browser windows on one origin (Chromium or Firefox, see
+//! `webdriver/mod.rs`), driven over WebDriver, running the real app served
+//! by a real tether-server from a built `dist/` (or by a static host).
 //!
 //! Environment (set by scripts/test.sh): `TETHER_SERVER_BIN` (the server
-//! binary), `TETHER_TABS_DIST` (the app built by trunk), `CHROMEDRIVER`.
+//! binary), `TETHER_TABS_DIST` (the app built by trunk), `TETHER_BROWSER`.
 
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand, WindowHandle};
-use fantoccini::{Client, ClientBuilder};
+// Shared by two test files, each using part of it.
+#![allow(dead_code)]
+
+use crate::webdriver::{Browser, Driver};
+use fantoccini::Client;
+use fantoccini::wd::{WebDriverCompatibleCommand, WindowHandle};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tether_testkit::{http, supervisor::Supervisor};
-use tokio::process::{Child, Command};
 
 pub type R<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -20,16 +22,25 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn env_path(name: &str, default: &str) -> PathBuf {
+pub fn env_path(name: &str, default: &str) -> PathBuf {
     std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| repo().join(default))
 }
 
-/// A server, a chromedriver and one browser session with its windows.
+/// The built app (scripts/test.sh builds it).
+pub fn dist() -> PathBuf {
+    let dist = env_path("TETHER_TABS_DIST", "target/tabs-dist");
+    assert!(dist.join("index.html").exists(), "no app at {}: run scripts/test.sh tabs", dist.display());
+    dist
+}
+
+/// A server, a WebDriver and one browser session with its windows.
 pub struct Env {
     pub server: Supervisor,
     _db: tempfile::TempDir,
-    driver: Child,
+    driver: Driver,
     pub client: Client,
+    /// The app's address without its query (`http://127.0.0.1:PORT/`).
+    page: String,
 }
 
 /// One window of the browser, showing the chat.
@@ -37,47 +48,37 @@ pub struct Env {
 pub struct Tab(pub WindowHandle);
 
 impl Env {
+    /// The server serving the app itself, at the root of its origin.
     pub async fn start() -> R<Self> {
+        Self::start_with(0, Vec::new(), None).await
+    }
+
+    /// The server on `port` (0: any) with `extra` flags; the app at `page`
+    /// (default: served by the server, at its root).
+    pub async fn start_with(port: u16, extra: Vec<String>, page: Option<String>) -> R<Self> {
         let db = tempfile::tempdir()?;
-        let dist = env_path("TETHER_TABS_DIST", "target/tabs-dist");
-        assert!(dist.join("index.html").exists(), "no app at {}: run scripts/test.sh tabs", dist.display());
-        let args = vec![
+        let mut args = vec![
             "--db".into(),
             db.path().join("t.db").display().to_string(),
             "--static-dir".into(),
-            dist.display().to_string(),
+            dist().display().to_string(),
         ];
-        let mut server = Supervisor::new(env_path("TETHER_SERVER_BIN", "target/debug/tether-server"), args);
+        args.extend(extra);
+        let mut server =
+            Supervisor::new(env_path("TETHER_SERVER_BIN", "target/debug/tether-server"), args).on_port(port);
         server.start().await?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        let driver = Command::new(bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own process group, which Chromium joins: see `Drop`.
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()?;
-        let caps: Capabilities = serde_json::from_str(&std::fs::read_to_string(repo().join("webdriver.json"))?)?;
-        let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
-                Ok(c) => break c,
-                Err(e) if started.elapsed() < Duration::from_secs(20) => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
-        Ok(Self { server, _db: db, driver, client })
+        let driver = Driver::start(Browser::from_env()).await?;
+        let client = driver.client.clone();
+        let page = page.unwrap_or_else(|| format!("http://127.0.0.1:{}/", server.port()));
+        Ok(Self { server, _db: db, driver, client, page })
+    }
+
+    pub fn browser(&self) -> Browser {
+        self.driver.browser
     }
 
     pub fn app_url(&self, query: &str) -> String {
-        format!("http://127.0.0.1:{}/?{query}", self.server.port())
+        format!("{}?{query}", self.page)
     }
 
     /// A new window showing the app with `query` (e.g. `name=ann&room=a`).
@@ -240,19 +241,6 @@ impl Env {
         let _ = self.client.clone().close().await;
         self.server.kill().await?;
         Ok(())
-    }
-}
-
-impl Drop for Env {
-    /// Also when a test fails: killing chromedriver alone would leave its
-    /// Chromium running, so the whole process group goes.
-    fn drop(&mut self) {
-        if let Some(pid) = self.driver.id().and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill(2) on a process group this Env created.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
     }
 }
 

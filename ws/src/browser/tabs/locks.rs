@@ -12,13 +12,25 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortController;
 
-const REQUEST_JS: &str = "return locks.request(name, { signal }, () => box.dead ? null : \
-     new Promise((release) => box.f(epoch, release))).catch(() => {});";
+// A module function, not `new Function(…)`: the app runs under a
+// Content-Security-Policy without 'unsafe-eval'.
+#[wasm_bindgen(inline_js = "export function requestLock(locks, name, signal, epoch, box) { \
+    return locks.request(name, { signal }, () => box.dead ? null : \
+    new Promise((release) => box.f(epoch, release))).catch(() => {}); }")]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = requestLock)]
+    fn request_lock(
+        locks: &JsValue,
+        name: &str,
+        signal: &web_sys::AbortSignal,
+        epoch: f64,
+        boxed: &Object,
+    ) -> Result<JsValue, JsValue>;
+}
 
 pub(crate) struct Locks {
     locks: JsValue,
     base: String,
-    request: Function,
     boxed: Object,
     _on_grant: Closure<dyn FnMut(f64, Function)>,
     waiting: RefCell<HashMap<u64, AbortController>>,
@@ -30,7 +42,6 @@ impl Locks {
     pub fn new(base: String, on_grant: impl Fn(u64) + 'static) -> Result<std::rc::Rc<Self>, JsValue> {
         let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
         let locks = Reflect::get(&window.navigator(), &JsValue::from_str("locks"))?;
-        let request = Function::new_with_args("locks, name, signal, epoch, box", REQUEST_JS);
         let boxed = Object::new();
         let me = std::rc::Rc::new_cyclic(|weak: &std::rc::Weak<Self>| {
             let weak = weak.clone();
@@ -52,7 +63,6 @@ impl Locks {
             Self {
                 locks,
                 base,
-                request,
                 boxed,
                 _on_grant: on_grant,
                 waiting: RefCell::new(HashMap::new()),
@@ -92,14 +102,7 @@ impl Locks {
     /// Queue for the lock of `epoch`.
     pub fn request(&self, epoch: u64) {
         let Ok(ctl) = AbortController::new() else { return };
-        let args = js_sys::Array::of5(
-            &self.locks,
-            &JsValue::from_str(&self.name(epoch)),
-            &ctl.signal(),
-            &JsValue::from_f64(epoch as f64),
-            &self.boxed,
-        );
-        if self.request.apply(&JsValue::NULL, &args).is_ok() {
+        if request_lock(&self.locks, &self.name(epoch), &ctl.signal(), epoch as f64, &self.boxed).is_ok() {
             self.waiting.borrow_mut().insert(epoch, ctl);
         }
     }
