@@ -156,6 +156,24 @@ async fn a_static_host_under_a_subpath_talks_to_a_server_on_another_origin() -> 
     env.stop().await
 }
 
+/// A network between the static host's visitors and the server that lets no
+/// WebSocket through: the chat works across origins over SSE or long-poll
+/// (CORS for the allowed origin, under the static host's CSP).
+#[tokio::test]
+#[ignore = "needs a WebDriver, nginx and the built app: scripts/test.sh tabs"]
+async fn across_origins_with_websockets_refused_the_chat_falls_back_to_http() -> R {
+    let (_host, env) = deployed_across_origins(&["--test-faults"]).await?;
+    env.server_request("POST", "/test/refuse-upgrade?on=true").await?;
+    let (ann, bob) = two_pages_chat(&env, "fallback").await?;
+    let js = "return document.querySelector('[data-testid=connection-status]').dataset.transport";
+    for tab in [&ann, &bob] {
+        let transport = env.js(tab, js).await?;
+        assert!(transport == "sse" || transport == "longpoll", "transport {transport} ({:?})", env.browser());
+    }
+    assert_no_violation_but_the_probe(&env, &ann).await?;
+    env.stop().await
+}
+
 #[tokio::test]
 #[ignore = "needs a WebDriver, nginx and the built app: scripts/test.sh tabs"]
 async fn a_page_from_an_origin_the_server_does_not_allow_is_refused_and_says_so() -> R {

@@ -146,6 +146,15 @@ impl Env {
         Ok(self.client.issue_cmd(Cdp { cmd: cmd.into(), params }).await?)
     }
 
+    /// Sends `method path` to the server itself (test faults, say).
+    pub async fn server_request(&self, method: &str, path: &str) -> R<String> {
+        let (status, body) = http::request(self.server.port(), method, path).await?;
+        if !(200..300).contains(&status) {
+            return Err(format!("{method} {path} -> {status}: {body}").into());
+        }
+        Ok(body)
+    }
+
     /// `metric` from the server's `/metrics`.
     pub async fn server_metric(&self, metric: &str) -> R<i64> {
         let (_, body) = http::request(self.server.port(), "GET", "/metrics").await?;
