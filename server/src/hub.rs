@@ -544,9 +544,9 @@ impl Hub {
             .collect();
         let appended = blocking(move || store.append_batch(&posts)).await?;
         let mut stored = 0;
-        let appended = appended.into_iter().filter_map(|a| {
-            a.map_err(|e| tracing::warn!(room = room.name, error = %e, "batch post not stored")).ok()
-        });
+        let appended = appended
+            .into_iter()
+            .filter_map(|a| a.map_err(|e| tracing::warn!(room = room.name, error = %e, "batch post not stored")).ok());
         for a in appended.filter(|a| !a.duplicate) {
             stored += 1;
             self.metrics.messages_stored.inc();
