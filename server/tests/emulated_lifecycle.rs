@@ -155,3 +155,21 @@ async fn frames_already_streamed_are_kept_only_briefly() {
     assert!(ev.data.contains(&close_code::TRY_AGAIN_LATER.to_string()), "{}", ev.data);
     server.stop().await;
 }
+
+/// A poll answer carrying `close` can be lost like any other: its retry
+/// (same `after`) must get the close code again, not 410 (which the client
+/// shows as 1006 "session lost" instead of why the server closed).
+#[tokio::test]
+async fn a_retried_poll_gets_the_close_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, quick()).await;
+    let emu = Emu::longpoll(server.addr).await;
+    let big = serde_json::to_string(&["x".repeat(tether_protocol::MAX_FRAME_BYTES + 1)]).unwrap();
+    assert_eq!(emu.post_frames(1, &big).await.status, 413);
+    for attempt in ["first", "retry"] {
+        let r = emu.poll(0).await;
+        assert_eq!(r.status, 200, "{attempt}: {}", r.body);
+        assert_eq!(r.json()["close"]["code"].as_u64(), Some(close_code::TOO_BIG.into()), "{attempt}: {}", r.body);
+    }
+    server.stop().await;
+}
