@@ -11,9 +11,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use common::emu::Emu;
+use common::stores::Wrapped;
 use common::{Client, WAIT};
-use tether_protocol::{ChatMessage, ClientMsg, ServerMsg};
-use tether_server::{AppState, Appended, Limits, NewPost, RoomInfo, Settings, SqliteStore, Store, StoreError, serve};
+use tether_protocol::{ClientMsg, ServerMsg};
+use tether_server::{AppState, Limits, Settings, serve};
 use tokio::io::AsyncWriteExt;
 
 const ROOM: &str = "cancel";
@@ -31,62 +32,24 @@ impl Gate {
         self.changed.notify_all();
     }
 
+    /// Called by the store before a commit: waits for the gate or a permit.
+    fn pass(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.2 += 1;
+        while !st.0 && st.1 == 0 {
+            st = self.changed.wait(st).unwrap();
+        }
+        if !st.0 {
+            st.1 -= 1;
+        }
+    }
+
     async fn wait_entered(&self, n: usize) {
         let deadline = tokio::time::Instant::now() + WAIT;
         while self.state.lock().unwrap().2 < n {
             assert!(tokio::time::Instant::now() < deadline, "commit {n} never reached the store");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    }
-}
-
-struct GatedStore {
-    inner: SqliteStore,
-    gate: Arc<Gate>,
-}
-
-impl Store for GatedStore {
-    fn ensure_room(&self, room: &str) -> Result<RoomInfo, StoreError> {
-        self.inner.ensure_room(room)
-    }
-    fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError> {
-        self.inner.append(room, id, author, body, ts_ms)
-    }
-    fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-        let mut st = self.gate.state.lock().unwrap();
-        st.2 += 1;
-        while !st.0 && st.1 == 0 {
-            st = self.gate.changed.wait(st).unwrap();
-        }
-        if !st.0 {
-            st.1 -= 1;
-        }
-        drop(st);
-        self.inner.append_batch(posts)
-    }
-    fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        self.inner.after(room, seq, limit)
-    }
-    fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        self.inner.recent(room, limit)
-    }
-    fn before(&self, room: &str, seq: u64, limit: usize, max_bytes: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        self.inner.before(room, seq, limit, max_bytes)
-    }
-    fn check_writable(&self) -> Result<(), StoreError> {
-        self.inner.check_writable()
-    }
-    fn set_read_only(&self, on: bool) -> Result<(), StoreError> {
-        self.inner.set_read_only(on)
-    }
-    fn rooms(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.rooms()
-    }
-    fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
-        self.inner.last_seq(room)
-    }
-    fn close(&self) -> Result<(), StoreError> {
-        self.inner.close()
     }
 }
 
@@ -107,7 +70,8 @@ async fn aborted_post_mid_commit_still_answers_the_others_in_its_batch() {
     let db: PathBuf = dir.path().join("chat.db");
     let gate = Arc::new(Gate::default());
     gate.set(|s| s.0 = true);
-    let store = Arc::new(GatedStore { inner: SqliteStore::open(&db).expect("open db"), gate: gate.clone() });
+    let held = gate.clone();
+    let store = Arc::new(Wrapped::open(&db).before_batch(move || held.pass()));
     let limits = Limits { post_rate: 1e6, post_burst: 1_000_000, ..Limits::default() };
     let settings = Settings { static_dir: PathBuf::from("/nonexistent"), limits, ..Settings::default() };
     let state = AppState::new(store, settings).expect("state");

@@ -8,54 +8,13 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::stores::Wrapped;
 use common::{Client, WAIT};
-use tether_protocol::{ChatMessage, ClientMsg, ServerMsg};
-use tether_server::{AppState, Appended, Limits, RoomInfo, Settings, SqliteStore, Store, StoreError, serve};
+use tether_protocol::{ClientMsg, ServerMsg};
+use tether_server::{AppState, Limits, Settings, SqliteStore, Store, serve};
 
 const ROOM: &str = "holes";
 const HOLE: u64 = 2;
-
-struct HoleStore {
-    inner: SqliteStore,
-}
-
-impl Store for HoleStore {
-    fn ensure_room(&self, room: &str) -> Result<RoomInfo, StoreError> {
-        self.inner.ensure_room(room)
-    }
-    fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError> {
-        self.inner.append(room, id, author, body, ts_ms)
-    }
-    /// Reads as a store with a hole at seq 2 would (a PostgreSQL sequence
-    /// skips a number when a transaction rolls back).
-    fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        let mut found = self.inner.after(room, seq, limit + 1)?;
-        found.retain(|m| m.seq != HOLE);
-        found.truncate(limit);
-        Ok(found)
-    }
-    fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        self.inner.recent(room, limit)
-    }
-    fn before(&self, room: &str, seq: u64, limit: usize, max_bytes: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        self.inner.before(room, seq, limit, max_bytes)
-    }
-    fn check_writable(&self) -> Result<(), StoreError> {
-        self.inner.check_writable()
-    }
-    fn set_read_only(&self, on: bool) -> Result<(), StoreError> {
-        self.inner.set_read_only(on)
-    }
-    fn rooms(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.rooms()
-    }
-    fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
-        self.inner.last_seq(room)
-    }
-    fn close(&self) -> Result<(), StoreError> {
-        self.inner.close()
-    }
-}
 
 async fn ack_of(c: &mut Client, id: &str) -> u64 {
     let fut = async {
@@ -78,7 +37,7 @@ fn post(id: &str) -> ClientMsg {
 async fn a_hole_in_the_stores_seqs_does_not_wedge_the_room() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db: PathBuf = dir.path().join("chat.db");
-    let store = Arc::new(HoleStore { inner: SqliteStore::open(&db).expect("open db") });
+    let store = Arc::new(Wrapped::open(&db).hole_at(HOLE));
     let limits = Limits { post_rate: 1e6, post_burst: 1_000_000, ..Limits::default() };
     let settings = Settings { static_dir: PathBuf::from("/nonexistent"), limits, ..Settings::default() };
     let state = AppState::new(store, settings).expect("state");
