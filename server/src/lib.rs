@@ -181,9 +181,18 @@ async fn metrics_text(axum::extract::State(state): axum::extract::State<AppState
 }
 
 /// 200 `ok` only when the store can commit a write; otherwise 503 and why.
+/// How long `/healthz` waits for the store before answering 503.
+const HEALTH_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
     let store = state.hub().store().clone();
-    match tokio::task::spawn_blocking(move || store.check_writable()).await {
+    // A load balancer asking must get an answer even while the store hangs.
+    let check = tokio::task::spawn_blocking(move || store.check_writable());
+    let Ok(checked) = tokio::time::timeout(HEALTH_CHECK_TIMEOUT, check).await else {
+        tracing::warn!("health check: store not answering");
+        return (StatusCode::SERVICE_UNAVAILABLE, "store cannot write: no answer in time\n".to_owned());
+    };
+    match checked {
         Ok(Ok(())) => match state.hub().bus().map(bus::Bus::check) {
             Some(Err(why)) => {
                 tracing::warn!(%why, "health check: bus down");

@@ -45,6 +45,12 @@ const SCHEMA_LOCK: i64 = 0x7e7e_0012;
 /// How long any one wait for the database may take before it counts as down
 /// (so `/healthz` answers promptly while PostgreSQL is unreachable).
 const TIMEOUT: Duration = Duration::from_secs(3);
+/// The server ends any statement (or wait for a lock) that takes longer.
+const STATEMENT_TIMEOUT_MS: u64 = 5_000;
+/// Longest any one store call may wait for PostgreSQL: a stalled server
+/// (stopped, or a network that black-holes) must fail the call, not hang
+/// it while its caller holds a room lock and `/healthz` waits behind it.
+const CALL_TIMEOUT: Duration = Duration::from_secs(8);
 const COLUMNS: &str = "room, seq, client_id, author, body, ts_ms";
 
 pub struct PgStore {
@@ -67,6 +73,8 @@ impl PgStore {
         let mut cfg = Config::new();
         cfg.url = Some(url.to_owned());
         cfg.connect_timeout = Some(TIMEOUT);
+        cfg.options =
+            Some(format!("-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}"));
         let timeouts = Timeouts { wait: Some(TIMEOUT), create: Some(TIMEOUT), recycle: Some(TIMEOUT) };
         cfg.pool = Some(PoolConfig { max_size: 16, timeouts, ..PoolConfig::default() });
         let pool =
@@ -94,7 +102,10 @@ impl PgStore {
         let rt = self.rt.as_ref().ok_or_else(|| StoreError::PostgresPool("store closed".into()))?;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         rt.spawn(async move {
-            let _ = tx.send(fut.await);
+            let result = tokio::time::timeout(CALL_TIMEOUT, fut).await.unwrap_or_else(|_| {
+                Err(StoreError::PostgresPool(format!("no answer from PostgreSQL within {CALL_TIMEOUT:?}")))
+            });
+            let _ = tx.send(result);
         });
         rx.recv().map_err(|_| StoreError::PostgresPool("store runtime stopped".into()))?
     }

@@ -18,6 +18,11 @@ impl TokenBucket {
         Self { capacity, per_sec: per_sec.max(0.0), tokens: capacity, last: now }
     }
 
+    /// When a token was last asked for.
+    pub fn last_used(&self) -> Instant {
+        self.last
+    }
+
     /// Takes one token, or says how long until one is available.
     pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

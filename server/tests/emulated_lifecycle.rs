@@ -86,7 +86,7 @@ async fn a_session_that_stops_reading_ends_with_1013_after_its_last_frames() {
     let mut w = Client::hello(&server.ws_url(), "ws").await;
     w.send(&join("lobby", None)).await;
     joined(&mut w, "lobby").await;
-    for i in 0..40 {
+    for i in 0..60 {
         w.send(&post("lobby", &format!("m{i}"), &"x".repeat(200))).await;
     }
     collect(&mut w, 40).await; // all broadcast while `slow` did not poll
@@ -125,5 +125,51 @@ async fn the_drop_and_abort_faults_reach_emulated_sessions_too() {
         assert_eq!(ev.event.as_deref(), Some("ping"), "nothing but pings before the end: {ev:?}");
     }
     assert_eq!(aborted.poll(2).await.status, 410);
+    server.stop().await;
+}
+
+/// A healthy SSE stream never re-sends `after`, so the server must not keep
+/// everything it already streamed until the byte budget is full: a reattach
+/// from far back finds those frames gone (close 1013, never a silent gap),
+/// while one from the last frame goes on.
+#[tokio::test]
+async fn frames_already_streamed_are_kept_only_briefly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, quick()).await;
+    let mut emu = Emu::sse(server.addr).await.greet("reader").await;
+    emu.send(&ClientMsg::Join { room: "big".into(), since: None }).await;
+    joined(&mut emu, "big").await;
+    let mut poster = Client::hello(&server.ws_url(), "poster").await;
+    poster.send(&join("big", None)).await;
+    let body = "x".repeat(3900);
+    for i in 0..60 {
+        poster.send(&post("big", &format!("p{i}"), &body)).await;
+    }
+    let (got, _) = collect(&mut emu, 60).await;
+    assert_eq!(got.len(), 60);
+    let token = emu.token.clone();
+    drop(emu);
+    let mut back = Sse::open(server.addr, &format!("/ws/sse?session={token}&after=1"), &[]).await;
+    let ev = back.next_frame().await;
+    assert_eq!(ev.event.as_deref(), Some("close"), "240 KB of streamed frames still kept: got frame {:?}", ev.id);
+    assert!(ev.data.contains(&close_code::TRY_AGAIN_LATER.to_string()), "{}", ev.data);
+    server.stop().await;
+}
+
+/// A poll answer carrying `close` can be lost like any other: its retry
+/// (same `after`) must get the close code again, not 410 (which the client
+/// shows as 1006 "session lost" instead of why the server closed).
+#[tokio::test]
+async fn a_retried_poll_gets_the_close_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, quick()).await;
+    let emu = Emu::longpoll(server.addr).await;
+    let big = serde_json::to_string(&["x".repeat(tether_protocol::MAX_FRAME_BYTES + 1)]).unwrap();
+    assert_eq!(emu.post_frames(1, &big).await.status, 413);
+    for attempt in ["first", "retry"] {
+        let r = emu.poll(0).await;
+        assert_eq!(r.status, 200, "{attempt}: {}", r.body);
+        assert_eq!(r.json()["close"]["code"].as_u64(), Some(close_code::TOO_BIG.into()), "{attempt}: {}", r.body);
+    }
     server.stop().await;
 }

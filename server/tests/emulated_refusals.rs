@@ -8,10 +8,11 @@ mod common;
 use std::time::Duration;
 
 use common::emu::{Emu, Sse, fetch, start_session};
+use common::emu_chat::{limits, quick};
 use common::{Client, Closed, TestServer, WAIT, metric, wait_metric};
 use futures_util::StreamExt;
 use tether_protocol::{ClientMsg, ErrorCode, MAX_FRAME_BYTES, ServerMsg, close_code};
-use tether_server::emulated::MAX_SEND_BODY;
+use tether_server::emulated::{EmulatedLimits, MAX_SEND_BODY};
 use tether_server::{Limits, Settings};
 
 async fn server(dir: &tempfile::TempDir) -> TestServer {
@@ -159,5 +160,21 @@ async fn held_sse_sends_its_padding_then_nothing_until_released() {
     assert_eq!(server.http("POST", "/test/hold-sse?on=false").await.0, 200);
     let ev = sse.next_frame().await;
     assert_eq!(ev.id, Some(1));
+    server.stop().await;
+}
+
+/// Starting sessions in a loop is slowed per address (the spec's "rate
+/// limited"): past the burst, 429 `rate_limited` saying when to retry.
+#[tokio::test]
+async fn starting_sessions_in_a_loop_is_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulated = EmulatedLimits { session_burst: 3, session_rate: 0.01, ..quick() };
+    let server = TestServer::start_limited(&dir.path().join("t.db"), limits(emulated)).await;
+    for _ in 0..3 {
+        start_session(server.addr).await;
+    }
+    let r = fetch(server.addr, "POST", "/ws/session", &[], "").await;
+    assert_eq!((r.status, r.error()), (429, "rate_limited".to_owned()), "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap_or_default().contains("retry in"), "{}", r.body);
     server.stop().await;
 }

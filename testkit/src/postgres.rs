@@ -105,6 +105,35 @@ impl Postgres {
         check(stop, "pg_ctl stop")
     }
 
+    /// Stalls the cluster (SIGSTOP to the postmaster and its backends): it
+    /// keeps every connection open and answers nothing, like a hung host.
+    pub fn pause(&self) -> Result<(), PostgresError> {
+        self.signal("-STOP")
+    }
+
+    /// Undoes [`Postgres::pause`].
+    pub fn resume(&self) -> Result<(), PostgresError> {
+        self.signal("-CONT")
+    }
+
+    /// Sends `sig` to this cluster's postmaster and its children, by pid.
+    fn signal(&self, sig: &str) -> Result<(), PostgresError> {
+        let pidfile = std::fs::read_to_string(self.dir.join("data/postmaster.pid"))?;
+        let master = pidfile.lines().next().unwrap_or_default().trim().to_owned();
+        let mut pids = vec![master.clone()];
+        for entry in std::fs::read_dir("/proc")?.flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // `pid (comm) state ppid …`: comm may hold spaces, so split after `)`.
+            let ppid = stat.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(1));
+            if ppid == Some(master.as_str()) {
+                pids.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        let mut kill = Command::new("kill");
+        kill.arg(sig).args(&pids);
+        check(kill, "kill")
+    }
+
     /// A new empty database; returns its URL.
     pub fn create_db(&self, name: &str) -> Result<String, PostgresError> {
         let mut create = Command::new(Path::new(BIN).join("createdb"));

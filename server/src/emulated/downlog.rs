@@ -5,14 +5,21 @@
 //! Memory is bounded by the WebSocket outbox's byte budget. Frames not yet
 //! sent to anyone past the budget mean the client is too slow: the session
 //! ends with 1013, as a slow WebSocket does. Frames already written to an
-//! SSE stream are the oldest to go when the budget is reached (a healthy
-//! stream never re-asks, so it must not grow the log forever); a client that
+//! SSE stream are kept only up to [`STREAMED_KEEP`] bytes (a healthy stream
+//! never re-asks, so without that cap every SSE session would hold a whole
+//! budget of frames it already delivered), and go first when the budget is
+//! reached; a client that
 //! later re-asks for one of them gets a [`Read::Gap`] and the session ends
 //! with 1013 rather than silently skipping them. Pure: no I/O, no clock.
 
 use std::collections::VecDeque;
 
 use axum::extract::ws::Utf8Bytes;
+
+/// Bytes of already-streamed frames kept for a reattach (an SSE stream that
+/// dropped mid-frame re-asks from its last id): enough for the frames in
+/// flight on a broken connection, small next to the outbox budget.
+pub const STREAMED_KEEP: usize = 128 * 1024;
 
 /// How a session ended, as its last downstream "frame".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +51,8 @@ pub struct Downlog {
     budget: usize,
     /// Highest number written to an SSE stream.
     streamed: u64,
+    /// Bytes of the kept frames numbered up to `streamed`.
+    streamed_bytes: usize,
     /// Frames up to this number were dropped unacknowledged (streamed ones).
     dropped: u64,
     end: Option<End>,
@@ -51,7 +60,16 @@ pub struct Downlog {
 
 impl Downlog {
     pub fn new(budget: usize) -> Self {
-        Self { frames: VecDeque::new(), last: 0, bytes: 0, budget, streamed: 0, dropped: 0, end: None }
+        Self {
+            frames: VecDeque::new(),
+            last: 0,
+            bytes: 0,
+            budget,
+            streamed: 0,
+            streamed_bytes: 0,
+            dropped: 0,
+            end: None,
+        }
     }
 
     /// Numbers and keeps `frame`; false (and nothing kept) when it does not
@@ -73,6 +91,9 @@ impl Downlog {
     fn pop_front(&mut self, unacked: bool) {
         if let Some((n, f)) = self.frames.pop_front() {
             self.bytes -= f.len();
+            if n <= self.streamed {
+                self.streamed_bytes -= f.len();
+            }
             if unacked {
                 self.dropped = n;
             }
@@ -108,8 +129,20 @@ impl Downlog {
     }
 
     /// Frames up to `n` went out on an SSE stream.
+    /// Beyond [`STREAMED_KEEP`] bytes of them, the oldest are dropped.
     pub fn streamed(&mut self, n: u64) {
-        self.streamed = self.streamed.max(n);
+        let n = n.min(self.last);
+        if n <= self.streamed {
+            return;
+        }
+        let first = self.frames.front().map_or(self.last + 1, |&(m, _)| m);
+        let from = usize::try_from(self.streamed.max(first - 1) + 1 - first).unwrap_or(usize::MAX);
+        let to = usize::try_from((n + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+        self.streamed_bytes += self.frames.range(from.min(to)..to).map(|(_, f)| f.len()).sum::<usize>();
+        self.streamed = n;
+        while self.streamed_bytes > STREAMED_KEEP {
+            self.pop_front(true);
+        }
     }
 
     /// Records how the session ended (the first ending wins).
@@ -194,5 +227,21 @@ mod tests {
         assert_eq!(log.read(0, 100), Read::Gap);
         assert_eq!(numbers(log.read(1, 100)), (vec![2, 3], None));
         assert!(!log.push(f("dddd")), "frame 2 was never streamed: kept");
+    }
+
+    #[test]
+    fn streamed_frames_are_kept_only_up_to_a_small_cap() {
+        let mut log = Downlog::new(64 * STREAMED_KEEP);
+        let frame = "x".repeat(1024);
+        for _ in 0..1000 {
+            assert!(log.push(f(&frame)));
+        }
+        log.streamed(500);
+        assert!(log.bytes() <= 500 * 1024 + STREAMED_KEEP, "kept {} bytes", log.bytes());
+        assert_eq!(log.read(300, usize::MAX), Read::Gap);
+        log.ack(400);
+        log.streamed(1000);
+        assert!(log.bytes() <= STREAMED_KEEP, "kept {} bytes", log.bytes());
+        assert_eq!(numbers(log.read(999, usize::MAX)), (vec![1000], None));
     }
 }

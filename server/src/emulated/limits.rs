@@ -6,6 +6,8 @@ use clap::Args;
 pub const DEFAULT_SESSION_IDLE_MS: u64 = 60_000;
 pub const DEFAULT_POLL_HOLD_MS: u64 = 25_000;
 pub const DEFAULT_SSE_PING_MS: u64 = 15_000;
+pub const DEFAULT_SESSION_BURST: u32 = 30;
+pub const DEFAULT_SESSION_RATE: f64 = 5.0;
 
 #[derive(Args, Debug, Clone, PartialEq)]
 pub struct EmulatedLimits {
@@ -20,6 +22,12 @@ pub struct EmulatedLimits {
     /// proxies from timing the response out).
     #[arg(long, env = "TETHER_SSE_PING_MS", default_value_t = DEFAULT_SSE_PING_MS)]
     pub sse_ping_ms: u64,
+    /// Emulated sessions one IP address may start at once (429 `rate_limited` past it)...
+    #[arg(long, env = "TETHER_SESSION_BURST", default_value_t = DEFAULT_SESSION_BURST)]
+    pub session_burst: u32,
+    /// ...and then per second.
+    #[arg(long, env = "TETHER_SESSION_RATE", default_value_t = DEFAULT_SESSION_RATE)]
+    pub session_rate: f64,
 }
 
 impl Default for EmulatedLimits {
@@ -28,6 +36,8 @@ impl Default for EmulatedLimits {
             session_idle_ms: DEFAULT_SESSION_IDLE_MS,
             poll_hold_ms: DEFAULT_POLL_HOLD_MS,
             sse_ping_ms: DEFAULT_SSE_PING_MS,
+            session_burst: DEFAULT_SESSION_BURST,
+            session_rate: DEFAULT_SESSION_RATE,
         }
     }
 }

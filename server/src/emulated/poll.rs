@@ -54,11 +54,11 @@ pub async fn poll(State(state): State<AppState>, Query(q): Query<SessionQuery>) 
                 return Err(EmuError::ExpiredSession);
             }
             Read::Frames { frames, end } if !frames.is_empty() || end.is_some() => {
+                // The close is not marked delivered: this answer may be lost,
+                // and its retry (same `after`) must get the close again, not
+                // 410. The ended session lingers until idle, as undelivered.
                 let close = match &end {
-                    Some(End::Close { code, reason }) => {
-                        shared.close_delivered();
-                        Some((*code, reason.as_str()))
-                    }
+                    Some(End::Close { code, reason }) => Some((*code, reason.as_str())),
                     _ => None,
                 };
                 return Ok(answer(&frames, close));

@@ -12,6 +12,9 @@ use base64::Engine;
 use serde::Deserialize;
 use tether_protocol::{MAX_FRAME_BYTES, close_code};
 
+use std::sync::Arc;
+
+use super::shared::Shared;
 use super::{EmuError, SessionQuery};
 use crate::AppState;
 
@@ -65,6 +68,19 @@ pub async fn send(
         messages.push(message);
     }
     shared.touch();
+    // hyper drops this handler when the client goes away (our client aborts
+    // POSTs on teardown), but a frame may be mid-commit for other people's
+    // posts too (group commit): the frames run in a task the request cannot
+    // cancel, and a retry finds them accepted.
+    let task = state.tracker().spawn(feed(shared.clone(), seq, messages));
+    let accepted = task.await.map_err(|_| EmuError::ExpiredSession)??;
+    shared.touch();
+    Ok(Json(serde_json::json!({ "accepted": accepted })))
+}
+
+/// Gives the chat session the frames numbered from `seq` that it has not
+/// had yet; returns the number of the last frame accepted.
+async fn feed(shared: Arc<Shared>, seq: u64, messages: Vec<Message>) -> Result<u64, EmuError> {
     let mut up = shared.up.lock().await;
     if seq > up.accepted + 1 {
         return Err(EmuError::OutOfOrder { got: seq, want: up.accepted + 1 });
@@ -79,6 +95,5 @@ pub async fn send(
         up.session.on_frame(message).await;
         up.accepted = n;
     }
-    shared.touch();
-    Ok(Json(serde_json::json!({ "accepted": up.accepted })))
+    Ok(up.accepted)
 }

@@ -44,6 +44,7 @@ struct Gone {
 pub struct Registry {
     live: Mutex<HashMap<String, Arc<Shared>>>,
     gone: Mutex<Gone>,
+    creation: super::creation::CreationRate,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -119,6 +120,15 @@ pub async fn create(
     ext: Extensions,
 ) -> Result<(StatusCode, Json<serde_json::Value>), EmuError> {
     let ip = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let emu = &state.settings().limits.emulated;
+    let now = std::time::Instant::now();
+    if let Err(wait) = state.emulated().creation.take(ip, emu.session_burst, emu.session_rate, now) {
+        state.metrics().connections_refused.inc();
+        let (burst, rate, ms) = (emu.session_burst, emu.session_rate, crate::rate::retry_ms(wait));
+        return Err(EmuError::RateLimited(format!(
+            "too many sessions started from this address ({burst} at once, then {rate}/s); retry in {ms} ms"
+        )));
+    }
     let ticket = state.admission().admit(ip).map_err(|refused| {
         state.metrics().connections_refused.inc();
         tracing::info!(?ip, %refused, "emulated session refused");

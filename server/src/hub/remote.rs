@@ -72,6 +72,12 @@ impl Hub {
                         let ready = members.order.offer(m);
                         members.deliver(&room.name, ready, &self.metrics);
                     }
+                    if members.order.delivered() == after {
+                        // A hole in the store's seqs: asking again would spin
+                        // under the room lock forever. The resync retries.
+                        tracing::warn!(room = %room.name, after, "a gap the store cannot fill yet");
+                        break;
+                    }
                 }
                 Ok(_) => break,
                 Err(e) => {

@@ -24,7 +24,7 @@ pub async fn server(dir: &tempfile::TempDir, emulated: EmulatedLimits) -> TestSe
 }
 
 pub fn quick() -> EmulatedLimits {
-    EmulatedLimits { session_idle_ms: 60_000, poll_hold_ms: 1_500, sse_ping_ms: 200 }
+    EmulatedLimits { session_idle_ms: 60_000, poll_hold_ms: 1_500, sse_ping_ms: 200, ..EmulatedLimits::default() }
 }
 
 /// Anything that receives chat frames: a WebSocket or an emulated client.

@@ -6,6 +6,7 @@ pub mod emu;
 pub mod emu_chat;
 pub mod frames;
 pub mod process;
+pub mod stores;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -211,6 +211,41 @@ async fn healthz_is_503_while_postgres_is_down_and_nothing_is_acked_meanwhile() 
     assert_eq!(http(one.addr, "GET", "/healthz").await.0, 200);
 }
 
+/// Resumes a paused cluster even if the test fails (else it stays stopped).
+struct Paused<'a>(&'a Postgres);
+
+impl Drop for Paused<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.resume();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_postgres_fails_posts_and_health_instead_of_hanging() {
+    if skip() {
+        return;
+    }
+    let pg = Postgres::start().expect("start PostgreSQL");
+    let bus = redis();
+    let one = instance(&pg.url("tether"), &bus.url());
+    wait_health(one.addr, 200).await;
+    let mut ann = Viewer::join(one.addr, "ann", "p").await;
+    ann.post("a0", "before").await;
+    ann.read_until(1).await;
+    pg.pause().expect("SIGSTOP PostgreSQL");
+    let paused = Paused(&pg);
+    ann.client.send(&post("p", "a1", "while stalled")).await;
+    let rejected = |m: &ServerMsg| matches!(m, ServerMsg::Rejected { id, .. } if id == "a1");
+    wait_for(&mut ann.client, std::time::Duration::from_secs(20), "a1 refused while PostgreSQL hangs", rejected).await;
+    let why = wait_health(one.addr, 503).await;
+    assert!(why.contains("store cannot write"), "{why}");
+    drop(paused);
+    wait_health(one.addr, 200).await;
+    ann.post("a1", "after").await;
+    ann.read_until(2).await;
+    ann.assert_complete(2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_spans_instances_and_a_crashed_instance_s_users_leave() {
     if skip() {
