@@ -297,7 +297,8 @@ impl Carrier {
     fn working(&self, remember: Remember) {
         self.deadline.borrow_mut().take();
         self.store(remember);
-        if self.probe_soon.replace(false) {
+        let recheck = self.selector.borrow().recheck_now();
+        if self.probe_soon.replace(false) || recheck {
             self.start_probe();
         } else {
             self.schedule_probe();
@@ -318,7 +319,7 @@ impl Carrier {
     /// The current transport failed before its first frame: the next one,
     /// or report the connection lost.
     fn fall(&self, code: u16, reason: String, was_clean: bool) {
-        let next = self.selector.borrow_mut().failed();
+        let next = self.selector.borrow_mut().failed_with(code == close_code::CONNECT_TIMEOUT);
         match next {
             AfterFailure::Try(attempt) => {
                 if let Some(host) = self.host() {
