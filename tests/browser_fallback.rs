@@ -419,3 +419,43 @@ async fn the_chat_works_through_nginx_that_forwards_no_upgrade() {
     }
     ctl_post("/nginx/stop").await;
 }
+
+#[wasm_bindgen_test]
+async fn frames_sent_while_posts_fail_survive_the_fallback_closing_and_arrive_once() {
+    reset().await;
+    fault("refuse-upgrade", true).await;
+    let url = ws_url().await;
+    let room = unique_room("unsent");
+    let t0 = now_ms();
+    let a = client_with(Signal::stored(url.clone()), "uma", &room, no_timed_probes);
+    let b = client_with(Signal::stored(url.clone()), "ulf", &room, no_timed_probes);
+    ready(&a, Transport::Sse, t0, 15_000).await;
+    ready(&b, Transport::Sse, t0, 15_000).await;
+    exchange(&a, &b, &room, "pre", 3).await;
+
+    // The server dies: the SSE stream breaks, but until it gives up the
+    // connection still counts as open, so these go to POSTs that fail.
+    ctl_post("/kill").await;
+    assert!(a.state().is_open() && transport(&a) == Transport::Sse, "{:?} on {:?}", a.state(), transport(&a));
+    let want: Vec<String> = (0..5).map(|i| format!("lost {i:02}")).collect();
+    for (i, body) in want.iter().enumerate() {
+        a.post(&room, &format!("lost-{i}"), body).unwrap();
+    }
+    assert!(wait_for(20_000, || !a.state().is_open()).await, "the fallback never closed: {:?}", a.state());
+    ctl_post("/start").await;
+
+    let seen = |c: &Client| room_view(c).into_iter().filter(|x| x.starts_with("lost ")).collect::<Vec<_>>();
+    let acked = || a.acked().iter().filter(|(id, _)| id.starts_with("lost-")).count();
+    assert!(
+        wait_for(30_000, || seen(&b) == want && seen(&a) == want && acked() == want.len()).await,
+        "b {:?} a {:?} acks {}",
+        seen(&b),
+        seen(&a),
+        acked()
+    );
+    let ids: Vec<String> = a.acked().into_iter().map(|(id, _)| id).filter(|id| id.starts_with("lost-")).collect();
+    assert_eq!(ids.len(), want.len(), "each acked once: {ids:?}");
+    a.owner.cleanup();
+    b.owner.cleanup();
+    nothing_left().await;
+}

@@ -24,7 +24,8 @@ use leptos::prelude::*;
 use std::collections::HashMap;
 use tether_protocol::{ClientMsg, RejectReason, ServerMsg, validate_body, validate_room};
 use tether_ws::{
-    Command, ConnState, Incoming, Metrics, Role, SendFn, UseWebSocketOptions, WsError, use_websocket_with_options,
+    Command, ConnState, Incoming, Metrics, Role, SendFn, Transport, UseWebSocketOptions, WsError,
+    use_websocket_with_options,
 };
 pub use visibility::track_visibility;
 use wire::{arrive, handle, handshake};
@@ -53,6 +54,8 @@ pub struct Chat {
     pub room_error: RwSignal<Option<String>>,
     pub state: Signal<ConnState>,
     pub metrics: Signal<Metrics>,
+    /// The transport carrying the connection (the hook's own signal).
+    pub transport: Signal<Transport>,
     pub ws_error: Signal<Option<WsError>>,
     /// Joins and leaves: queued by the hook (bounded by the outbox deadline).
     send: SendFn<ClientMsg>,
@@ -159,6 +162,7 @@ pub fn use_chat(url: Signal<String>, nick: String, room: String, outbox_deadline
         room_error,
         state: ws.state,
         metrics: ws.metrics,
+        transport: ws.transport,
         ws_error: ws.error,
         send: ws.send,
         try_send: ws.try_send,

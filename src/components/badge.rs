@@ -46,8 +46,7 @@ fn describe(state: &ConnState, now: f64) -> String {
 pub fn ConnectionBadge() -> impl IntoView {
     let chat = expect_context::<Chat>();
     let state = chat.state;
-    let metrics = chat.metrics;
-    let transport = Memo::new(move |_| metrics.with(|m| m.transport));
+    let transport = chat.transport;
     let now = RwSignal::new(now_ms());
     // Tick only while a countdown is visible.
     let tick = set_interval_with_handle(

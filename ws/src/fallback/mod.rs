@@ -66,6 +66,14 @@ pub struct Selector {
     probing: bool,
     /// Failed probes in a row; indexes the probe backoff.
     probe_attempt: u32,
+    /// WebSocket failed fast in this attempt (an error or close, not its
+    /// deadline): as likely a server restarting as a proxy refusing the
+    /// upgrade, so the fallback it led to is checked with a probe at once
+    /// and remembered only if that probe fails.
+    ws_failed_fast: bool,
+    /// A fallback reached that way works, not yet remembered: the probe
+    /// started at once decides.
+    unconfirmed: bool,
 }
 
 impl Selector {
@@ -73,7 +81,17 @@ impl Selector {
     /// the glue) when fallback and remembering are on, else WebSocket.
     pub fn new(cfg: FallbackConfig, remembered: Option<Transport>, rng: Box<dyn RandomSource>) -> Self {
         let start = remembered.filter(|_| cfg.enabled && cfg.remember).unwrap_or_default();
-        Self { cfg, rng, start, current: start, verified: false, probing: false, probe_attempt: 0 }
+        Self {
+            cfg,
+            rng,
+            start,
+            current: start,
+            verified: false,
+            probing: false,
+            probe_attempt: 0,
+            ws_failed_fast: false,
+            unconfirmed: false,
+        }
     }
 
     /// The transport being tried or in use.
@@ -92,6 +110,8 @@ impl Selector {
         self.current = self.start;
         self.verified = false;
         self.probing = false;
+        self.ws_failed_fast = false;
+        self.unconfirmed = false;
         self.attempt(self.current)
     }
 
@@ -122,7 +142,18 @@ impl Selector {
         self.verified = true;
         self.start = self.current;
         self.probe_attempt = 0;
+        if self.current != Transport::WebSocket && std::mem::take(&mut self.ws_failed_fast) && self.cfg.enabled {
+            self.unconfirmed = true;
+            return Some(Remember::Nothing);
+        }
         Some(self.remember(self.current))
+    }
+
+    /// The fallback just verified was reached because WebSocket failed fast
+    /// (a refused connection, as while the server restarts): probe
+    /// WebSocket now rather than after the probe backoff.
+    pub fn recheck_now(&self) -> bool {
+        self.unconfirmed && self.on_fallback() && !self.probing
     }
 
     fn remember(&self, t: Transport) -> Remember {
@@ -136,6 +167,15 @@ impl Selector {
     /// The current transport failed before its first frame (error, close, or
     /// its deadline passed): the next one, or lost.
     pub fn failed(&mut self) -> AfterFailure {
+        self.failed_with(true)
+    }
+
+    /// [`Self::failed`], saying whether it was the deadline that passed
+    /// (`timed_out`) or an error or close (a fast failure).
+    pub fn failed_with(&mut self, timed_out: bool) -> AfterFailure {
+        if self.current == Transport::WebSocket && !self.verified {
+            self.ws_failed_fast = !timed_out;
+        }
         match self.current.next().filter(|_| self.cfg.enabled && !self.verified) {
             Some(next) => {
                 self.current = next;
@@ -188,17 +228,23 @@ impl Selector {
     }
 
     /// The probe failed (error, close, or no frame within its deadline): the
-    /// next one waits longer.
-    pub fn probe_failed(&mut self) {
+    /// next one waits longer. Returns what to remember: an unconfirmed
+    /// fallback is confirmed by it.
+    pub fn probe_failed(&mut self) -> Remember {
         if std::mem::take(&mut self.probing) {
             self.probe_attempt = self.probe_attempt.saturating_add(1);
         }
+        if std::mem::take(&mut self.unconfirmed) && self.on_fallback() {
+            return self.remember(self.current);
+        }
+        Remember::Nothing
     }
 
     /// The probe's WebSocket delivered a frame and took over: WebSocket is
     /// the working transport again. Returns what to remember.
     pub fn probe_succeeded(&mut self) -> Remember {
         self.probing = false;
+        self.unconfirmed = false;
         self.probe_attempt = 0;
         self.current = Transport::WebSocket;
         self.start = Transport::WebSocket;

@@ -182,7 +182,9 @@ proptest! {
                         prop_assert!(before != WebSocket && s.verified());
                     }
                 }
-                Ev::ProbeFailed => s.probe_failed(),
+                Ev::ProbeFailed => {
+                    s.probe_failed();
+                }
                 Ev::ProbeOk => {
                     if s.probing() {
                         s.probe_succeeded();
@@ -195,4 +197,42 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_refused_connection_is_not_a_broken_network_the_fallback_is_rechecked_at_once() {
+    // The server restarting: WebSocket is refused, SSE gets through once it
+    // is back. Nothing is remembered and WebSocket is probed at once.
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    assert!(matches!(s.failed_with(false), AfterFailure::Try(Attempt { transport: Sse, .. })));
+    assert_eq!(s.first_frame(), Some(Remember::Nothing), "a refused connection says nothing about the network");
+    assert!(s.recheck_now());
+    assert!(s.probe().is_some());
+    assert!(!s.recheck_now(), "one probe");
+    assert_eq!(s.probe_succeeded(), Remember::Forget);
+    assert_eq!(s.begin().transport, WebSocket);
+}
+
+#[test]
+fn a_fast_failure_confirmed_by_a_failed_probe_is_remembered() {
+    // A proxy that refuses the upgrade fails just as fast: the probe fails
+    // too, and then the fallback is remembered.
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    s.failed_with(false);
+    assert_eq!(s.first_frame(), Some(Remember::Nothing));
+    assert!(s.probe().is_some());
+    assert_eq!(s.probe_failed(), Remember::Keep(Sse));
+    assert!(!s.recheck_now());
+    assert_eq!(s.probe_failed(), Remember::Nothing, "confirmed once");
+}
+
+#[test]
+fn a_black_hole_is_remembered_at_once() {
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    s.failed_with(true);
+    assert_eq!(s.first_frame(), Some(Remember::Keep(Sse)));
+    assert!(!s.recheck_now());
 }

@@ -193,4 +193,8 @@ where
     fn next_transport(&self) {
         self.step(|d, now| d.next_transport(now));
     }
+
+    fn unsent(&self, frames: Vec<Frame>) {
+        self.step(|d, now| d.untransmitted(frames.into_iter().map(|f| (f, now)).collect()));
+    }
 }

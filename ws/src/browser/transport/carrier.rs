@@ -45,6 +45,10 @@ pub(crate) trait Host {
     /// The attempt moved on to the next transport (its connect timeout
     /// starts again).
     fn next_transport(&self);
+    /// Frames counted as sent that the server never accepted (a fallback
+    /// closed with them waiting for their POST): they go back to the front
+    /// of the send queue, oldest first, to go out on the next connection.
+    fn unsent(&self, frames: Vec<Frame>);
 }
 
 struct Probe {
@@ -67,6 +71,9 @@ pub(crate) struct Carrier {
     generations: Cell<u64>,
     /// The handshake frames went out on the current pipe when it opened.
     presented: Cell<bool>,
+    /// Those handshake frames: the next connection sends its own, so they
+    /// are not handed back with the unaccepted ones.
+    handshake: RefCell<Vec<Frame>>,
     /// A close the driver asked for is under way.
     closing: Cell<bool>,
     /// The network came back or the tab became visible while no fallback
@@ -95,6 +102,7 @@ impl Carrier {
             id: Cell::new(0),
             generations: Cell::new(0),
             presented: Cell::new(false),
+            handshake: RefCell::new(Vec::new()),
             closing: Cell::new(false),
             probe_soon: Cell::new(false),
             deadline: RefCell::new(None),
@@ -229,6 +237,7 @@ impl Carrier {
                         self.transmit(f);
                     }
                     spoke = !frames.is_empty();
+                    *self.handshake.borrow_mut() = frames;
                 }
                 let working = self.selector.borrow_mut().opened(spoke);
                 if let Some(remember) = working {
@@ -254,12 +263,16 @@ impl Carrier {
             }
             SocketEvent::Close { code, reason, was_clean } => {
                 let old = self.pipe.borrow_mut().take();
-                drop(old);
                 self.deadline.borrow_mut().take();
                 let verified = self.selector.borrow().verified();
                 if verified || self.closing.get() {
+                    let unsent = self.unaccepted(old.as_ref());
                     self.stop_probing();
                     self.selector.borrow_mut().lost();
+                    drop(old);
+                    if !unsent.is_empty() {
+                        host.unsent(unsent);
+                    }
                     host.event(SocketEvent::Close { code, reason, was_clean });
                 } else {
                     self.fall(code, reason, was_clean);
@@ -268,11 +281,24 @@ impl Carrier {
         }
     }
 
+    /// What `pipe` took but the server never accepted, less the rest of
+    /// the handshake it opened with (the next connection sends its own),
+    /// then the frames held for a switch.
+    fn unaccepted(&self, pipe: Option<&Pipe>) -> Vec<Frame> {
+        let mut frames = pipe.map(Pipe::take_unaccepted).unwrap_or_default();
+        let handshake = std::mem::take(&mut *self.handshake.borrow_mut());
+        let rest = (0..=handshake.len()).map(|j| &handshake[j..]).find(|h| frames.starts_with(h)).unwrap_or(&[]);
+        frames.drain(..rest.len());
+        frames.append(&mut self.held.borrow_mut());
+        frames
+    }
+
     /// The current transport works.
     fn working(&self, remember: Remember) {
         self.deadline.borrow_mut().take();
         self.store(remember);
-        if self.probe_soon.replace(false) {
+        let recheck = self.selector.borrow().recheck_now();
+        if self.probe_soon.replace(false) || recheck {
             self.start_probe();
         } else {
             self.schedule_probe();
@@ -293,7 +319,7 @@ impl Carrier {
     /// The current transport failed before its first frame: the next one,
     /// or report the connection lost.
     fn fall(&self, code: u16, reason: String, was_clean: bool) {
-        let next = self.selector.borrow_mut().failed();
+        let next = self.selector.borrow_mut().failed_with(code == close_code::CONNECT_TIMEOUT);
         match next {
             AfterFailure::Try(attempt) => {
                 if let Some(host) = self.host() {

@@ -97,7 +97,8 @@ impl Carrier {
         let probe = self.probe.borrow_mut().take();
         drop(probe);
         self.probe_deadline.borrow_mut().take();
-        self.selector.borrow_mut().probe_failed();
+        let remember = self.selector.borrow_mut().probe_failed();
+        self.store(remember);
         self.release_held();
         self.schedule_probe();
     }
