@@ -40,6 +40,7 @@ async fn server() -> (TestServer, tempfile::TempDir) {
         test_faults: true,
         allowed_origins: vec!["http://static.example".into()],
         limits: Limits::default(),
+        ..Settings::default()
     };
     (TestServer::start_with(&dir.path().join("t.db"), settings).await, dir)
 }
