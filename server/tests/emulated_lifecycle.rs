@@ -51,7 +51,7 @@ async fn a_deleted_session_is_over_and_the_hello_timeout_applies() {
     let mut sse = Sse::open(server.addr, &format!("/ws/sse?session={silent}"), &[]).await;
     let close = sse.next_frame().await;
     assert_eq!(close.event.as_deref(), Some("close"));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&close.data).unwrap()["code"], close_code::POLICY);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&close.data).unwrap()["code"], close_code::TRY_AGAIN_LATER);
     assert!(sse.next_event(WAIT).await.is_none(), "the response ends after close");
     server.stop().await;
 }

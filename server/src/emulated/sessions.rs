@@ -191,8 +191,11 @@ async fn run(
             _ = tokio::time::sleep_until(hello_deadline), if !greeted => {
                 greeted = shared.up.lock().await.session.greeted();
                 if !greeted {
-                    tracing::info!(conn, "no hello in time; closing with 1008");
-                    closer.close(close_code::POLICY, "no hello in time");
+                    // Not 1008 as on /ws: a browser may hold this session's
+                    // hello POST behind its few connections per origin (SSE
+                    // streams of other tabs), so the client must retry, not stop.
+                    tracing::info!(conn, "no hello in time; closing with 1013");
+                    closer.close(close_code::TRY_AGAIN_LATER, "no hello in time");
                 }
             }
             _ = ticks.tick() => {
