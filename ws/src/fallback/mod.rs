@@ -74,7 +74,19 @@ pub struct Selector {
     /// A fallback reached that way works, not yet remembered: the probe
     /// started at once decides.
     unconfirmed: bool,
+    /// WebSocket has delivered a frame on this page before.
+    ws_worked: bool,
+    /// Fast WebSocket failures in a row since it last worked.
+    fast_ws_failures: u32,
 }
+
+/// Once WebSocket has worked on a page, this many fast failures in a row
+/// (each after the driver's backoff) come before falling back. A WebSocket
+/// that worked and now fails at once is most likely a server restarting,
+/// not a network that changed; falling back then would put every tab on SSE
+/// at the same moment, and unshared tabs starve each other's POSTs on the
+/// browser's six connections per origin.
+pub const FAST_WS_FAILURES_BEFORE_FALLBACK: u32 = 3;
 
 impl Selector {
     /// A selector starting with `remembered` (read from session storage by
@@ -91,6 +103,8 @@ impl Selector {
             probe_attempt: 0,
             ws_failed_fast: false,
             unconfirmed: false,
+            ws_worked: false,
+            fast_ws_failures: 0,
         }
     }
 
@@ -142,6 +156,10 @@ impl Selector {
         self.verified = true;
         self.start = self.current;
         self.probe_attempt = 0;
+        if self.current == Transport::WebSocket {
+            self.ws_worked = true;
+            self.fast_ws_failures = 0;
+        }
         if self.current != Transport::WebSocket && std::mem::take(&mut self.ws_failed_fast) && self.cfg.enabled {
             self.unconfirmed = true;
             return Some(Remember::Nothing);
@@ -173,6 +191,13 @@ impl Selector {
     /// [`Self::failed`], saying whether it was the deadline that passed
     /// (`timed_out`) or an error or close (a fast failure).
     pub fn failed_with(&mut self, timed_out: bool) -> AfterFailure {
+        let ws_fast = self.current == Transport::WebSocket && !self.verified && !timed_out;
+        if ws_fast && self.ws_worked && self.cfg.enabled {
+            self.fast_ws_failures += 1;
+            if self.fast_ws_failures < FAST_WS_FAILURES_BEFORE_FALLBACK {
+                return AfterFailure::Lost;
+            }
+        }
         if self.current == Transport::WebSocket && !self.verified {
             self.ws_failed_fast = !timed_out;
         }

@@ -236,3 +236,27 @@ fn a_black_hole_is_remembered_at_once() {
     assert_eq!(s.first_frame(), Some(Remember::Keep(Sse)));
     assert!(!s.recheck_now());
 }
+
+#[test]
+fn after_websocket_worked_fast_failures_retry_websocket_before_falling_back() {
+    // A server restart: WebSocket worked, then fails at once. Retry it (the
+    // driver backs off) a few times before trying SSE; a deadline still
+    // falls back at once.
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    assert!(s.first_frame().is_some());
+    s.lost();
+    for _ in 1..crate::fallback::FAST_WS_FAILURES_BEFORE_FALLBACK {
+        assert_eq!(s.begin().transport, WebSocket);
+        assert_eq!(s.failed_with(false), AfterFailure::Lost, "retry WebSocket first");
+    }
+    assert_eq!(s.begin().transport, WebSocket);
+    assert!(matches!(s.failed_with(false), AfterFailure::Try(Attempt { transport: Sse, .. })));
+    // Working again resets the count; a black hole falls back at once.
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    s.first_frame();
+    s.lost();
+    s.begin();
+    assert!(matches!(s.failed_with(true), AfterFailure::Try(Attempt { transport: Sse, .. })));
+}
