@@ -126,6 +126,13 @@ async fn soak_kills_drops_and_reloads_lose_nothing_and_duplicate_nothing() {
         seen_b.len(),
         seen_a.iter().filter(|m| m.2 != "acked" && m.2 != "delivered").collect::<Vec<_>>()
     );
+    if out_of_order > 0 {
+        let seqs: Vec<(String, Option<String>)> = all(&a, "[data-testid=message]")
+            .iter()
+            .map(|r| (r.text_content().unwrap_or_default(), r.get_attribute("data-seq")))
+            .collect();
+        wasm_bindgen_test::console_log!("SOAK order as shown in a: {seqs:?}");
+    }
     assert_eq!((lost, duplicated, out_of_order, unacked), (0, 0, 0, 0));
     let order_a: Vec<_> = seen_a.iter().map(|m| (&m.0, &m.1)).collect();
     let order_b: Vec<_> = seen_b.iter().map(|m| (&m.0, &m.1)).collect();

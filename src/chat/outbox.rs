@@ -46,7 +46,10 @@ pub fn keep_in_step(logs: Logs, adopted: HashSet<String>, deadline_ms: f64) {
     let owned = Arc::new(Mutex::new(adopted));
     Effect::new(move |saved: Option<u64>| {
         // Revisions only grow, so their sum changes whenever one does.
-        let rev = logs.with(|l| l.values().map(RoomLog::outbox_rev).sum::<u64>());
+        // `try_with`: an effect already notified may run once more after unmount.
+        let Some(rev) = logs.try_with(|l| l.values().map(RoomLog::outbox_rev).sum::<u64>()) else {
+            return saved.unwrap_or_default();
+        };
         if saved == Some(rev) {
             return rev;
         }

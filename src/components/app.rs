@@ -101,7 +101,7 @@ pub fn ChatView(
     // Connection-level problems (bad URL, unreadable frames) from the hook.
     let ws_error = chat.ws_error;
     Effect::new(move |_| {
-        if let Some(e) = ws_error.get() {
+        if let Some(e) = ws_error.try_get().flatten() {
             notice.set(Some(e.to_string()));
         }
     });
@@ -110,7 +110,7 @@ pub fn ChatView(
     let sidebar_id = unique_id("sidebar");
     let room = chat.room;
     Effect::new(move |prev: Option<String>| {
-        let r = room.get();
+        let Some(r) = room.try_get() else { return prev.unwrap_or_default() };
         if prev.is_some_and(|p| p != r) {
             drawer.set(false); // a room was picked: show it
         }
@@ -155,8 +155,10 @@ pub fn ChatView(
 fn tell_while_unreachable(state: Signal<ConnState>, url: Signal<String>, notice: RwSignal<Option<String>>) {
     let shown = StoredValue::new(None::<String>);
     let ever_open = StoredValue::new(false);
-    Effect::new(move |_| match state.get() {
-        ConnState::Open => {
+    // `try_get`: an effect already notified may run once more after unmount.
+    Effect::new(move |_| match state.try_get().filter(|_| !shown.is_disposed()) {
+        None => {}
+        Some(ConnState::Open) => {
             ever_open.set_value(true);
             if let Some(msg) = shown.get_value() {
                 notice.update(|n| {
@@ -167,7 +169,7 @@ fn tell_while_unreachable(state: Signal<ConnState>, url: Signal<String>, notice:
                 shown.set_value(None);
             }
         }
-        ConnState::Reconnecting { .. } | ConnState::Failed { .. }
+        Some(ConnState::Reconnecting { .. } | ConnState::Failed { .. })
             if !ever_open.get_value() && shown.with_value(Option::is_none) =>
         {
             let Some(loc) = web_sys::window().map(|w| w.location()) else { return };

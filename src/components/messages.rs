@@ -80,6 +80,10 @@ pub fn MessageList() -> impl IntoView {
     });
     // Rows changed in place (acked, failed, ...): only theirs are told.
     Effect::new(move |_| {
+        // An effect already notified may run once more after unmount.
+        if rows.is_disposed() {
+            return;
+        }
         logs.track();
         let r = room.get_untracked();
         let changed = logs
@@ -96,7 +100,7 @@ pub fn MessageList() -> impl IntoView {
             .unwrap_or_default();
         rows.with_value(|rows| {
             for (id, now) in changed {
-                if let Some(row) = rows.get(&id).filter(|row| row.with_untracked(|s| *s != now)) {
+                if let Some(row) = rows.get(&id).filter(|row| row.try_with_untracked(|s| *s != now) == Some(true)) {
                     row.set(now);
                 }
             }
@@ -143,6 +147,9 @@ pub fn MessageList() -> impl IntoView {
     // rows after the previous last one are new; an older page goes above.
     // Rows filled in above while following keep the view at the bottom too.
     Effect::new(move |prev: Option<(String, Option<String>, Option<String>)>| {
+        if window.is_disposed() {
+            return prev.unwrap_or_default();
+        }
         let r = room.get();
         let (first, last) = ids.with(|ids| (ids.first().cloned(), ids.last().cloned()));
         match prev {
@@ -207,7 +214,10 @@ pub fn MessageList() -> impl IntoView {
 /// `frames` frames (then gives up and clears the anchor).
 fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, frames: u32) {
     request_animation_frame(move || {
-        let (Some(el), Some(old)) = (list.get_untracked(), anchor.get_value()) else { return };
+        // The list may have been unmounted since.
+        let (Some(el), Some(old)) = (list.try_get_untracked().flatten(), anchor.try_get_value().flatten()) else {
+            return;
+        };
         let grown = el.scroll_height() - old;
         if grown > 0 {
             anchor.set_value(None);

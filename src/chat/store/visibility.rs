@@ -23,8 +23,9 @@ pub fn track_visibility(chat: &Chat) {
     let listener = send_wrapper::SendWrapper::new(listener);
     on_cleanup(move || drop(listener));
     Effect::new(move |_| {
-        let n = attention.with(Attention::total);
-        let title = if hidden.get() && n > 0 { format!("({n}) Tether") } else { "Tether".to_owned() };
+        // `try_`: an effect already notified may run once more after unmount.
+        let (Some(n), Some(hidden)) = (attention.try_with(Attention::total), hidden.try_get()) else { return };
+        let title = if hidden && n > 0 { format!("({n}) Tether") } else { "Tether".to_owned() };
         if let Some(d) = web_sys::window().and_then(|w| w.document()) {
             d.set_title(&title);
         }

@@ -168,7 +168,9 @@ where
     hook.url_changed(resolve_url(&initial, &page_href()), true);
     let h = hook.clone();
     Effect::new(move |prev: Option<String>| {
-        let u = url.get();
+        // The caller's signal may be gone: an effect already notified runs
+        // once more after unmount.
+        let Some(u) = url.try_get() else { return prev.unwrap_or_default() };
         if *prev.as_ref().unwrap_or(&initial) != u {
             h.url_changed(resolve_url(&u, &page_href()), false);
         }
