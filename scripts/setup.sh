@@ -86,7 +86,7 @@ if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wb
      && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; } \
      && [ -x /usr/sbin/nginx ] && [ -x /usr/bin/redis-server ] && [ -x /usr/lib/postgresql/15/bin/initdb ] \
      && [ -x /usr/bin/firefox-esr ] && [ -x "$HOME/.cargo/bin/geckodriver" ] && [ -x /usr/bin/brotli ] \
-     && [ -x /usr/bin/xvfb-run ]; then
+     && [ -x /usr/bin/xvfb-run ] && [ -n "${TETHER_GECKODRIVER:-}" ]; then
     exit 0
   fi
 fi

@@ -109,13 +109,7 @@ if [ "$what" = all ] || [ "$what" = tabs ]; then
     display=()
     [ "$b" = webkit ] && display=(xvfb-run -a)
     # One browser at a time: the tests count the server's connections.
-    # The tabs suite runs in Chromium only for now: in Firefox, ten tabs with
-    # sharing off (`?tabs=off`) that lose the server fall back to SSE and
-    # starve each other's hello POSTs on the six connections per origin, so
-    # they do not come back (an open bug of the fallback, see the README).
-    suites=(--test browser_deploy)
-    [ "$b" = chromium ] && suites=(--test browser_tabs --test browser_deploy)
-    TETHER_BROWSER=$b "${display[@]}" cargo test -p tether-testkit "${suites[@]}" -- \
+    TETHER_BROWSER=$b "${display[@]}" cargo test -p tether-testkit --test browser_tabs --test browser_deploy -- \
       --ignored --test-threads=1 --nocapture
   done
 fi

@@ -11,7 +11,8 @@ pub struct FallbackConfig {
     /// WebSocket only, as without this feature.
     pub enabled: bool,
     /// A WebSocket that has sent no frame this long after it was created is
-    /// given up for SSE. Default 3 000 ms.
+    /// given up for SSE. Default 3 000 ms; once WebSocket has worked on the
+    /// page, three times that (see `WS_DEADLINE_FACTOR_AFTER_IT_WORKED`).
     pub ws_deadline_ms: f64,
     /// An SSE stream that has delivered no frame this long after the session
     /// was requested is given up for long-polling. Default 5 000 ms.

@@ -76,17 +76,25 @@ pub struct Selector {
     unconfirmed: bool,
     /// WebSocket has delivered a frame on this page before.
     ws_worked: bool,
-    /// Fast WebSocket failures in a row since it last worked.
-    fast_ws_failures: u32,
+    /// WebSocket failures in a row (before a frame) since it last worked.
+    ws_failures: u32,
 }
 
-/// Once WebSocket has worked on a page, this many fast failures in a row
-/// (each after the driver's backoff) come before falling back. A WebSocket
-/// that worked and now fails at once is most likely a server restarting,
-/// not a network that changed; falling back then would put every tab on SSE
-/// at the same moment, and unshared tabs starve each other's POSTs on the
-/// browser's six connections per origin.
-pub const FAST_WS_FAILURES_BEFORE_FALLBACK: u32 = 3;
+/// Once WebSocket has worked on a page, this many failures in a row (each
+/// after the driver's backoff; an error, a close or no frame in time) come
+/// before falling back. A WebSocket that worked and now fails is most
+/// likely a server restarting, not a network that changed; falling back
+/// then would put every tab on SSE at the same moment, and unshared tabs
+/// starve each other's POSTs on the browser's six connections per origin.
+pub const WS_FAILURES_BEFORE_FALLBACK: u32 = 3;
+
+/// Once WebSocket has worked on a page, its attempts (and probes) get this
+/// many times `ws_deadline_ms`. After a server restart Firefox holds new
+/// sockets to that host unopened for a growing delay (RFC 6455 section
+/// 7.2.3; 200 ms growing 1.5x per failure, up to a minute) and opens one at
+/// a time: with the plain deadline every tab gave up a socket that was only
+/// waiting its turn, and went to SSE.
+pub const WS_DEADLINE_FACTOR_AFTER_IT_WORKED: f64 = 3.0;
 
 impl Selector {
     /// A selector starting with `remembered` (read from session storage by
@@ -104,7 +112,7 @@ impl Selector {
             ws_failed_fast: false,
             unconfirmed: false,
             ws_worked: false,
-            fast_ws_failures: 0,
+            ws_failures: 0,
         }
     }
 
@@ -132,11 +140,16 @@ impl Selector {
     fn attempt(&self, transport: Transport) -> Attempt {
         let deadline_ms = match transport {
             _ if !self.cfg.enabled => None,
-            Transport::WebSocket => Some(self.cfg.ws_deadline_ms),
+            Transport::WebSocket => Some(self.ws_deadline_ms()),
             Transport::Sse => Some(self.cfg.sse_deadline_ms),
             Transport::LongPoll => None,
         };
         Attempt { transport, deadline_ms }
+    }
+
+    fn ws_deadline_ms(&self) -> f64 {
+        let factor = if self.ws_worked { WS_DEADLINE_FACTOR_AFTER_IT_WORKED } else { 1.0 };
+        self.cfg.ws_deadline_ms * factor
     }
 
     /// The transport opened; `spoke`: the handshake frames went out on it.
@@ -158,7 +171,7 @@ impl Selector {
         self.probe_attempt = 0;
         if self.current == Transport::WebSocket {
             self.ws_worked = true;
-            self.fast_ws_failures = 0;
+            self.ws_failures = 0;
         }
         if self.current != Transport::WebSocket && std::mem::take(&mut self.ws_failed_fast) && self.cfg.enabled {
             self.unconfirmed = true;
@@ -191,10 +204,10 @@ impl Selector {
     /// [`Self::failed`], saying whether it was the deadline that passed
     /// (`timed_out`) or an error or close (a fast failure).
     pub fn failed_with(&mut self, timed_out: bool) -> AfterFailure {
-        let ws_fast = self.current == Transport::WebSocket && !self.verified && !timed_out;
-        if ws_fast && self.ws_worked && self.cfg.enabled {
-            self.fast_ws_failures += 1;
-            if self.fast_ws_failures < FAST_WS_FAILURES_BEFORE_FALLBACK {
+        let ws_failed = self.current == Transport::WebSocket && !self.verified;
+        if ws_failed && self.ws_worked && self.cfg.enabled {
+            self.ws_failures += 1;
+            if self.ws_failures < WS_FAILURES_BEFORE_FALLBACK {
                 return AfterFailure::Lost;
             }
         }
@@ -244,7 +257,7 @@ impl Selector {
             return None;
         }
         self.probing = true;
-        Some(Attempt { transport: Transport::WebSocket, deadline_ms: Some(self.cfg.ws_deadline_ms) })
+        Some(Attempt { transport: Transport::WebSocket, deadline_ms: Some(self.ws_deadline_ms()) })
     }
 
     /// Whether a probe is under way.
