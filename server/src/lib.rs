@@ -4,6 +4,7 @@
 //! resolves, closing every socket with 1001 and flushing storage, so tests
 //! can run the whole server in-process on port 0.
 
+pub mod addr_rate;
 pub mod admission;
 pub mod bus;
 pub mod cli;
@@ -88,6 +89,8 @@ struct Inner {
     metrics: Arc<metrics::Metrics>,
     faults: faults::Faults,
     emulated: emulated::Registry,
+    /// Per-address budget for `/client-metrics` and `/csp-report`.
+    reports: addr_rate::AddrRate,
     settings: Settings,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -110,6 +113,7 @@ impl AppState {
             metrics,
             faults: faults::Faults::default(),
             emulated: emulated::Registry::default(),
+            reports: addr_rate::AddrRate::default(),
             settings,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -161,6 +165,9 @@ impl AppState {
     /// Live emulated sessions (the HTTP fallback).
     pub fn emulated(&self) -> &emulated::Registry {
         &self.0.emulated
+    }
+    pub fn reports(&self) -> &addr_rate::AddrRate {
+        &self.0.reports
     }
     pub fn settings(&self) -> &Settings {
         &self.0.settings

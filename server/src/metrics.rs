@@ -60,6 +60,8 @@ pub struct Metrics {
     pub store_commits: Counter,
     /// Content-Security-Policy violations reported by browsers (`/csp-report`).
     pub csp_violations: Counter,
+    /// Reports (`/client-metrics`, `/csp-report`) refused: over the sender's budget.
+    pub reports_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -94,6 +96,12 @@ impl Metrics {
             "tether_csp_violations",
             "Content-Security-Policy violations reported by browsers",
             csp_violations.clone(),
+        );
+        let reports_refused = Counter::default();
+        registry.register(
+            "tether_reports_refused",
+            "Reports (/client-metrics, /csp-report) refused: over the sender's budget",
+            reports_refused.clone(),
         );
         registry.register(
             "tether_connections_by_transport",
@@ -168,6 +176,7 @@ impl Metrics {
             client_reports,
             store_commits,
             csp_violations,
+            reports_refused,
         }
     }
 

@@ -58,7 +58,10 @@ async fn add_headers(mut res: Response) -> Response {
 /// `POST /csp-report`: counts the violation in `/metrics`
 /// (`tether_csp_violations_total`) and logs what was blocked, so operators
 /// see a policy that breaks the app (or an injection attempt).
-pub async fn report(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn report(State(state): State<AppState>, ext: axum::http::Extensions, body: Bytes) -> Response {
+    if let Some(refused) = crate::report::refusal(&state, &ext) {
+        return refused;
+    }
     let Ok(report) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "not a CSP violation report (JSON)\n").into_response();
     };

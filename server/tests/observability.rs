@@ -33,6 +33,11 @@ fn value(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> O
 
 /// POST `body` to `path`, with extra header lines; returns the status.
 async fn post_body(addr: SocketAddr, path: &str, body: &str, headers: &str) -> u16 {
+    post_raw(addr, path, body, headers).await.0
+}
+
+/// The status and the whole response (head and body).
+async fn post_raw(addr: SocketAddr, path: &str, body: &str, headers: &str) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let req = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: text/plain;charset=UTF-8\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
@@ -41,8 +46,8 @@ async fn post_body(addr: SocketAddr, path: &str, body: &str, headers: &str) -> u
     s.write_all(req.as_bytes()).await.expect("write");
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut buf)).await;
-    let text = String::from_utf8_lossy(&buf);
-    text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status")
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    (text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status"), text)
 }
 
 #[tokio::test]
@@ -116,6 +121,37 @@ async fn client_reports_fill_histograms_and_bad_ones_are_refused_with_a_reason()
     assert_eq!(foreign, 403, "a foreign page cannot write our metrics");
     let m = scrape(server.addr).await;
     assert_eq!(value(&m, "tether_client_reports_total", &[]), Some(1.0), "refused reports count nothing");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_reports_from_one_address_is_refused_with_when_to_retry() {
+    use tether_server::report::REPORT_BURST;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("t.db")).await;
+    let good = r#"{"transport":"websocket","reconnect_ms":[250.0],"rtt_ms":[12.0]}"#;
+    let flood = REPORT_BURST as usize + 20;
+    let mut taken = 0;
+    let mut refused = None;
+    for _ in 0..flood {
+        match post_raw(server.addr, "/client-metrics", good, "").await {
+            (204, _) => taken += 1,
+            (429, text) => refused = Some(text),
+            (other, text) => panic!("unexpected {other}: {text}"),
+        }
+    }
+    // The budget refills at a few per second while the loop runs.
+    assert!((REPORT_BURST as usize..REPORT_BURST as usize + 10).contains(&taken), "{taken} taken of {flood}");
+    let text = refused.expect("the flood was refused");
+    assert!(text.to_ascii_lowercase().contains("retry-after: "), "{text}");
+    assert!(text.contains("too many reports from this address"), "{text}");
+    // The CSP report endpoint shares the budget: a flood cannot fill the log.
+    let csp = r#"{"csp-report":{"violated-directive":"script-src","blocked-uri":"inline"}}"#;
+    assert_eq!(post_body(server.addr, "/csp-report", csp, "").await, 429);
+    let m = scrape(server.addr).await;
+    assert_eq!(value(&m, "tether_client_reports_total", &[]), Some(taken as f64), "only admitted reports count");
+    assert_eq!(value(&m, "tether_csp_violations_total", &[]), Some(0.0));
+    assert!(value(&m, "tether_reports_refused_total", &[]).is_some_and(|n| n >= (flood - taken + 1) as f64));
     server.stop().await;
 }
 

@@ -7,7 +7,6 @@
 //! Every endpoint checks the Origin (JSON 403) and answers CORS for allowed
 //! origins only, so a cross-origin static host can use it and nobody else.
 
-mod creation;
 mod downlog;
 mod error;
 mod limits;

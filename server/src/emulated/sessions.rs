@@ -44,7 +44,7 @@ struct Gone {
 pub struct Registry {
     live: Mutex<HashMap<String, Arc<Shared>>>,
     gone: Mutex<Gone>,
-    creation: super::creation::CreationRate,
+    creation: crate::addr_rate::AddrRate,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

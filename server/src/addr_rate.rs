@@ -1,6 +1,9 @@
-//! Per-address rate limit on starting emulated sessions (`POST {base}/session`):
-//! each start costs a token, a session and a lifecycle task, so a client
-//! looping on it must be slowed down, not just capped in live sessions.
+//! Per-address token buckets for requests that are cheap one by one but not
+//! by the thousand: starting an emulated session (each costs a token, a
+//! session and a lifecycle task, so a client looping on it must be slowed
+//! down, not just capped in live sessions) and the browsers' reports
+//! (`/client-metrics`, `/csp-report`: a flood would skew the histograms and
+//! fill the log).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,12 +17,12 @@ use crate::rate::TokenBucket;
 const TRACKED: usize = 10_000;
 
 #[derive(Default)]
-pub struct CreationRate {
+pub struct AddrRate {
     buckets: Mutex<HashMap<Option<IpAddr>, TokenBucket>>,
 }
 
-impl CreationRate {
-    /// Takes a start for `ip`, or says how long until one is allowed.
+impl AddrRate {
+    /// Takes a token for `ip`, or says how long until one is allowed.
     pub fn take(&self, ip: Option<IpAddr>, burst: u32, per_sec: f64, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= TRACKED && !buckets.contains_key(&ip) {
@@ -39,7 +42,7 @@ mod tests {
 
     #[test]
     fn each_address_has_its_own_burst() {
-        let (rate, now) = (CreationRate::default(), Instant::now());
+        let (rate, now) = (AddrRate::default(), Instant::now());
         let (a, b) = (Some(IpAddr::from([10, 0, 0, 1])), Some(IpAddr::from([10, 0, 0, 2])));
         assert!(rate.take(a, 2, 1.0, now).is_ok());
         assert!(rate.take(a, 2, 1.0, now).is_ok());
