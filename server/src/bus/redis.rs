@@ -2,7 +2,7 @@
 //! each reconnects with backoff for as long as the server runs.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use redis::AsyncCommands;
@@ -20,7 +20,11 @@ fn config() -> redis::AsyncConnectionConfig {
 }
 
 /// Publishes queued events. An event that cannot be published (Redis down)
-/// is dropped after one reconnect attempt: it is already in the store.
+/// is dropped: it is already in the store, and the other instances read it
+/// back when their subscription returns. While Redis is down, connecting is
+/// retried with backoff, not once per event (each try can take the connect
+/// timeout, and a warning per event would flood the log); the events in
+/// between are dropped at once and counted in one line when it is back.
 pub async fn publisher(
     client: redis::Client,
     instance: String,
@@ -28,30 +32,52 @@ pub async fn publisher(
     shutdown: CancellationToken,
 ) {
     let mut conn: Option<redis::aio::MultiplexedConnection> = None;
+    let mut backoff = FIRST_BACKOFF;
+    let mut retry_at: Option<Instant> = None;
+    let mut dropped = 0u64;
     loop {
         let event = tokio::select! {
             _ = shutdown.cancelled() => return,
             e = events.recv() => match e { Some(e) => e, None => return },
         };
         let Ok(payload) = serde_json::to_string(&Envelope { from: instance.clone(), event }) else { continue };
+        let mut sent = false;
         for _attempt in 0..2 {
             if conn.is_none() {
+                if retry_at.is_some_and(|at| Instant::now() < at) {
+                    break;
+                }
                 match client.get_multiplexed_async_connection_with_config(&config()).await {
                     Ok(c) => conn = Some(c),
                     Err(e) => {
-                        tracing::warn!(error = %e, "bus: cannot connect to Redis to publish");
+                        if retry_at.is_none() {
+                            tracing::warn!(error = %e, "bus: cannot connect to Redis to publish; retrying with backoff");
+                        }
+                        retry_at = Some(Instant::now() + backoff);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
                         break;
                     }
                 }
             }
             let Some(c) = conn.as_mut() else { break };
             match c.publish::<_, _, ()>(CHANNEL, &payload).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    sent = true;
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "bus: publish failed");
                     conn = None;
                 }
             }
+        }
+        if sent {
+            if dropped > 0 {
+                tracing::info!(dropped, "bus: publishing to Redis again (events in between are in the store)");
+            }
+            (dropped, backoff, retry_at) = (0, FIRST_BACKOFF, None);
+        } else {
+            dropped += 1;
         }
     }
 }
@@ -109,5 +135,47 @@ pub async fn subscriber(
             _ = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::Event;
+
+    /// A "Redis" that accepts and hangs up at once, counting the tries.
+    async fn refusing_redis() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let tries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let t = tries.clone();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                t.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                drop(s);
+            }
+        });
+        (url, tries)
+    }
+
+    #[tokio::test]
+    async fn while_redis_is_down_connecting_backs_off_instead_of_trying_per_event() {
+        let (url, tries) = refusing_redis().await;
+        let (tx, rx) = mpsc::channel(1024);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(publisher(redis::Client::open(url).unwrap(), "a".into(), rx, shutdown.clone()));
+        // 200 events over about half a second: one try per event would be
+        // hundreds of connections; with backoff from 100 ms, a handful.
+        for i in 0..200 {
+            tx.send(Event::RoomAdded { room: format!("r{i}") }).await.unwrap();
+            if i % 20 == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n = tries.load(std::sync::atomic::Ordering::Relaxed);
+        assert!((1..=8).contains(&n), "{n} connection tries for 200 events");
+        shutdown.cancel();
+        task.await.unwrap();
     }
 }
