@@ -152,10 +152,11 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
     // The chat app itself in a room vs the raw-JS chat page (same server path).
     let app_dir = args.app.display().to_string();
     let app = tether.start("page-app", "127.0.0.1:0", &["--test-faults", "--static-dir", &app_dir]).await;
-    // 1,000 only: a page that freezes also stalls WebDriver, so a larger burst
-    // the app cannot take would hold the whole run (see README).
-    for n in [1_000usize] {
-        let limit = Duration::from_secs(60);
+    // The same three bursts as the hook pages: the app's work per message no
+    // longer grows with the room (a frozen page would stall WebDriver, so
+    // each wait is bounded).
+    for n in [1_000usize, 10_000, 100_000] {
+        let limit = Duration::from_secs(if n >= 100_000 { 120 } else { 60 });
         let room = format!("burst{n}");
         let ours = browser
             .chat_burst(&format!("http://{}/?name=bench&room={room}", app.addr), app.addr, &room, n, limit)
