@@ -17,7 +17,7 @@ for page in tether-ws leptos-use; do
   (cd "bench/pages/$page" && wasm_env env CARGO_TARGET_DIR="$root/$WASM_TARGET_DIR" \
     trunk build --release --dist "$root/$out/pages/$page" 2>&1 | tail -n 1)
 done
-cp bench/pages/raw-js/index.html bench/pages/raw-js/chat.html bench/pages/harness.js "$out/pages/raw-js/"
+cp bench/pages/raw-js/{index.html,raw.js,chat.html,chat.js} bench/pages/harness.js "$out/pages/raw-js/"
 echo "== build: the hook crate's minimal example (ws/examples/minimal), as its README says"
 CARGO_PROFILE_RELEASE_OPT_LEVEL=z wasm_env cargo build -q --release -p tether-ws --example minimal --target wasm32-unknown-unknown
 wasm-bindgen --target web --out-dir "$out/pages/minimal" "$WASM_TARGET_DIR/wasm32-unknown-unknown/release/examples/minimal.wasm"

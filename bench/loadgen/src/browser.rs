@@ -23,7 +23,8 @@ return performance.now();";
 const LONGEST: &str =
     "let m = 0; for (const [s, d] of window.__lt || []) if (s + d >= arguments[0]) m = Math.max(m, d); return m;";
 
-/// A bare HTTP POST; returns the body on 200.
+/// A bare HTTP POST; returns the body on any 2xx (a burst answers 202 and
+/// runs in the background).
 async fn http_post(addr: SocketAddr, path: &str) -> Option<String> {
     let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
     let req = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
@@ -31,7 +32,7 @@ async fn http_post(addr: SocketAddr, path: &str) -> Option<String> {
     let mut buf = String::new();
     s.read_to_string(&mut buf).await.ok()?;
     let (head, body) = buf.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+    head.starts_with("HTTP/1.1 2").then(|| body.to_owned())
 }
 
 pub struct Browser {
