@@ -23,6 +23,22 @@ return performance.now();";
 const LONGEST: &str =
     "let m = 0; for (const [s, d] of window.__lt || []) if (s + d >= arguments[0]) m = Math.max(m, d); return m;";
 
+/// Notes when a node with the marker (`arguments[0]`) is added, then the
+/// frame after it (as harness.js does for the hook pages), in
+/// `window.__chatDone`. Looking only at added nodes keeps it O(1) per
+/// message for both pages (the raw page keeps every row); polling from here
+/// instead would round every burst to the poll interval.
+const WATCH_MARKER: &str = "const m = arguments[0];
+const finish = () => requestAnimationFrame(() => setTimeout(() => { window.__chatDone = performance.now(); }));
+if (document.body.textContent.includes(m)) { finish(); return true; }
+const obs = new MutationObserver((records) => {
+  for (const r of records) for (const n of r.addedNodes) if ((n.textContent || '').includes(m)) {
+    obs.disconnect(); finish(); return;
+  }
+});
+obs.observe(document.body, { childList: true, subtree: true });
+return true;";
+
 /// A bare HTTP POST; returns the body on any 2xx (a burst answers 202 and
 /// runs in the background).
 async fn http_post(addr: SocketAddr, path: &str) -> Option<String> {
@@ -104,13 +120,13 @@ impl Browser {
         tokio::time::sleep(Duration::from_secs(4)).await;
         let t0 = self.client.execute(WATCH_LONG_TASKS, vec![]).await.ok()?.as_f64()?;
         let marker = http_post(server, &format!("/test/burst?room={room}&n={n}")).await?;
-        let check =
-            format!("return document.body.textContent.includes({:?}) ? performance.now() : null", marker.trim());
+        self.client.execute(WATCH_MARKER, vec![marker.trim().into()]).await.ok()?;
+        let check = "return window.__chatDone ?? null";
         let start = Instant::now();
         let mut result = None;
         while start.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let probe = tokio::time::timeout(limit, self.client.execute(&check, vec![])).await;
+            let probe = tokio::time::timeout(limit, self.client.execute(check, vec![])).await;
             if let Some(t1) = probe.ok().and_then(Result::ok).and_then(|v| v.as_f64()) {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 let longest = self.client.execute(LONGEST, vec![t0.into()]).await.ok()?.as_f64()?;
