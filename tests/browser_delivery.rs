@@ -143,6 +143,36 @@ async fn soak_kills_drops_and_reloads_lose_nothing_and_duplicate_nothing() {
 }
 
 #[wasm_bindgen_test]
+async fn a_chat_mounted_again_over_its_open_connection_resends_pending_posts_before_new_ones() {
+    reset().await;
+    let url = ws_url().await;
+    let room = unique_room("remount");
+    let (a, ha) = mount(url.clone(), "ann", &room);
+    assert!(wait_for(5_000, || state(&a) == "open").await);
+    // As in a reload whose old chat is not cleaned up yet: the new one
+    // shares its open connection and adopts a post that never reached the server.
+    let pending = persist::Pending {
+        room: room.clone(),
+        id: tether::chat::ids::new_id(),
+        author: "ann".into(),
+        body: "from before".into(),
+        created_ms: js_sys::Date::now(),
+        failed: None,
+    };
+    persist::save(&[pending]);
+    let (b, hb) = mount(url, "ann", &room);
+    assert!(wait_for(1_000, || state(&b) == "open").await);
+    type_and_enter(&b, "message-input", "typed after");
+    assert!(wait_for(5_000, || all_own_acked(&b, "ann") && messages(&b).len() == 2).await, "{:?}", messages(&b));
+    // The server's order (its seqs), not just the order shown.
+    let seqs: Vec<u64> =
+        all(&b, "[data-testid=message]").iter().filter_map(|r| r.get_attribute("data-seq")?.parse().ok()).collect();
+    assert_eq!(bodies(&b), ["from before", "typed after"]);
+    assert!(seqs.len() == 2 && seqs[0] < seqs[1], "stored in the order typed: {seqs:?}");
+    drop((ha, hb));
+}
+
+#[wasm_bindgen_test]
 async fn messages_queued_before_a_reload_are_delivered_after_it_once() {
     reset().await;
     let url = ws_url().await;

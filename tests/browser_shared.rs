@@ -139,3 +139,37 @@ async fn identical_handshake_frames_of_shared_subscribers_go_out_once() {
     a.owner.cleanup();
     b.owner.cleanup();
 }
+
+#[wasm_bindgen_test]
+async fn a_component_joining_an_open_shared_socket_has_its_handshake_sent_before_its_posts() {
+    use tether_protocol::ClientMsg;
+    ctl_post("/start").await;
+    let url = ws_url().await;
+    let (ra, rb) = (unique_room("lja"), unique_room("ljb"));
+    let a = shared(&url, "ann", &ra);
+    a.wait_open().await;
+    // Mounted again over the open socket (a remount of the chat): its
+    // handshake joins its room and resends a pending post; a post typed
+    // afterwards must come after that one, not before.
+    let room = rb.clone();
+    let b = client_with(Signal::stored(url), "ann", &rb, move |o| {
+        o.share(true).handshake(move || {
+            vec![
+                ClientMsg::Hello { nick: "ann".into() },
+                ClientMsg::Join { room: room.clone(), since: None },
+                ClientMsg::Post { room: room.clone(), id: "lj-pending".into(), body: "restored".into() },
+            ]
+        })
+    });
+    assert!(b.state().is_open(), "joined the open socket: {:?}", b.state());
+    b.post(&rb, "lj-new", "typed after the remount").unwrap();
+    let seq = |id: &str| b.acked().into_iter().find(|(i, _)| i == id).map(|(_, s)| s);
+    assert!(
+        wait_for(3_000, || seq("lj-pending").is_some() && seq("lj-new").is_some()).await,
+        "both stored; inbox: {:?}",
+        b.inbox.borrow()
+    );
+    assert!(seq("lj-pending") < seq("lj-new"), "in the order sent: {:?}", b.acked());
+    a.owner.cleanup();
+    b.owner.cleanup();
+}

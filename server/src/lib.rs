@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod origin;
 pub mod outbox;
 pub mod paging;
+pub mod post_order;
 pub mod postgres;
 pub mod rate;
 pub mod report;

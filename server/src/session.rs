@@ -17,6 +17,7 @@ use tether_protocol::{
 use crate::AppState;
 use crate::hub::{Posted, RoomError};
 use crate::outbox::{ConnId, Outbox};
+use crate::post_order::PostOrder;
 use crate::rate::{TokenBucket, retry_ms};
 
 /// Malformed frames in a row after which the client is clearly broken and
@@ -44,6 +45,8 @@ pub struct Session {
     /// Joins and history requests share one bucket: both read history.
     joins: TokenBucket,
     rooms_created: u32,
+    /// Refused posts that later ones must not overtake.
+    order: PostOrder,
 }
 
 fn error(code: ErrorCode, message: &str) -> ServerMsg {
@@ -56,6 +59,7 @@ impl Session {
         let now = Instant::now();
         let posts = TokenBucket::new(l.post_burst, l.post_rate, now);
         let joins = TokenBucket::new(l.join_burst, l.join_rate, now);
+        let order = PostOrder::new(l.post_rate);
         Self {
             state,
             outbox,
@@ -68,6 +72,7 @@ impl Session {
             last_refused: None,
             joins,
             rooms_created: 0,
+            order,
         }
     }
 
@@ -257,7 +262,15 @@ impl Session {
             ServerMsg::Rejected { id: id.clone(), room: room.clone(), reason, detail, retry_after_ms: None }
         };
         let now = Instant::now();
-        if let Err(wait) = self.posts.take(now) {
+        // Behind a refused post not sent again yet: refused too, so that a
+        // token refilled meanwhile cannot store it first.
+        let taken = if self.order.holds_back(&id, now) {
+            Err(Duration::from_secs_f64((1.0 / self.state.settings().limits.post_rate.max(0.001)).min(3600.0)))
+        } else {
+            self.posts.take(now)
+        };
+        if let Err(wait) = taken {
+            self.order.refused(&id, now);
             self.state.metrics().rate_limited.inc();
             if self.last_refused.is_none_or(|t| now.duration_since(t) >= ABUSE_GRACE) {
                 self.refused_since = Some(now);
@@ -280,6 +293,7 @@ impl Session {
             self.outbox.push(&refusal);
             return;
         }
+        self.order.passed(&id);
         let live = match self.joined.contains(&room) {
             true => self.state.hub().existing_room(&room).await,
             false => None,

@@ -65,6 +65,36 @@ async fn posts_over_the_rate_are_refused_with_a_retry_time_and_sustained_floodin
 }
 
 #[tokio::test]
+async fn a_post_refused_as_rate_limited_is_not_overtaken_by_a_later_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // A token every 100 ms: one comes back while the refused post is sent again.
+    let limits = Limits { post_burst: 1, post_rate: 10.0, ..Limits::default() };
+    let server = TestServer::start_limited(&dir.path().join("t.db"), limits).await;
+    let mut c = Client::hello(&server.ws_url(), "ord").await;
+    joined(&mut c, "lobby", None).await;
+    let refused = |m: ServerMsg, want: &str| {
+        assert!(
+            matches!(&m, ServerMsg::Rejected { id, reason: RejectReason::RateLimited, retry_after_ms: Some(_), .. } if id == want),
+            "expected {want} refused as rate-limited, got {m:?}"
+        )
+    };
+    post_ok(&mut c, "lobby", "p1", "first").await;
+    c.send(&post("lobby", "p2", "refused")).await;
+    refused(c.recv().await, "p2");
+    // Sent before the client heard that p2 was refused, after a token came back.
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    c.send(&post("lobby", "p3", "typed after p2")).await;
+    refused(c.recv().await, "p3");
+    // The client sends both again, in order: stored in that order.
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let s2 = post_ok(&mut c, "lobby", "p2", "refused").await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let s3 = post_ok(&mut c, "lobby", "p3", "typed after p2").await;
+    assert!(s2 < s3, "{s2} {s3}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn joins_over_the_rate_are_refused_with_a_retry_time() {
     let dir = tempfile::tempdir().unwrap();
     let limits = Limits { join_burst: 2, join_rate: 0.5, ..Limits::default() };

@@ -103,7 +103,8 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     /// Share one socket between every component on the page that uses the
     /// same URL and the same message and codec types: reference-counted, the
     /// last to unmount closes it. Each subscriber receives every frame and its
-    /// own handshake frames are sent on every (re)connection; the connection
+    /// own handshake frames are sent on every (re)connection, and at once when
+    /// it mounts while the socket is open (before anything it sends); the connection
     /// settings (backoff, heartbeat, timeouts, queue, protocols) are those of
     /// the first subscriber. `open`, `close` and `reconnect_now` act on the
     /// shared connection. Default `false`: one socket per hook.

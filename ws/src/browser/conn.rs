@@ -140,10 +140,27 @@ where
         self.driver.borrow().state().clone()
     }
 
+    /// Joining an open socket, `sub` has its handshake frames sent at once
+    /// (less those already sent on it): left for the next reconnection, they
+    /// would be overtaken by its sends (a chat mounted again over the same
+    /// connection posting new messages before the pending ones it resends).
     pub fn subscribe(&self, sub: Rc<Sub<Tx, Rx>>) {
         let (state, metrics) = self.snapshot();
         sub.publish(&state, &metrics);
-        self.subs.add(sub);
+        self.subs.add(sub.clone());
+        if !(self.alive.get() && state.is_open()) {
+            return;
+        }
+        for tx in sub.handshake_frames() {
+            match self.codec.encode(&tx) {
+                Ok(frame) => {
+                    self.send_handshake_frame(&frame);
+                }
+                Err(e) => {
+                    sub.report(WsError::Encode(e.to_string()));
+                }
+            }
+        }
     }
 
     /// Remove `sub`; the last one out disposes the connection.

@@ -58,8 +58,10 @@ impl Follower {
         }
     }
 
-    /// The socket sends can go to now: open and handshaken.
-    fn ready(&self) -> Option<ConnTag> {
+    /// The socket sends can go to now: open and handshaken. A component
+    /// mounted meanwhile sends its handshake frames there too, before its
+    /// first send.
+    pub fn ready(&self) -> Option<ConnTag> {
         self.open.filter(|c| self.handshaken == Some(*c))
     }
 

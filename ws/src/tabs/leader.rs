@@ -55,13 +55,17 @@ impl Leader {
         self.open
     }
 
-    /// `from` sends its handshake frames for `conn`: transmit them only if
-    /// that is the open socket.
+    /// `from` sends handshake frames for `conn`: transmit them only if that
+    /// is the open socket. A tab may send more for the same socket: a
+    /// component it mounted since has its own, which must reach the server
+    /// before that component's sends do. The leader's connection skips
+    /// frames identical to ones already sent on the socket.
     pub fn handshake(&mut self, from: TabId, conn: ConnTag) -> bool {
         if self.open != Some(conn) {
             return false;
         }
-        self.handshaken.insert(from)
+        self.handshaken.insert(from);
+        true
     }
 
     /// `from` offers its frame `seq` for `conn`.
@@ -101,7 +105,6 @@ mod tests {
         assert_eq!(l.offer(2, c, 1), Offer::Refuse, "before its handshake");
         assert!(!l.handshake(2, old));
         assert!(l.handshake(2, c));
-        assert!(!l.handshake(2, c), "handshake frames go once per socket");
         assert_eq!(l.offer(2, old, 1), Offer::Refuse);
         assert_eq!(l.offer(2, c, 1), Offer::Take);
         l.took(2, 1);
@@ -111,6 +114,17 @@ mod tests {
         let c2 = l.opened();
         assert_ne!(c, c2);
         assert_eq!(l.offer(2, c2, 2), Offer::Refuse, "a new socket needs a new handshake");
+    }
+
+    #[test]
+    fn a_component_mounted_on_a_follower_later_has_its_handshake_taken() {
+        let mut l = Leader::new(1, 0, HashMap::new());
+        let c = l.opened();
+        assert!(l.handshake(2, c));
+        assert_eq!(l.offer(2, c, 1), Offer::Take);
+        assert!(l.handshake(2, c), "a component the follower mounted since sends its own");
+        l.closed();
+        assert!(!l.handshake(2, c), "never for a socket that is gone");
     }
 
     #[test]

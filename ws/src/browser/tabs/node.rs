@@ -137,7 +137,16 @@ where
         self.subs.add(sub.clone());
         match self.conn() {
             Some(conn) => conn.subscribe(sub),
-            None => self.publish(),
+            None => {
+                // As on a leader's open socket: a component mounted while
+                // this tab follows a ready socket is handshaken at once.
+                let ready = self.follower.borrow().ready();
+                if let Some(conn) = ready {
+                    let frames = self.encoded_handshakes(std::slice::from_ref(&sub));
+                    self.post(&Wire::Handshake { from: self.tab, conn, frames });
+                }
+                self.publish()
+            }
         }
     }
 

@@ -5,10 +5,12 @@ use super::TabNode;
 use super::apply;
 use crate::WsError;
 use crate::browser::conn::{Stamp, now_ms};
+use crate::browser::sub::Sub;
 use crate::codec::{Codec, Frame, Incoming, decode};
 use crate::metrics::Role;
 use crate::tabs::ConnTag;
 use crate::tabs::wire::{Remote, Wire, rebase};
+use std::rc::Rc;
 
 impl<Tx, Rx, C> TabNode<Tx, Rx, C>
 where
@@ -114,8 +116,20 @@ where
     /// we hold, then `on_open`.
     pub(super) fn handshake(&self, tag: ConnTag) {
         let subs = self.subs.all();
-        let mut frames = Vec::new();
+        let frames = self.encoded_handshakes(&subs);
+        self.post(&Wire::Handshake { from: self.tab, conn: tag, frames });
+        self.expire();
+        let held = self.follower.borrow_mut().handshaken(tag);
+        held.iter().for_each(|o| self.post_send(o));
         for sub in &subs {
+            sub.opened();
+        }
+    }
+
+    /// The handshake frames of `subs`, encoded, in order.
+    pub(super) fn encoded_handshakes(&self, subs: &[Rc<Sub<Tx, Rx>>]) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        for sub in subs {
             for tx in sub.handshake_frames() {
                 match self.settings.codec.encode(&tx) {
                     Ok(f) => frames.push(f),
@@ -125,13 +139,7 @@ where
                 }
             }
         }
-        self.post(&Wire::Handshake { from: self.tab, conn: tag, frames });
-        self.expire();
-        let held = self.follower.borrow_mut().handshaken(tag);
-        held.iter().for_each(|o| self.post_send(o));
-        for sub in &subs {
-            sub.opened();
-        }
+        frames
     }
 
     pub(super) fn deliver(&self, frame: Frame) {
