@@ -14,6 +14,12 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+/// Refused posts remembered per connection at most: a client that floods
+/// gets every post refused (and is closed by the strike count soon after),
+/// which must not grow this without bound meanwhile. Past it the oldest
+/// stops holding the others, as an abandoned one would.
+pub const MAX_HELD: usize = 256;
+
 /// The posts of one connection refused and not yet sent again, oldest first,
 /// with when each was last refused.
 #[derive(Debug)]
@@ -44,7 +50,12 @@ impl PostOrder {
     pub fn refused(&mut self, id: &str, now: Instant) {
         match self.refused.iter_mut().find(|(r, _)| r == id) {
             Some(entry) => entry.1 = now,
-            None => self.refused.push_back((id.to_owned(), now)),
+            None => {
+                if self.refused.len() >= MAX_HELD {
+                    self.refused.pop_front();
+                }
+                self.refused.push_back((id.to_owned(), now));
+            }
         }
     }
 
@@ -73,6 +84,19 @@ mod tests {
         assert!(!o.holds_back("b", t0));
         o.passed("b");
         assert!(!o.holds_back("c", t0));
+    }
+
+    #[test]
+    fn a_flood_of_refused_posts_is_remembered_only_up_to_a_bound() {
+        let t0 = Instant::now();
+        let mut o = PostOrder::new(5.0);
+        for i in 0..10 * MAX_HELD {
+            o.refused(&format!("p{i}"), t0);
+        }
+        assert_eq!(o.refused.len(), MAX_HELD);
+        let first_kept = format!("p{}", 9 * MAX_HELD);
+        assert!(!o.holds_back(&first_kept, t0), "the oldest kept one goes first");
+        assert!(o.holds_back("p0", t0), "a forgotten one is held back like any later post");
     }
 
     #[test]
