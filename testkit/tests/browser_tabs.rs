@@ -7,8 +7,7 @@ mod tabs;
 mod webdriver;
 
 use std::time::{Duration, Instant};
-use tabs::{Env, R, Tab, assert_once_in_order};
-use webdriver::Browser;
+use tabs::{Env, R, Tab, assert_once_in_order, dist_with_preload};
 
 const OPEN: &str = "tether_connections_open";
 const ACCEPTED: &str = "tether_connections_total";
@@ -219,18 +218,12 @@ async fn sharing_off_means_one_connection_per_tab() -> R {
 #[tokio::test]
 #[ignore = "needs chromedriver and the built app: scripts/test.sh tabs"]
 async fn without_web_locks_each_tab_has_its_own_connection_and_says_why() -> R {
-    let env = Env::start().await?;
-    if env.browser() != Browser::Chromium {
-        // Removing an API before the page's own scripts needs Chrome's
-        // DevTools (Page.addScriptToEvaluateOnNewDocument); classic
-        // WebDriver has no equivalent in Firefox.
-        println!("SKIPPED in {:?}: needs a script run before the page's own", env.browser());
-        return env.stop().await;
-    }
-    let no_locks = "delete Navigator.prototype.locks;";
+    // A browser without Web Locks: the API removed before the app starts.
+    let dist = dist_with_preload("delete Navigator.prototype.locks;")?;
+    let env = Env::start_serving(dist.path(), 0, Vec::new(), None).await?;
     let mut t = Vec::new();
     for _ in 0..3 {
-        t.push(env.open_with("name=fi&room=lobby", Some(no_locks)).await?);
+        t.push(env.open("name=fi&room=lobby").await?);
     }
     all_open(&env, &t).await?;
     env.wait_server(OPEN, 3, SETTLE).await?;

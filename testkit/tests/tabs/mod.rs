@@ -10,9 +10,9 @@
 
 use crate::webdriver::{Browser, Driver};
 use fantoccini::Client;
-use fantoccini::wd::{WebDriverCompatibleCommand, WindowHandle};
+use fantoccini::wd::WindowHandle;
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tether_testkit::{http, supervisor::Supervisor};
 
@@ -31,6 +31,35 @@ pub fn dist() -> PathBuf {
     let dist = env_path("TETHER_TABS_DIST", "target/tabs-dist");
     assert!(dist.join("index.html").exists(), "no app at {}: run scripts/test.sh tabs", dist.display());
     dist
+}
+
+/// A copy of the built app whose `index.html` runs `script` before any of
+/// the page's own (a classic `<script src>` in the head runs before the
+/// module loader): a page-level setup every browser runs, and one the app's
+/// Content-Security-Policy allows (a file from the same origin).
+pub fn dist_with_preload(script: &str) -> R<tempfile::TempDir> {
+    fn copy(from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            let target = to.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                copy(&entry.path(), &target)?;
+            } else {
+                std::fs::copy(entry.path(), target)?;
+            }
+        }
+        Ok(())
+    }
+    let dir = tempfile::tempdir()?;
+    copy(&dist(), dir.path())?;
+    let index = dir.path().join("index.html");
+    let html = std::fs::read_to_string(&index)?;
+    let loader = html.find("<script type=\"module\"").ok_or("no module loader in index.html")?;
+    let html = format!("{}<script src=\"./preload.js\"></script>{}", &html[..loader], &html[loader..]);
+    std::fs::write(index, html)?;
+    std::fs::write(dir.path().join("preload.js"), script)?;
+    Ok(dir)
 }
 
 /// A server, a WebDriver and one browser session with its windows.
@@ -56,12 +85,17 @@ impl Env {
     /// The server on `port` (0: any) with `extra` flags; the app at `page`
     /// (default: served by the server, at its root).
     pub async fn start_with(port: u16, extra: Vec<String>, page: Option<String>) -> R<Self> {
+        Self::start_serving(&dist(), port, extra, page).await
+    }
+
+    /// As [`Env::start_with`], the server serving the app in `dist`.
+    pub async fn start_serving(dist: &Path, port: u16, extra: Vec<String>, page: Option<String>) -> R<Self> {
         let db = tempfile::tempdir()?;
         let mut args = vec![
             "--db".into(),
             db.path().join("t.db").display().to_string(),
             "--static-dir".into(),
-            dist().display().to_string(),
+            dist.display().to_string(),
         ];
         args.extend(extra);
         let mut server =
@@ -84,11 +118,6 @@ impl Env {
     /// A new window showing the app with `query` (e.g. `name=ann&room=a`).
     /// The first call uses the session's initial window.
     pub async fn open(&self, query: &str) -> R<Tab> {
-        self.open_with(query, None).await
-    }
-
-    /// As [`Env::open`], running `script` in the page before any of its own.
-    pub async fn open_with(&self, query: &str, script: Option<&str>) -> R<Tab> {
         let current = self.client.window().await?;
         let blank =
             self.client.current_url().await?.as_str() == "about:blank" && self.client.windows().await?.len() == 1;
@@ -99,10 +128,6 @@ impl Env {
             w.handle
         };
         self.client.switch_to_window(handle.clone()).await?;
-        if let Some(src) = script {
-            self.cdp("Page.enable", json!({})).await?;
-            self.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": src })).await?;
-        }
         self.client.goto(&self.app_url(query)).await?;
         let tab = Tab(handle);
         self.wait(
@@ -139,11 +164,6 @@ impl Env {
         self.client.switch_to_window(tab.0.clone()).await?;
         self.client.close_window().await?;
         Ok(())
-    }
-
-    /// A Chrome DevTools command on the current window.
-    pub async fn cdp(&self, cmd: &str, params: Value) -> R<Value> {
-        Ok(self.client.issue_cmd(Cdp { cmd: cmd.into(), params }).await?)
     }
 
     /// Sends `method path` to the server itself (test faults, say).
@@ -257,23 +277,6 @@ const POST_JS: &str = "const post = (body) => { \
     const i = document.querySelector('[data-testid=message-input]'); \
     i.value = body; i.dispatchEvent(new Event('input', { bubbles: true })); \
     document.querySelector('[data-testid=send-button]').click(); };";
-
-/// `POST /session/{id}/goog/cdp/execute`: chromedriver's DevTools bridge.
-#[derive(Debug)]
-struct Cdp {
-    cmd: String,
-    params: Value,
-}
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (::http::Method, Option<String>) {
-        (::http::Method::POST, Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()))
-    }
-}
 
 /// Every body appears once, and each sender's bodies appear in the order sent.
 pub fn assert_once_in_order(shown: &[String], senders: &[(&str, usize)]) {
