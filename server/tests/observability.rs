@@ -9,7 +9,6 @@ use common::frames::*;
 use common::*;
 use std::net::SocketAddr;
 use tether_protocol::{ClientMsg, Cursor, ServerMsg};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `/metrics`, parsed.
 async fn scrape(addr: SocketAddr) -> prometheus_parse::Scrape {
@@ -38,16 +37,7 @@ async fn post_body(addr: SocketAddr, path: &str, body: &str, headers: &str) -> u
 
 /// The status and the whole response (head and body).
 async fn post_raw(addr: SocketAddr, path: &str, body: &str, headers: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Type: text/plain;charset=UTF-8\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut buf)).await;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    (text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status"), text)
+    request(addr, "POST", path, &format!("{headers}Content-Type: text/plain;charset=UTF-8\r\n"), body).await
 }
 
 #[tokio::test]

@@ -114,18 +114,25 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
 
 /// [`http`] with extra header lines (each ending in `\r\n`).
 pub async fn http_with(addr: SocketAddr, method: &str, path: &str, headers: &str) -> (u16, String) {
+    let (status, text) = request(addr, method, path, headers, "").await;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// One HTTP/1.1 request with extra header lines and a body; returns the
+/// status and the whole response (head and body).
+pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
     let fut = async {
         let mut s = TcpStream::connect(addr).await.expect("connect");
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\nContent-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         );
         s.write_all(req.as_bytes()).await.expect("write");
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.expect("read");
         let text = String::from_utf8_lossy(&buf).into_owned();
-        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status");
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-        (status, body)
+        (text.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("status"), text)
     };
     tokio::time::timeout(WAIT, fut).await.expect("http timed out")
 }
