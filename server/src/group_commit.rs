@@ -1,99 +1,110 @@
 //! Group commit across rooms: batches submitted at the same time (each
-//! room's queued posts, see `Hub::post`) are written by one leader with a
-//! single [`Store::append_batch`], so one transaction and one fsync cover
-//! every post waiting for the disk, whatever its room.
+//! room's queued posts, see `Hub::post`) are written with a single
+//! [`Store::append_batch`], so one transaction and one fsync cover every
+//! post waiting for the disk, whatever its room.
 //!
-//! Runs on the blocking pool: the first submitter with no commit in flight
-//! becomes the leader and commits everything queued; the others wait on a
-//! condition variable for their own results. A batch that arrives during a
-//! commit goes into the next one, so under load commits grow instead of
-//! queueing up one fsync each.
+//! One committer thread owns the writing: submitters hand it their batch
+//! over a channel and await a oneshot, so a post waiting for the disk parks
+//! no thread of its own. Whatever arrives during a commit goes into the
+//! next one, so under load commits grow instead of queueing up one fsync
+//! each. (The first version ran on the blocking pool with a leader and
+//! followers on a condition variable: every waiting room held a pool
+//! thread, and each commit woke all of them.)
 
-use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use prometheus_client::metrics::counter::Counter;
+use tokio::sync::oneshot;
 
 use crate::store::{Appended, NewPost, Store, StoreError};
 
 /// One batch's outcome: per-post results, or why the whole commit failed.
 pub type BatchResult = Result<Vec<Result<Appended, StoreError>>, String>;
 
-pub struct GroupCommit {
-    state: Mutex<State>,
-    done: Condvar,
-    /// Counts commits (`tether_store_commits_total`).
-    commits: Counter,
+/// A batch handed to the committer, with where its results go.
+struct Job {
+    posts: Vec<NewPost>,
+    done: oneshot::Sender<BatchResult>,
 }
 
+/// The committer's progress, readable from outside (tests wait on it).
 #[derive(Default)]
-struct State {
-    queue: Vec<(u64, Vec<NewPost>)>,
-    committing: bool,
-    next_ticket: u64,
-    results: HashMap<u64, BatchResult>,
+struct Progress {
+    committing: AtomicBool,
+    queued: AtomicUsize,
+}
+
+/// Handle to the committer thread; the thread ends when the last handle is
+/// dropped (after committing what was already submitted).
+pub struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+    progress: Arc<Progress>,
 }
 
 impl GroupCommit {
-    pub fn new(commits: Counter) -> Self {
-        Self { state: Mutex::default(), done: Condvar::new(), commits }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // Plain data: a panic elsewhere leaves it consistent enough to go on.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// Starts the committer thread for `store`; `commits` counts commits
+    /// (`tether_store_commits_total`).
+    pub fn start(store: Arc<dyn Store>, commits: Counter) -> std::io::Result<Self> {
+        let (jobs, rx) = mpsc::channel();
+        let progress = Arc::new(Progress::default());
+        let p = progress.clone();
+        std::thread::Builder::new()
+            .name("tether-commit".into())
+            .spawn(move || run(store.as_ref(), &rx, &p, &commits))?;
+        Ok(Self { jobs, progress })
     }
 
     /// Whether a commit is in flight, and how many batches wait for the next.
     pub fn pending(&self) -> (bool, usize) {
-        let st = self.lock();
-        (st.committing, st.queue.len())
+        (self.progress.committing.load(Ordering::SeqCst), self.progress.queued.load(Ordering::SeqCst))
     }
 
     /// Stores `posts` in order, sharing the commit with every other batch
-    /// submitted meanwhile; returns once that commit is durable (or failed).
-    pub fn submit(&self, store: &dyn Store, posts: Vec<NewPost>) -> BatchResult {
-        let mut st = self.lock();
-        let ticket = st.next_ticket;
-        st.next_ticket += 1;
-        st.queue.push((ticket, posts));
-        loop {
-            if let Some(r) = st.results.remove(&ticket) {
-                return r;
-            }
-            if st.committing {
-                st = self.done.wait(st).unwrap_or_else(|e| e.into_inner());
-                continue;
-            }
-            st.committing = true;
-            let batches = std::mem::take(&mut st.queue);
-            drop(st);
-            let tickets: Vec<u64> = batches.iter().map(|(t, _)| *t).collect();
-            // A panic in the store must not leave `committing` set (every
-            // later post would wait forever): its batches fail instead.
-            let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit(store, batches)))
-                .unwrap_or_else(|_| tickets.into_iter().map(|t| (t, Err("storage panicked".to_owned()))).collect());
-            self.commits.inc();
-            st = self.lock();
-            st.committing = false;
-            st.results.extend(results);
-            self.done.notify_all();
+    /// submitted meanwhile; resolves once that commit is durable (or failed).
+    pub async fn submit(&self, posts: Vec<NewPost>) -> BatchResult {
+        let (done, result) = oneshot::channel();
+        self.progress.queued.fetch_add(1, Ordering::SeqCst);
+        if self.jobs.send(Job { posts, done }).is_err() {
+            self.progress.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err("the committer has stopped".to_owned());
         }
+        result.await.unwrap_or_else(|_| Err("the committer has stopped".to_owned()))
     }
 }
 
-/// One `append_batch` for all `batches`, its results split back per ticket.
-fn commit(store: &dyn Store, batches: Vec<(u64, Vec<NewPost>)>) -> Vec<(u64, BatchResult)> {
-    let sizes: Vec<(u64, usize)> = batches.iter().map(|(t, p)| (*t, p.len())).collect();
-    let all: Vec<NewPost> = batches.into_iter().flat_map(|(_, p)| p).collect();
-    match store.append_batch(&all) {
-        Ok(results) => {
-            let mut results = results.into_iter();
-            sizes.into_iter().map(|(t, n)| (t, Ok(results.by_ref().take(n).collect()))).collect()
-        }
-        Err(e) => {
-            let e = e.to_string();
-            sizes.into_iter().map(|(t, _)| (t, Err(e.clone()))).collect()
+/// The committer thread: waits for a batch, takes every other batch already
+/// queued, commits them together and answers each.
+fn run(store: &dyn Store, rx: &mpsc::Receiver<Job>, progress: &Progress, commits: &Counter) {
+    while let Ok(first) = rx.recv() {
+        progress.committing.store(true, Ordering::SeqCst);
+        let mut jobs = vec![first];
+        jobs.extend(rx.try_iter());
+        progress.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
+        let sizes: Vec<usize> = jobs.iter().map(|j| j.posts.len()).collect();
+        let (posts, senders): (Vec<Vec<NewPost>>, Vec<_>) = jobs.into_iter().map(|j| (j.posts, j.done)).unzip();
+        let all: Vec<NewPost> = posts.into_iter().flatten().collect();
+        // A panic in the store must not end the thread (every later post
+        // would wait forever): its batches fail instead.
+        let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.append_batch(&all))) {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err("storage panicked".to_owned()),
+        };
+        commits.inc();
+        progress.committing.store(false, Ordering::SeqCst);
+        match outcome {
+            Ok(results) => {
+                let mut results = results.into_iter();
+                for (done, n) in senders.into_iter().zip(sizes) {
+                    let _ = done.send(Ok(results.by_ref().take(n).collect()));
+                }
+            }
+            Err(e) => {
+                for done in senders {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
         }
     }
 }

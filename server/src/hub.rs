@@ -124,7 +124,8 @@ impl Hub {
     pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, max_rooms: usize) -> Result<Self, StoreError> {
         let names: BTreeSet<String> = store.rooms()?.into_iter().collect();
         metrics.rooms.set(i64::try_from(names.len()).unwrap_or(i64::MAX));
-        let committer = Arc::new(GroupCommit::new(metrics.store_commits.clone()));
+        let committer =
+            Arc::new(GroupCommit::start(store.clone(), metrics.store_commits.clone()).map_err(StoreError::Committer)?);
         Ok(Self {
             store,
             metrics,

@@ -25,6 +25,8 @@ pub enum StoreError {
     Postgres(#[from] tokio_postgres::Error),
     #[error("postgres unavailable: {0}")]
     PostgresPool(String),
+    #[error("starting the committer thread: {0}")]
+    Committer(std::io::Error),
 }
 
 /// The server's own message for a database error (tokio-postgres displays

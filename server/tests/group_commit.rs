@@ -128,8 +128,8 @@ async fn concurrent_posts_are_each_acked_once_in_one_gap_free_order() {
 /// connection holds SQLite's write lock (a real busy database), so the first
 /// batch's commit waits; two more batches (two rooms) queue behind it; once
 /// the lock is released, 3 batches take 2 commits, every post stored once.
-#[test]
-fn batches_waiting_for_a_busy_disk_share_one_commit() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_waiting_for_a_busy_disk_share_one_commit() {
     use std::sync::Arc;
     use tether_server::group_commit::GroupCommit;
     use tether_server::{NewPost, SqliteStore, Store};
@@ -141,29 +141,32 @@ fn batches_waiting_for_a_busy_disk_share_one_commit() {
         store.ensure_room(room).unwrap();
     }
     let commits = prometheus_client::metrics::counter::Counter::<u64>::default();
-    let gc = Arc::new(GroupCommit::new(commits.clone()));
+    let gc = Arc::new(GroupCommit::start(store.clone(), commits.clone()).unwrap());
     let blocker = rusqlite::Connection::open(&path).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
     let submit = |room: &str| {
-        let (gc, store) = (gc.clone(), store.clone());
+        let gc = gc.clone();
         let post =
             NewPost { room: room.into(), id: format!("id-{room}"), author: "x".into(), body: "hi".into(), ts_ms: 0 };
-        std::thread::spawn(move || gc.submit(store.as_ref(), vec![post]))
+        tokio::spawn(async move { gc.submit(vec![post]).await })
     };
     let wait_for = |want: (bool, usize)| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while gc.pending() != want {
-            assert!(std::time::Instant::now() < deadline, "stuck at {:?}, wanted {want:?}", gc.pending());
-            std::thread::sleep(Duration::from_millis(5));
+        let gc = gc.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while gc.pending() != want {
+                assert!(std::time::Instant::now() < deadline, "stuck at {:?}, wanted {want:?}", gc.pending());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     };
     let first = submit("a");
-    wait_for((true, 0)); // the leader is waiting for the lock
+    wait_for((true, 0)).await; // the commit is waiting for the lock
     let rest = [submit("b"), submit("c")];
-    wait_for((true, 2));
+    wait_for((true, 2)).await;
     blocker.execute_batch("ROLLBACK").unwrap();
     for t in std::iter::once(first).chain(rest) {
-        let results = t.join().unwrap().expect("commit");
+        let results = t.await.unwrap().expect("commit");
         assert!(matches!(results.as_slice(), [Ok(a)] if !a.duplicate && a.message.seq == 1), "{results:?}");
     }
     assert_eq!(commits.get(), 2, "the two queued batches must share one commit");

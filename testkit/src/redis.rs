@@ -70,6 +70,23 @@ impl Redis {
         }
     }
 
+    /// Freezes it (SIGSTOP), as a hung Redis: connections stay open, and
+    /// nothing is answered or delivered until [`Redis::resume`].
+    pub fn pause(&self) -> Result<(), RedisError> {
+        self.signal("-STOP")
+    }
+
+    /// Undoes [`Redis::pause`].
+    pub fn resume(&self) -> Result<(), RedisError> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, sig: &str) -> Result<(), RedisError> {
+        let Some(child) = &self.child else { return Ok(()) };
+        Command::new("kill").args([sig, &child.id().to_string()]).status()?;
+        Ok(())
+    }
+
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

@@ -40,7 +40,14 @@ pub enum Event {
         room: String,
         nicks: Vec<String>,
     },
+    /// Sent every [`BEAT`] by each instance and heard back by itself: a
+    /// subscription that hears not even its own beats is stale (a hung
+    /// Redis keeps the socket open and says nothing).
+    Beat,
 }
+
+/// How often each instance publishes [`Event::Beat`].
+pub const BEAT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An event with its sender, so an instance ignores its own.
 #[derive(Serialize, Deserialize, Debug)]
@@ -80,6 +87,21 @@ impl Health {
     }
 }
 
+/// Publishes [`Event::Beat`] every [`BEAT`] until `shutdown`.
+async fn beat(out: mpsc::Sender<Event>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(BEAT);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                // Full outbox: the beat is dropped like any event, and the
+                // missing beats say so on /healthz if it lasts.
+                let _ = out.try_send(Event::Beat);
+            }
+        }
+    }
+}
+
 /// The publishing side and health of a running bus; cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
@@ -97,6 +119,7 @@ impl Bus {
         let (out, out_rx) = mpsc::channel(OUTBOX);
         let (in_tx, in_rx) = mpsc::channel(OUTBOX);
         tokio::spawn(redis::publisher(client.clone(), instance.clone(), out_rx, shutdown.clone()));
+        tokio::spawn(beat(out.clone(), shutdown.clone()));
         tokio::spawn(redis::subscriber(client, instance, health.clone(), in_tx, shutdown));
         Ok((Self { out, health }, in_rx))
     }

@@ -14,6 +14,9 @@ use super::{CHANNEL, Envelope, Event, Health, Incoming};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// A subscription that has heard nothing, not even this instance's own
+/// beats, for this long is given up and made again.
+const SILENT: Duration = Duration::from_secs(3 * super::BEAT.as_secs());
 
 fn config() -> redis::AsyncConnectionConfig {
     redis::AsyncConnectionConfig::new().set_connection_timeout(CONNECT_TIMEOUT).set_response_timeout(CONNECT_TIMEOUT)
@@ -107,15 +110,20 @@ pub async fn subscriber(
                     return;
                 }
                 let mut stream = pubsub.into_on_message();
-                loop {
+                let mut heard = tokio::time::Instant::now();
+                let why = loop {
                     let msg = tokio::select! {
                         _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep_until(heard + SILENT) => {
+                            break format!("no event from Redis for {} s, not even this instance's own beat; resubscribing", SILENT.as_secs());
+                        }
                         m = stream.next() => m,
                     };
-                    let Some(msg) = msg else { break };
+                    let Some(msg) = msg else { break "lost the Redis subscription; reconnecting".to_owned() };
+                    heard = tokio::time::Instant::now();
                     let Ok(payload) = msg.get_payload::<String>() else { continue };
                     match serde_json::from_str::<Envelope>(&payload) {
-                        Ok(env) if env.from == instance => {}
+                        Ok(env) if env.from == instance || env.event == Event::Beat => {}
                         Ok(env) => {
                             if incoming.send(Incoming::Event { from: env.from, event: env.event }).await.is_err() {
                                 return;
@@ -123,9 +131,9 @@ pub async fn subscriber(
                         }
                         Err(e) => tracing::warn!(error = %e, "bus: unreadable event ignored"),
                     }
-                }
-                tracing::warn!("bus: lost the Redis subscription");
-                health.set(Some("lost the Redis subscription; reconnecting".into()));
+                };
+                tracing::warn!("bus: {why}");
+                health.set(Some(why));
             }
             Ok(Err(e)) => health.set(Some(format!("cannot subscribe to Redis: {e}"))),
             Err(_) => health.set(Some("cannot subscribe to Redis: timed out".into())),

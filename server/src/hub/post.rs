@@ -56,23 +56,23 @@ impl Hub {
     /// Stores `batch` (one commit, or one per post without group commit),
     /// then answers each post in order: ack, then broadcast.
     async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
-        let store = self.store.clone();
         let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
-        let (group, committer) = (self.group_commit, self.committer.clone());
-        let commits = self.metrics.store_commits.clone();
-        let results = tokio::task::spawn_blocking(move || match group {
-            true => committer.submit(store.as_ref(), posts),
-            false => Ok(posts
-                .iter()
-                .map(|p| {
-                    commits.inc();
-                    store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)
-                })
-                .collect()),
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
+        let results = if self.group_commit {
+            self.committer.submit(posts).await
+        } else {
+            let (store, commits) = (self.store.clone(), self.metrics.store_commits.clone());
+            tokio::task::spawn_blocking(move || {
+                posts
+                    .iter()
+                    .map(|p| {
+                        commits.inc();
+                        store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)
+                    })
+                    .collect()
+            })
+            .await
+            .map_err(|e| e.to_string())
+        };
         let results = match results {
             Ok(r) => r,
             Err(e) => {

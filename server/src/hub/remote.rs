@@ -121,6 +121,8 @@ impl Hub {
                 self.add_name(&room, false);
             }
             Event::Presence { room, nicks } => self.on_presence(from, &room, nicks).await,
+            // The bus keeps beats to itself.
+            Event::Beat => {}
         }
     }
 

@@ -246,6 +246,47 @@ async fn a_stalled_postgres_fails_posts_and_health_instead_of_hanging() {
     ann.assert_complete(2);
 }
 
+/// Resumes a paused Redis even if the test fails.
+struct PausedRedis<'a>(&'a tether_testkit::redis::Redis);
+
+impl Drop for PausedRedis<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.resume();
+    }
+}
+
+/// A hung Redis keeps its sockets open and answers nothing: no error ever
+/// reaches the subscriber, only silence. The instance notices that it no
+/// longer hears even its own beats, says so on /healthz, and recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_turns_healthz_503_and_fanout_recovers_after_it() {
+    if skip() {
+        return;
+    }
+    let (store, bus) = (database("hung"), redis());
+    let (one, two) = (instance(&store, &bus.url()), instance(&store, &bus.url()));
+    wait_health(one.addr, 200).await;
+    wait_health(two.addr, 200).await;
+    let mut ann = Viewer::join(one.addr, "ann", "h").await;
+    let mut bob = Viewer::join(two.addr, "bob", "h").await;
+    ann.post("a0", "before").await;
+    bob.read_until(1).await;
+    bus.pause().expect("SIGSTOP Redis");
+    let paused = PausedRedis(&bus);
+    let why = wait_health(one.addr, 503).await;
+    assert!(why.contains("bus unavailable"), "{why}");
+    drop(paused);
+    wait_health(one.addr, 200).await;
+    wait_health(two.addr, 200).await;
+    ann.post("a1", "after").await;
+    bob.post("b1", "after").await;
+    ann.read_until(3).await;
+    bob.read_until(3).await;
+    ann.assert_complete(3);
+    bob.assert_complete(3);
+    assert_eq!(ann.seen, bob.seen);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_spans_instances_and_a_crashed_instance_s_users_leave() {
     if skip() {
