@@ -189,7 +189,7 @@ async fn a_flood_of_posts_through_send_is_refused_per_message_and_nothing_is_los
     let l = Limits { post_burst: 3, post_rate: 0.1, ..limits(quick()) };
     let server = TestServer::start_limited(&dir.path().join("t.db"), l).await;
     let mut watcher = Client::hello(&server.ws_url(), "watcher").await;
-    watcher.send(&ClientMsg::Join { room: "lobby".into(), since: None }).await;
+    common::frames::joined(&mut watcher, "lobby", None).await;
     let mut c = Emu::sse(server.addr).await.greet("flood").await;
     c.send(&ClientMsg::Join { room: "lobby".into(), since: None }).await;
     let post = |i: usize| {
@@ -213,7 +213,7 @@ async fn a_flood_of_posts_through_send_is_refused_per_message_and_nothing_is_los
                 assert!(retry_after_ms.is_some_and(|ms| ms > 0), "{id}: no retry time");
                 refused.push(id);
             }
-            ServerMsg::Joined { .. } | ServerMsg::Message { .. } => {}
+            ServerMsg::Joined { .. } | ServerMsg::Message { .. } | ServerMsg::RoomAdded { .. } => {}
             other => panic!("unexpected {other:?}"),
         }
     }
