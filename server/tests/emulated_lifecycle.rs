@@ -51,7 +51,11 @@ async fn every_endpoint_refuses_a_missing_unknown_expired_or_deleted_session_wit
     let r = fetch(server.addr, "DELETE", &format!("/ws/session?session={deleted}"), &[], "").await;
     assert_eq!(r.status, 204, "{}", r.body);
     let expired = start_session(server.addr).await;
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    while server.state.emulated().len() > 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the idle session never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let endpoints = [
         ("sse", "GET", "/ws/sse?", ""),
         ("poll", "GET", "/ws/poll?after=0&", ""),
