@@ -15,3 +15,41 @@ wait_for_line() {
   [ -n "$rest" ] || { cat "$err" >&2; echo "$what did not start" >&2; return 1; }
   echo "$rest"
 }
+
+# multi_missing: what the multi-instance tests need that is not installed
+# (where testkit looks for it), space-separated; empty when all is there.
+multi_missing() {
+  local m=()
+  [ -x /usr/lib/postgresql/15/bin/postgres ] || m+=(postgresql)
+  [ -x /usr/bin/redis-server ] || [ -x /usr/local/bin/redis-server ] || m+=(redis-server)
+  [ -x /usr/sbin/nginx ] || [ -x /usr/bin/nginx ] || m+=(nginx)
+  echo "${m[*]}"
+}
+
+# multi_skip: succeeds (after saying so) when the multi-instance tests must be
+# skipped: something is missing and there is no apt-get to install it. Where
+# apt-get exists a missing tool is an error (scripts/setup.sh installs them).
+multi_skip() {
+  local missing
+  missing=$(multi_missing)
+  [ -z "$missing" ] && return 1
+  if command -v apt-get >/dev/null; then
+    echo "multi-instance tests need $missing, which is not installed: run scripts/setup.sh (it installs it)" >&2
+    exit 1
+  fi
+  echo "SKIPPED multi-instance tests: $missing and no apt-get to install it"
+}
+
+# without_firefox_unless_installable BROWSER...: the browsers given, minus
+# firefox when Firefox ESR is missing and there is no apt-get to install it
+# (saying so); anywhere else a missing browser fails its suite.
+without_firefox_unless_installable() {
+  local b
+  for b in "$@"; do
+    if [ "$b" = firefox ] && [ ! -x /usr/bin/firefox-esr ] && ! command -v apt-get >/dev/null; then
+      echo "SKIPPED browser tests in firefox: firefox-esr and no apt-get to install it" >&2
+      continue
+    fi
+    echo "$b"
+  done
+}

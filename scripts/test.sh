@@ -31,8 +31,9 @@ fi
 # WebKit is not in the default list: its runs fail now and then in ways not
 # yet understood (README "Tests"); TETHER_BROWSERS="chromium firefox webkit"
 # runs every suite there too.
-browsers=(${TETHER_BROWSERS:-chromium firefox})
-webdriver_browsers=(${TETHER_BROWSERS:-chromium firefox})
+default_browsers=$(without_firefox_unless_installable chromium firefox)
+browsers=(${TETHER_BROWSERS:-$default_browsers})
+webdriver_browsers=(${TETHER_BROWSERS:-$default_browsers})
 
 free_port() {
   if command -v python3 >/dev/null; then
@@ -113,7 +114,9 @@ if [ "$what" = all ] || [ "$what" = tabs ]; then
       --ignored --test-threads=1 --nocapture
   done
 fi
-if [ "$what" = all ] || [ "$what" = multi ]; then
+# Skipped (saying what is missing) only on a machine without apt-get;
+# elsewhere a missing PostgreSQL, Redis or nginx fails here.
+if { [ "$what" = all ] || [ "$what" = multi ]; } && ! multi_skip; then
   echo "== multi-instance tests (real PostgreSQL, Redis, nginx; two browsers through the load balancer)"
   cargo build -q -p tether-server
   echo "-- the server's test suites again, on PostgreSQL instead of SQLite"

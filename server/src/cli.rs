@@ -13,11 +13,12 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    config.validate()?;
     let open_files = crate::fdlimit::raise_to_hard();
     tracing::debug!(?open_files, "open-files limit");
     let state = AppState::from_config(&config)?;
     if let Some(url) = &config.bus {
-        state.start_bus(url)?;
+        state.start_bus(url, std::time::Duration::from_millis(config.bus_resync_ms))?;
     }
     let listener = tokio::net::TcpListener::bind(&config.addr)
         .await

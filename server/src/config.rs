@@ -43,6 +43,49 @@ pub struct Config {
     /// of group commit.
     #[arg(long, env = "TETHER_ONE_FSYNC_PER_POST", hide = true)]
     pub one_fsync_per_post: bool,
+    /// Milliseconds between comparisons of every live room with the store
+    /// (with `--bus`); 0: only after (re)subscribing. Tests turn it off so a
+    /// bus that carries nothing cannot hide behind the resync.
+    #[arg(long, env = "TETHER_BUS_RESYNC_MS", default_value_t = crate::hub::DEFAULT_RESYNC_MS, hide = true)]
+    pub bus_resync_ms: u64,
     #[command(flatten)]
     pub limits: crate::Limits,
+}
+
+/// Flag combinations that cannot work, refused before anything starts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "--bus needs --store postgres://…: instances sharing a bus must share one store, \
+         or each SQLite file would number the same room's messages on its own"
+    )]
+    BusWithoutSharedStore,
+}
+
+impl Config {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.bus.is_some() && self.store.is_none() {
+            return Err(ConfigError::BusWithoutSharedStore);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        Config::try_parse_from([&["tether-server"], args].concat()).expect("flags parse")
+    }
+
+    #[test]
+    fn a_bus_without_a_shared_store_is_refused_saying_what_is_missing() {
+        let err = parse(&["--bus", "redis://127.0.0.1:6379"]).validate().unwrap_err();
+        assert_eq!(err, ConfigError::BusWithoutSharedStore);
+        assert!(err.to_string().contains("--store postgres://"), "{err}");
+        let shared = ["--bus", "redis://127.0.0.1:6379", "--store", "postgres://u@127.0.0.1:5432/t"];
+        assert_eq!(parse(&shared).validate(), Ok(()));
+        assert_eq!(parse(&[]).validate(), Ok(()), "one instance on SQLite, as before");
+    }
 }

@@ -26,6 +26,7 @@ use crate::group_commit::GroupCommit;
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
 use crate::store::{Store, StoreError};
+pub use remote::DEFAULT_RESYNC_MS;
 use room::Members;
 pub use room::Room;
 

@@ -139,12 +139,13 @@ impl AppState {
     }
 
     /// Joins the other instances on the bus at `url` (`redis://…`): starts
-    /// its connections and feeds what they publish into the hub.
-    pub fn start_bus(&self, url: &str) -> Result<(), bus::BusError> {
+    /// its connections and feeds what they publish into the hub, comparing
+    /// live rooms with the store every `resync` (never if zero).
+    pub fn start_bus(&self, url: &str, resync: std::time::Duration) -> Result<(), bus::BusError> {
         let (bus, incoming) = bus::Bus::connect(url, self.shutdown_token().clone())?;
         self.hub().set_bus(bus);
         let state = self.clone();
-        tokio::spawn(async move { state.hub().pump(incoming, state.shutdown_token().clone()).await });
+        tokio::spawn(async move { state.hub().pump(incoming, resync, state.shutdown_token().clone()).await });
         Ok(())
     }
 

@@ -60,3 +60,31 @@ async fn test_faults_are_off_unless_asked_for() {
     assert_eq!(http(flag.addr, "POST", "/test/drop-all?code=4001").await.0, 200);
     assert_eq!(client.closed().await, Closed::Code(4001));
 }
+
+/// Instances sharing a bus must share the store: `--bus` alone is refused
+/// before anything starts, saying what is missing.
+#[test]
+fn a_bus_without_a_shared_store_is_refused_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tether-server"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("TETHER_")) {
+        cmd.env_remove(k);
+    }
+    cmd.args(["--addr", "127.0.0.1:0", "--bus", "redis://127.0.0.1:1", "--db"]).arg(dir.path().join("t.db"));
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("run tether-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tether-server started with --bus and no --store instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("its output");
+    assert!(!out.status.success(), "{:?}", out.status);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(stderr.contains("--bus needs --store postgres://"), "{stderr}");
+}

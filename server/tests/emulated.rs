@@ -7,10 +7,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::emu::{Emu, Sse, start_session};
-use common::emu_chat::{collect, joined, quick, server};
+use common::emu_chat::{collect, joined, limits, quick, server};
 use common::frames::{join, post};
-use common::{Client, WAIT};
+use common::{Client, TestServer, WAIT};
 use tether_protocol::{ClientMsg, ServerMsg};
+use tether_server::Settings;
 
 #[tokio::test]
 async fn sse_longpoll_and_websocket_clients_chat_every_message_once_in_order_and_acked() {
@@ -50,15 +51,25 @@ async fn sse_longpoll_and_websocket_clients_chat_every_message_once_in_order_and
 #[tokio::test]
 async fn sse_has_its_headers_padding_ids_and_ping_events() {
     let dir = tempfile::tempdir().unwrap();
-    let server = server(&dir, quick()).await;
+    // Precompressed files where the stream lives: the static files' gzip/br
+    // must never answer in its place (a compressed stream is held back by
+    // proxies and browsers until it ends).
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("ws")).unwrap();
+    for name in ["index.html", "index.html.gz", "index.html.br", "ws/sse", "ws/sse.gz", "ws/sse.br"] {
+        std::fs::write(site.join(name), "not the stream").unwrap();
+    }
+    let settings = Settings { static_dir: site, test_faults: true, limits: limits(quick()), ..Settings::default() };
+    let server = TestServer::start_with(&dir.path().join("t.db"), settings).await;
     let token = start_session(server.addr).await;
-    let mut sse = Sse::open(server.addr, &format!("/ws/sse?session={token}"), &[]).await;
+    let gzip = [("accept-encoding", "gzip, br")];
+    let mut sse = Sse::open(server.addr, &format!("/ws/sse?session={token}"), &gzip).await;
     assert_eq!(sse.status, 200);
     let header = |name| sse.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(header("content-encoding"), None, "an event stream is never compressed");
     assert_eq!(header("content-type").as_deref(), Some("text/event-stream"));
     assert_eq!(header("cache-control").as_deref(), Some("no-cache, no-transform"));
     assert_eq!(header("x-accel-buffering").as_deref(), Some("no"));
-    assert_eq!(header("content-encoding"), None);
     // The padding comes at once, before there is any frame to send.
     let first = sse.chunk(WAIT).await.expect("padding");
     assert!(first.starts_with(':') && first.ends_with("\n\n") && first.len() >= 2048, "{first:?}");

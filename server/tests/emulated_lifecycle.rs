@@ -37,6 +37,64 @@ async fn idle_sessions_expire_with_410_and_unknown_ones_get_404() {
     server.stop().await;
 }
 
+/// Every endpoint that names a session answers a bad one the same way:
+/// none named → 400, never issued → 404, expired or deleted → 410, each
+/// with its JSON code (the client starts a new session on 404 and 410).
+#[tokio::test]
+async fn every_endpoint_refuses_a_missing_unknown_expired_or_deleted_session_with_its_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, EmulatedLimits { session_idle_ms: 1_000, ..quick() }).await;
+    let live = start_session(server.addr).await;
+    // Attached, so it outlives the wait below however slow the machine.
+    let mut attached = Sse::open(server.addr, &format!("/ws/sse?session={live}"), &[]).await;
+    let deleted = start_session(server.addr).await;
+    let r = fetch(server.addr, "DELETE", &format!("/ws/session?session={deleted}"), &[], "").await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let expired = start_session(server.addr).await;
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    while server.state.emulated().len() > 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the idle session never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let endpoints = [
+        ("sse", "GET", "/ws/sse?", ""),
+        ("poll", "GET", "/ws/poll?after=0&", ""),
+        ("send", "POST", "/ws/send?seq=1&", "[]"),
+        ("DELETE session", "DELETE", "/ws/session?", ""),
+    ];
+    let sessions = [
+        ("missing", None, 400, "bad_request"),
+        ("unknown", Some("AAAAAAAAAAAAAAAAAAAAAA"), 404, "unknown_session"),
+        ("expired", Some(expired.as_str()), 410, "expired_session"),
+        ("deleted", Some(deleted.as_str()), 410, "expired_session"),
+    ];
+    for (endpoint, method, path, body) in endpoints {
+        for (what, token, status, code) in sessions {
+            let path = token.map_or(path.to_owned(), |t| format!("{path}session={t}"));
+            let r = fetch(server.addr, method, &path, &[], body).await;
+            assert_eq!(r.status, status, "{endpoint} with a {what} session: {}", r.body);
+            assert_eq!(r.error(), code, "{endpoint} with a {what} session: {}", r.body);
+            assert!(!r.json()["message"].as_str().unwrap_or_default().is_empty(), "{endpoint}: {}", r.body);
+        }
+    }
+    // A live session with a bad frame number: 400 naming it, and the session goes on.
+    let bad_numbers = [
+        ("POST", format!("/ws/send?session={live}"), "seq"),
+        ("POST", format!("/ws/send?session={live}&seq=0"), "seq"),
+        ("POST", format!("/ws/send?session={live}&seq=x"), "seq"),
+        ("GET", format!("/ws/poll?session={live}&after=x"), "after"),
+        ("GET", format!("/ws/sse?session={live}&after=-1"), "after"),
+    ];
+    for (method, path, param) in bad_numbers {
+        let r = fetch(server.addr, method, &path, &[], "[]").await;
+        assert_eq!((r.status, r.error().as_str()), (400, "bad_request"), "{method} {path}: {}", r.body);
+        assert!(r.json()["message"].as_str().unwrap_or_default().contains(param), "{path}: {}", r.body);
+    }
+    Emu::of(server.addr, &live).send(&ClientMsg::Hello { nick: "al".into() }).await;
+    assert!(attached.next_frame().await.data.contains("welcome"), "the live session still works");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_deleted_session_is_over_and_the_hello_timeout_applies() {
     let dir = tempfile::tempdir().unwrap();

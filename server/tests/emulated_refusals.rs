@@ -11,7 +11,7 @@ use common::emu::{Emu, Sse, fetch, start_session};
 use common::emu_chat::{limits, quick};
 use common::{Client, Closed, TestServer, WAIT, metric, wait_metric};
 use futures_util::StreamExt;
-use tether_protocol::{ClientMsg, ErrorCode, MAX_FRAME_BYTES, ServerMsg, close_code};
+use tether_protocol::{ClientMsg, ErrorCode, MAX_FRAME_BYTES, RejectReason, ServerMsg, close_code};
 use tether_server::emulated::{EmulatedLimits, MAX_SEND_BODY};
 use tether_server::{Limits, Settings};
 
@@ -176,5 +176,60 @@ async fn starting_sessions_in_a_loop_is_rate_limited() {
     let r = fetch(server.addr, "POST", "/ws/session", &[], "").await;
     assert_eq!((r.status, r.error()), (429, "rate_limited".to_owned()), "{}", r.body);
     assert!(r.json()["message"].as_str().unwrap_or_default().contains("retry in"), "{}", r.body);
+    server.stop().await;
+}
+
+/// The per-message post rate holds over POSTed frames as on a socket: a
+/// flood (a backlog in one POST, then POSTs in a loop) is accepted at the
+/// HTTP level, and each post is then either acked and shown to the room or
+/// refused as `rate_limited` with a retry time; none silently lost.
+#[tokio::test]
+async fn a_flood_of_posts_through_send_is_refused_per_message_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Limits { post_burst: 3, post_rate: 0.1, ..limits(quick()) };
+    let server = TestServer::start_limited(&dir.path().join("t.db"), l).await;
+    let mut watcher = Client::hello(&server.ws_url(), "watcher").await;
+    common::frames::joined(&mut watcher, "lobby", None).await;
+    let mut c = Emu::sse(server.addr).await.greet("flood").await;
+    c.send(&ClientMsg::Join { room: "lobby".into(), since: None }).await;
+    let post = |i: usize| {
+        let msg = ClientMsg::Post { room: "lobby".into(), id: format!("f{i}"), body: format!("flood {i}") };
+        serde_json::to_string(&msg).unwrap()
+    };
+    let backlog: Vec<String> = (0..10).map(post).collect();
+    let r = c.post_frames(c.next_seq, &serde_json::to_string(&backlog).unwrap()).await;
+    assert_eq!((r.status, r.json()["accepted"].as_u64()), (200, Some(c.next_seq + 9)), "{}", r.body);
+    c.next_seq += 10;
+    for i in 10..20 {
+        let r = c.post_frames(c.next_seq, &serde_json::to_string(&[post(i)]).unwrap()).await;
+        assert_eq!(r.status, 200, "a refused post is answered downstream, not by HTTP: {}", r.body);
+        c.next_seq += 1;
+    }
+    let (mut acked, mut refused) = (Vec::new(), Vec::new());
+    while acked.len() + refused.len() < 20 {
+        match c.recv().await {
+            ServerMsg::Ack { id, .. } => acked.push(id),
+            ServerMsg::Rejected { id, reason: RejectReason::RateLimited, retry_after_ms, .. } => {
+                assert!(retry_after_ms.is_some_and(|ms| ms > 0), "{id}: no retry time");
+                refused.push(id);
+            }
+            ServerMsg::Joined { .. } | ServerMsg::Message { .. } | ServerMsg::RoomAdded { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut every: Vec<String> = acked.iter().chain(&refused).cloned().collect();
+    every.sort_by_key(|id| id[1..].parse::<usize>().unwrap());
+    assert_eq!(every, (0..20).map(|i| format!("f{i}")).collect::<Vec<_>>(), "each post answered exactly once");
+    assert!(acked.len() >= 3 && refused.len() >= 15, "burst of 3 then refusals: {acked:?} {refused:?}");
+    // What was acked reaches the room; nothing refused does.
+    let mut shown = Vec::new();
+    while shown.len() < acked.len() {
+        if let ServerMsg::Message { message } = watcher.recv().await {
+            shown.push(message.id);
+        }
+    }
+    assert_eq!(shown, acked);
+    watcher.recv_nothing(Duration::from_millis(300)).await;
+    assert_eq!(metric(server.addr, "tether_rate_limited_total").await, refused.len() as i64);
     server.stop().await;
 }

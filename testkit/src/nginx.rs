@@ -34,6 +34,11 @@ fn binary() -> Option<PathBuf> {
     ["/usr/sbin/nginx", "/usr/bin/nginx"].iter().map(PathBuf::from).find(|p| p.exists())
 }
 
+/// Whether the binary is here (tests print what is missing otherwise).
+pub fn available() -> bool {
+    binary().is_some()
+}
+
 /// A free loopback port (bound and released; good enough for tests).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

@@ -14,9 +14,13 @@ use crate::bus::{Bus, Event, Incoming};
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, encode};
 
-/// How often every live room is compared with the store, so an event lost
-/// on the bus (Redis away, publish failed) costs at most this much delay.
+/// How often this instance's presence is repeated on the bus (others
+/// expire it after a few missed beats).
 pub(super) const RESYNC: Duration = Duration::from_secs(2);
+/// How often every live room is compared with the store by default, so an
+/// event lost on the bus (Redis away, publish failed) costs at most this
+/// much delay (`--bus-resync-ms`).
+pub const DEFAULT_RESYNC_MS: u64 = 2_000;
 
 impl Members {
     /// Sends `msgs` (in seq order) to every member that lacks them; the
@@ -144,17 +148,18 @@ impl Hub {
     }
 
     /// Feeds the bus into the hub until `shutdown`, resyncing after each
-    /// (re)subscription and every [`RESYNC`].
-    pub async fn pump(&self, mut incoming: mpsc::Receiver<Incoming>, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(RESYNC);
+    /// (re)subscription and every `resync` (zero: never on a timer), and
+    /// repeating presence every [`RESYNC`].
+    pub async fn pump(&self, mut incoming: mpsc::Receiver<Incoming>, resync: Duration, shutdown: CancellationToken) {
+        let mut beat = tokio::time::interval(RESYNC);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tokio::time::interval(if resync.is_zero() { RESYNC } else { resync });
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {
-                    self.resync().await;
-                    self.heartbeat().await;
-                }
+                _ = beat.tick() => self.heartbeat().await,
+                _ = tick.tick(), if !resync.is_zero() => self.resync().await,
                 m = incoming.recv() => match m {
                     Some(Incoming::Event { from, event }) => self.on_event(from, event).await,
                     Some(Incoming::Resubscribed) => self.resync().await,

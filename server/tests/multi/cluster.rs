@@ -39,10 +39,21 @@ pub fn redis() -> Redis {
 
 /// A tether-server process on the shared store and bus, rate limits out of the way.
 pub fn instance(store: &str, bus: &str) -> Proc {
+    instance_resyncing(store, bus, tether_server::hub::DEFAULT_RESYNC_MS)
+}
+
+/// An instance whose rooms are compared with the store only after it
+/// (re)subscribes, never on a timer: what other instances cause reaches its
+/// clients over the bus or not at all, so a test of the bus can fail.
+pub fn bus_only(store: &str, bus: &str) -> Proc {
+    instance_resyncing(store, bus, 0)
+}
+
+fn instance_resyncing(store: &str, bus: &str, resync_ms: u64) -> Proc {
     spawn(|c| {
         c.args(["--addr", "127.0.0.1:0", "--static-dir", "/nonexistent", "--store", store, "--bus", bus]);
         c.args(["--post-rate", "1000000", "--post-burst", "1000000", "--join-rate", "1000000"]);
-        c.args(["--join-burst", "1000000", "--max-rooms", "100000"]);
+        c.args(["--join-burst", "1000000", "--max-rooms", "100000", "--bus-resync-ms", &resync_ms.to_string()]);
     })
 }
 
