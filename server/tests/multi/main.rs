@@ -6,6 +6,7 @@
 mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
+mod forward;
 mod soak;
 
 use cluster::{Viewer, database, instance, redis, shows, skip, wait_for, wait_health};
