@@ -23,26 +23,39 @@ const STATE_JS: &str = "return document.querySelector('[data-testid=connection-s
 const OPEN_JS: &str = "return document.querySelector('[data-testid=connection-status]')?.dataset.state === 'open'";
 const TRANSPORT_JS: &str = "return document.querySelector('[data-testid=connection-status]')?.dataset.transport ?? ''";
 
-async fn refuse_upgrades(port: u16) -> R {
-    let (status, body) = http::request(port, "POST", "/test/refuse-upgrade?on=true").await?;
+/// Turns on the test fault `/test/{fault}` on the instance at `port`.
+async fn fault(port: u16, fault: &str) -> R {
+    let (status, body) = http::request(port, "POST", &format!("/test/{fault}?on=true")).await?;
     if status != 200 {
-        return Err(format!("refuse-upgrade on {port}: {status} {body}").into());
+        return Err(format!("{fault} on {port}: {status} {body}").into());
     }
     Ok(())
 }
 
-/// A page of its own connection (`tabs=off`), open over SSE or long-poll.
-async fn page_on_fallback(env: &Env, name: &str) -> R<Tab> {
+/// A page of its own connection (`tabs=off`), open over `transport`.
+async fn page_on(env: &Env, name: &str, transport: &str) -> R<Tab> {
     let tab = env.open(&format!("name={name}&room=lobby&tabs=off")).await?;
     env.wait(&tab, "the connection to open", SETTLE, OPEN_JS).await?;
-    let transport = env.js(&tab, TRANSPORT_JS).await?;
-    assert!(transport == "sse" || transport == "longpoll", "{name}: transport {transport}");
+    assert_eq!(env.js(&tab, TRANSPORT_JS).await?, transport, "{name}'s transport");
     Ok(tab)
 }
 
 #[tokio::test]
 #[ignore = "needs chromedriver, the built app, PostgreSQL, Redis and nginx: scripts/test.sh multi"]
-async fn two_pages_on_the_fallback_behind_a_round_robin_balancer_see_every_message_once_in_order() -> R {
+async fn two_pages_on_sse_behind_a_round_robin_balancer_see_every_message_once_in_order() -> R {
+    chat_through_the_balancer(&["refuse-upgrade"], "sse").await
+}
+
+/// SSE held back too (a buffering proxy): long-polls and POSTs, each to either instance.
+#[tokio::test]
+#[ignore = "needs chromedriver, the built app, PostgreSQL, Redis and nginx: scripts/test.sh multi"]
+async fn two_pages_on_long_poll_behind_a_round_robin_balancer_see_every_message_once_in_order() -> R {
+    chat_through_the_balancer(&["refuse-upgrade", "hold-sse"], "longpoll").await
+}
+
+/// Two instances with `faults` on, nginx round robin in front; two pages
+/// chat over `transport`.
+async fn chat_through_the_balancer(faults: &[&str], transport: &str) -> R {
     let pg = Postgres::start()?;
     let redis = Redis::start()?;
     let shared = vec!["--store".to_owned(), pg.url("tether"), "--bus".into(), redis.url(), "--test-faults".into()];
@@ -53,11 +66,12 @@ async fn two_pages_on_the_fallback_behind_a_round_robin_balancer_see_every_messa
     b.start().await?;
     let nginx = Nginx::start(&round_robin(&[port_a, port_b]))?;
     let env = Env::start_with(port_a, shared, Some(format!("{}/", nginx.base_url()))).await?;
-    refuse_upgrades(port_a).await?;
-    refuse_upgrades(port_b).await?;
+    for (port, f) in [port_a, port_b].into_iter().flat_map(|p| faults.iter().map(move |f| (p, f))) {
+        fault(port, f).await?;
+    }
     let result = async {
-        let ann = page_on_fallback(&env, "ann").await?;
-        let bob = page_on_fallback(&env, "bob").await?;
+        let ann = page_on(&env, "ann", transport).await?;
+        let bob = page_on(&env, "bob", transport).await?;
         env.burst(&ann, "ann", 8, 150).await?;
         env.burst(&bob, "bob", 8, 150).await?;
         let shown = env.settled(&ann, 16, SETTLE).await?;
