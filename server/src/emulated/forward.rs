@@ -23,7 +23,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::{EmuError, SessionQuery};
 use crate::AppState;
@@ -36,6 +36,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Beyond the longest hold of a poll, an owner that has not answered is stuck.
 const ANSWER_GRACE: Duration = Duration::from_secs(10);
 
+/// Idle connections to other instances are dropped well before the owner's
+/// header-read timeout closes them, so a request is never written into a
+/// connection the other end is just closing.
+const POOL_IDLE: Duration = Duration::from_secs(1);
+
 /// Headers that describe one hop, not the request (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 5] =
     [header::CONNECTION, header::TRANSFER_ENCODING, header::TE, header::TRAILER, header::UPGRADE];
@@ -46,7 +51,7 @@ fn client() -> &'static Client<HttpConnector, Body> {
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
-        Client::builder(TokioExecutor::new()).build(http)
+        Client::builder(TokioExecutor::new()).pool_idle_timeout(POOL_IDLE).pool_timer(TokioTimer::new()).build(http)
     })
 }
 
