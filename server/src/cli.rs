@@ -81,3 +81,19 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::advertised;
+
+    #[test]
+    fn the_advertised_url_is_the_flag_or_a_specific_bound_address() {
+        let bound = "10.0.0.5:8080".parse().unwrap();
+        let any = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(advertised(None, bound), Ok(Some("http://10.0.0.5:8080".into())));
+        assert_eq!(advertised(None, any), Ok(None), "0.0.0.0 is no address to reach");
+        assert_eq!(advertised(Some("http://tether-1:8080/"), any), Ok(Some("http://tether-1:8080".into())));
+        assert!(advertised(Some("https://tether-1"), bound).is_err(), "instances talk plain HTTP");
+        assert!(advertised(Some("tether-1:8080"), bound).is_err());
+    }
+}
