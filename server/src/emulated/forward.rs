@@ -33,7 +33,9 @@ pub const FORWARDED: HeaderName = HeaderName::from_static("x-tether-forwarded");
 
 /// A dead owner's host may drop packets rather than refuse: give up soon.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Beyond the longest hold of a poll, an owner that has not answered is stuck.
+/// An owner that has not begun its answer this long after it was due (at
+/// once for a stream, a POST or a DELETE; after its hold for a poll) is
+/// stuck: the client is better off starting a new session.
 const ANSWER_GRACE: Duration = Duration::from_secs(10);
 
 /// Idle connections to other instances are dropped well before the owner's
@@ -76,7 +78,10 @@ pub async fn forward(State(state): State<AppState>, req: Request, next: Next) ->
         tracing::debug!(owner, "emulated session of an unknown instance");
         return EmuError::UnknownSession.into_response();
     };
-    let hold = Duration::from_millis(state.settings().limits.emulated.poll_hold_ms) + ANSWER_GRACE;
+    let hold = match req.uri().path().ends_with("/poll") {
+        true => Duration::from_millis(state.settings().limits.emulated.poll_hold_ms) + ANSWER_GRACE,
+        false => ANSWER_GRACE,
+    };
     match proxy(&base, req, hold).await {
         Ok(resp) => {
             state.metrics().emulated_forwarded.inc();
