@@ -39,7 +39,10 @@ pub async fn run(
     }
     let store = if config.store.is_some() { "postgres".to_owned() } else { config.db.display().to_string() };
     tracing::info!(%addr, %store, bus = config.bus.is_some(), "serving");
-    serve(listener, state, shutdown).await?;
+    serve(listener, state.clone(), shutdown).await?;
+    if let Some(peers) = state.peers() {
+        peers.unregister().await;
+    }
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -90,10 +90,20 @@ impl Peers {
                     conn = None;
                 }
             }
-            if let Some(c) = conn.as_mut() {
-                let _ = c.del::<_, ()>(key(&self.id)).await;
-            }
+            self.unregister().await;
         });
+    }
+
+    /// Tells the others this instance is gone (they answer 404 for its
+    /// sessions at once rather than trying it). Best effort, bounded.
+    pub async fn unregister(&self) {
+        let del = async {
+            let mut c = self.client.get_multiplexed_async_connection_with_config(&super::redis::config()).await?;
+            c.del::<_, ()>(key(&self.id)).await
+        };
+        if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), del).await {
+            tracing::debug!(error = %e, "peers: cannot unregister this instance");
+        }
     }
 }
 

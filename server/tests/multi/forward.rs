@@ -165,3 +165,26 @@ async fn a_forwarded_request_is_never_forwarded_again() {
     assert_eq!((r.status, r.error()), (404, "unknown_session".to_owned()));
     assert_eq!(fetch(two.addr, "DELETE", &path, &[], "").await.status, 204, "without it, passed on to the owner");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_instance_unregisters_so_the_others_stop_trying_it() {
+    if skip() {
+        return;
+    }
+    let (store, bus) = (database("forward_stop"), redis());
+    let (mut one, two) = (instance(&store, &bus.url()), instance(&store, &bus.url()));
+    wait_health(one.addr, 200).await;
+    wait_health(two.addr, 200).await;
+    registered(&bus.url(), 2).await;
+    let token = start_session(one.addr).await;
+    // SAFETY: kill(2) on the child process this test started.
+    unsafe {
+        libc::kill(one.child.id() as i32, libc::SIGTERM);
+    }
+    let status = one.child.wait().expect("reap");
+    assert!(status.success(), "stopped cleanly: {status}");
+    registered(&bus.url(), 1).await;
+    let r = fetch(two.addr, "DELETE", &format!("/ws/session?session={token}"), &[], "").await;
+    assert_eq!((r.status, r.error()), (404, "unknown_session".to_owned()));
+    assert_eq!(metric(two.addr, "tether_emulated_forwarded_total").await, 0, "not even tried");
+}
