@@ -131,6 +131,6 @@ if { [ "$what" = all ] || [ "$what" = multi ]; } && ! multi_skip; then
   # In `all` the tabs step already built the app.
   if [ "$what" = multi ]; then wasm_env trunk build --dist target/tabs-dist >/dev/null; fi
   TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server \
-    cargo test -p tether-testkit --test browser_multi -- --ignored --test-threads=1 --nocapture
+    cargo test -p tether-testkit --test browser_multi --test browser_multi_fallback -- --ignored --test-threads=1 --nocapture
 fi
 echo "== all requested tests passed in $(( $(date +%s) - start )) s"

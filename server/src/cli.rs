@@ -28,11 +28,37 @@ pub async fn run(
     writeln!(out, "listening on http://{addr}")?;
     out.flush()?;
     drop(out);
+    if config.bus.is_some() {
+        match advertised(config.advertise_url.as_deref(), addr)? {
+            Some(url) => state.advertise(url),
+            None => tracing::warn!(
+                %addr,
+                "no --advertise-url and bound to an unspecified address: other instances cannot pass on \
+                 requests for this one's fallback sessions (those clients will start new sessions)"
+            ),
+        }
+    }
     let store = if config.store.is_some() { "postgres".to_owned() } else { config.db.display().to_string() };
     tracing::info!(%addr, %store, bus = config.bus.is_some(), "serving");
-    serve(listener, state, shutdown).await?;
+    serve(listener, state.clone(), shutdown).await?;
+    if let Some(peers) = state.peers() {
+        peers.unregister().await;
+    }
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Where the other instances reach this one: `--advertise-url`, else the
+/// bound address when it is a specific one.
+fn advertised(flag: Option<&str>, bound: std::net::SocketAddr) -> Result<Option<String>, String> {
+    match flag {
+        Some(url) if url.starts_with("http://") && url.parse::<axum::http::Uri>().is_ok() => {
+            Ok(Some(url.trim_end_matches('/').to_owned()))
+        }
+        Some(url) => Err(format!("--advertise-url must be http://host:port, not {url:?}")),
+        None if bound.ip().is_unspecified() => Ok(None),
+        None => Ok(Some(format!("http://{bound}"))),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM. If a handler cannot be installed, that
@@ -57,5 +83,21 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised;
+
+    #[test]
+    fn the_advertised_url_is_the_flag_or_a_specific_bound_address() {
+        let bound = "10.0.0.5:8080".parse().unwrap();
+        let any = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(advertised(None, bound), Ok(Some("http://10.0.0.5:8080".into())));
+        assert_eq!(advertised(None, any), Ok(None), "0.0.0.0 is no address to reach");
+        assert_eq!(advertised(Some("http://tether-1:8080/"), any), Ok(Some("http://tether-1:8080".into())));
+        assert!(advertised(Some("https://tether-1"), bound).is_err(), "instances talk plain HTTP");
+        assert!(advertised(Some("tether-1:8080"), bound).is_err());
     }
 }

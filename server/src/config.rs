@@ -39,6 +39,11 @@ pub struct Config {
     /// Fan-out between instances: `redis://host:port`. Without it, one process.
     #[arg(long, env = "TETHER_BUS")]
     pub bus: Option<String>,
+    /// With `--bus`: the `http://host:port` the other instances reach this
+    /// one at, to pass on requests for its fallback sessions. Default: the
+    /// bound address, unless it is unspecified (0.0.0.0 or ::).
+    #[arg(long, env = "TETHER_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
     /// Benchmark baseline only: one transaction and fsync per post instead
     /// of group commit.
     #[arg(long, env = "TETHER_ONE_FSYNC_PER_POST", hide = true)]

@@ -90,6 +90,8 @@ struct Inner {
     metrics: Arc<metrics::Metrics>,
     faults: faults::Faults,
     emulated: emulated::Registry,
+    /// This instance among others (`--bus`): its id and where the others are.
+    peers: std::sync::OnceLock<Arc<bus::peers::Peers>>,
     /// Per-address budget for `/client-metrics` and `/csp-report`.
     reports: addr_rate::AddrRate,
     settings: Settings,
@@ -114,6 +116,7 @@ impl AppState {
             metrics,
             faults: faults::Faults::default(),
             emulated: emulated::Registry::default(),
+            peers: std::sync::OnceLock::new(),
             reports: addr_rate::AddrRate::default(),
             settings,
             shutdown: CancellationToken::new(),
@@ -143,10 +146,25 @@ impl AppState {
     /// live rooms with the store every `resync` (never if zero).
     pub fn start_bus(&self, url: &str, resync: std::time::Duration) -> Result<(), bus::BusError> {
         let (bus, incoming) = bus::Bus::connect(url, self.shutdown_token().clone())?;
+        let _ = self.0.peers.set(Arc::new(bus::peers::Peers::new(url)?));
         self.hub().set_bus(bus);
         let state = self.clone();
         tokio::spawn(async move { state.hub().pump(incoming, resync, state.shutdown_token().clone()).await });
         Ok(())
+    }
+
+    /// Tells the other instances this one is reachable at `url` (an
+    /// `http://host:port` they can connect to), so they can pass on requests
+    /// for its emulated sessions. Needs [`Self::start_bus`] first.
+    pub fn advertise(&self, url: String) {
+        if let Some(peers) = self.peers() {
+            peers.clone().advertise(url, self.shutdown_token().clone());
+        }
+    }
+
+    /// Set with `--bus`: this instance's id, put in front of its session tokens.
+    pub fn peers(&self) -> Option<&Arc<bus::peers::Peers>> {
+        self.0.peers.get()
     }
 
     pub fn hub(&self) -> &hub::Hub {

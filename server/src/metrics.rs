@@ -58,6 +58,8 @@ pub struct Metrics {
     pub client_reports: Counter,
     /// Transactions that stored posts: with group commit, fewer than posts.
     pub store_commits: Counter,
+    /// Emulated-session requests passed on to the instance holding the session.
+    pub emulated_forwarded: Counter,
     /// Content-Security-Policy violations reported by browsers (`/csp-report`).
     pub csp_violations: Counter,
     /// Reports (`/client-metrics`, `/csp-report`) refused: over the sender's budget.
@@ -91,6 +93,12 @@ impl Metrics {
         let client_reports = Counter::default();
         let store_commits = Counter::default();
         registry.register("tether_store_commits", "Transactions (fsyncs) that stored posts", store_commits.clone());
+        let emulated_forwarded = Counter::default();
+        registry.register(
+            "tether_emulated_forwarded",
+            "Fallback requests passed on to the instance holding their session",
+            emulated_forwarded.clone(),
+        );
         let csp_violations = Counter::default();
         registry.register(
             "tether_csp_violations",
@@ -175,6 +183,7 @@ impl Metrics {
             client_rtt,
             client_reports,
             store_commits,
+            emulated_forwarded,
             csp_violations,
             reports_refused,
         }

@@ -44,6 +44,28 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// nginx as a plain round-robin load balancer over instances on `ports`
+/// (loopback), WebSocket upgrades forwarded: the README's snippet, for
+/// `Nginx::start`. No affinity of any kind.
+pub fn round_robin(ports: &[u16]) -> String {
+    let servers: String = ports.iter().map(|p| format!("server 127.0.0.1:{p}; ")).collect();
+    format!(
+        "map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+         upstream tether {{ {servers}}}
+         server {{
+           listen 127.0.0.1:{{port}};
+           location / {{
+             proxy_pass http://tether;
+             proxy_http_version 1.1;
+             proxy_set_header Upgrade $http_upgrade;
+             proxy_set_header Connection $connection_upgrade;
+             proxy_set_header Host $http_host;
+             proxy_read_timeout 1h;
+           }}
+         }}"
+    )
+}
+
 impl Nginx {
     /// Starts nginx with `servers` as the body of its `http { }` block.
     /// `servers` may use the placeholder `{port}` for the port nginx must

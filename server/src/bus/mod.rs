@@ -7,6 +7,7 @@
 //! resynchronise every live room after a reconnect and on a timer.
 
 pub mod order;
+pub mod peers;
 pub mod redis;
 
 use std::sync::{Arc, Mutex};

@@ -18,7 +18,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// beats, for this long is given up and made again.
 const SILENT: Duration = Duration::from_secs(3 * super::BEAT.as_secs());
 
-fn config() -> redis::AsyncConnectionConfig {
+pub(super) fn config() -> redis::AsyncConnectionConfig {
     redis::AsyncConnectionConfig::new().set_connection_timeout(CONNECT_TIMEOUT).set_response_timeout(CONNECT_TIMEOUT)
 }
 

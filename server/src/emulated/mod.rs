@@ -9,6 +9,7 @@
 
 mod downlog;
 mod error;
+pub mod forward;
 mod limits;
 mod poll;
 mod send;
@@ -47,6 +48,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/ws/send", post(send::send))
         // The Origin check is outermost: a refused origin gets 403 even on a preflight.
         .route_layer(cors(state.settings().allowed_origins.clone()))
+        // Inside the Origin check, outside CORS: a forwarded answer carries the owner's CORS headers.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), forward::forward))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), check_origin))
 }
 

@@ -114,6 +114,15 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// With several instances, prefixed by this instance's id so any instance
+/// can tell where the session lives (forward.rs); still opaque to clients.
+fn token_for(state: &AppState) -> String {
+    match state.peers() {
+        Some(peers) => format!("{}.{}", peers.id(), new_token()),
+        None => new_token(),
+    }
+}
+
 /// `POST {base}/session`: admits (the same caps as `/ws`) and starts a session.
 pub async fn create(
     State(state): State<AppState>,
@@ -142,7 +151,7 @@ pub async fn create(
     let (outbox, rx) = Outbox::new(state.hub().next_conn_id(), limits.outbox_bytes, slow);
     let session = Session::new(state.clone(), outbox.clone());
     let metrics = state.metrics_arc();
-    let shared = Arc::new(Shared::new(new_token(), session, limits.outbox_bytes, metrics));
+    let shared = Arc::new(Shared::new(token_for(&state), session, limits.outbox_bytes, metrics));
     state.emulated().insert(shared.clone());
     let body = serde_json::json!({
         "session": shared.token,
