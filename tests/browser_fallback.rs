@@ -3,9 +3,11 @@
 //! upgrades refused (a proxy that strips `Upgrade`), upgrades black-holed (a
 //! proxy that accepts and passes nothing), SSE held back (a buffering
 //! proxy). Each time the hook must end up on a transport that works, carry
-//! messages both ways once and in order, and come back to WebSocket when it
-//! is allowed again without losing or doubling a message. Timings are
-//! printed (`FALLBACK:` lines), never asserted.
+//! messages both ways (every frame received once, in order), and come back
+//! to WebSocket when it is allowed again without losing or doubling a
+//! message; a probe comes back only on a real frame, and a remembered
+//! fallback that broke gives way to WebSocket. Timings are printed
+//! (`FALLBACK:` lines), never asserted.
 
 #![cfg(target_arch = "wasm32")]
 
