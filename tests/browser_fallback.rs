@@ -3,118 +3,26 @@
 //! upgrades refused (a proxy that strips `Upgrade`), upgrades black-holed (a
 //! proxy that accepts and passes nothing), SSE held back (a buffering
 //! proxy). Each time the hook must end up on a transport that works, carry
-//! messages both ways once and in order, and come back to WebSocket when it
-//! is allowed again without losing or doubling a message. Timings are
-//! printed (`FALLBACK:` lines), never asserted.
+//! messages both ways (every frame received once, in order), and come back
+//! to WebSocket when it is allowed again without losing or doubling a
+//! message; a probe comes back only on a real frame, and a remembered
+//! fallback that broke gives way to WebSocket. Timings are printed
+//! (`FALLBACK:` lines), never asserted.
 
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+mod fallback_util;
 
 use common::client::*;
 use common::dom::*;
 use common::*;
+use fallback_util::*;
 use leptos::prelude::*;
-use tether_protocol::ServerMsg;
 use tether_ws::{Transport, now_ms, registry};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Set a fault switch on the real server (through testctl).
-async fn fault(name: &str, on: bool) {
-    ctl_post(&format!("/{name}?on={on}")).await;
-}
-
-/// A clean server and tab: no fault, nothing remembered.
-async fn reset() {
-    ctl_post("/start").await;
-    for f in ["refuse-upgrade", "blackhole-upgrade", "hold-sse"] {
-        fault(f, false).await;
-    }
-    web_sys::window().unwrap().session_storage().unwrap().unwrap().clear().unwrap();
-}
-
-/// Probes only when the test asks (a `visibilitychange`), never on a timer
-/// during the test.
-fn no_timed_probes(o: Opts) -> Opts {
-    o.probe_backoff(600_000, 600_000)
-}
-
-fn transport(c: &Client) -> Transport {
-    c.ws.transport.get_untracked()
-}
-
-/// Wait until `c` is open on `t`; the time it took from `since`.
-async fn open_on(c: &Client, t: Transport, since: f64, ms: u32) -> f64 {
-    let ok = wait_for(ms, || c.state().is_open() && transport(c) == t).await;
-    assert!(ok, "not open on {t:?} within {ms} ms: {:?} on {:?}", c.state(), transport(c));
-    now_ms() - since
-}
-
-/// The room as an app shows it: every message received (live or replayed
-/// on a join), once per sequence number, in sequence order. Across a switch
-/// back to WebSocket the same frame may arrive on both transports; the
-/// sequence number is what lets an app (the chat) drop the second copy.
-fn room_view(c: &Client) -> Vec<String> {
-    let mut by_seq = std::collections::BTreeMap::new();
-    for m in c.inbox.borrow().iter() {
-        match m {
-            ServerMsg::Message { message } => {
-                by_seq.insert(message.seq, message.body.clone());
-            }
-            ServerMsg::Joined { history, .. } => {
-                for h in history {
-                    by_seq.insert(h.seq, h.body.clone());
-                }
-            }
-            _ => {}
-        }
-    }
-    by_seq.into_values().collect()
-}
-
-/// Open on `t` and joined: what it posts next reaches the room.
-async fn ready(c: &Client, t: Transport, since: f64, ms: u32) -> f64 {
-    let took = open_on(c, t, since, ms).await;
-    let joined = wait_for(5_000, || c.inbox.borrow().iter().any(|m| matches!(m, ServerMsg::Joined { .. }))).await;
-    assert!(joined, "never joined");
-    took
-}
-
-/// Posts `n` messages from `from` (ids `tag-i`), checks that `to` shows them
-/// once and in order, and that `from` got every ack.
-async fn exchange(from: &Client, to: &Client, room: &str, tag: &str, n: usize) {
-    let bodies: Vec<String> = (0..n).map(|i| format!("{tag} {i:02}")).collect();
-    for (i, b) in bodies.iter().enumerate() {
-        from.post(room, &format!("{tag}-{i}"), b).unwrap();
-    }
-    let mine = |c: &Client| room_view(c).into_iter().filter(|b| b.starts_with(&format!("{tag} "))).collect::<Vec<_>>();
-    let acked = |c: &Client| c.acked().iter().filter(|(id, _)| id.starts_with(&format!("{tag}-"))).count();
-    assert!(
-        wait_for(15_000, || mine(to) == bodies && acked(from) == n).await,
-        "{tag}: {:?} acks {}",
-        mine(to),
-        acked(from)
-    );
-}
-
-/// Nothing the hook started is left running.
-async fn nothing_left() {
-    let clean = wait_for(5_000, || {
-        registry::live_event_sources() == 0 && registry::live_polls() == 0 && registry::live_sessions() == 0
-    })
-    .await;
-    assert!(
-        clean,
-        "left running: {} event sources, {} polls, {} sessions",
-        registry::live_event_sources(),
-        registry::live_polls(),
-        registry::live_sessions()
-    );
-    assert!(wait_for(5_000, || registry::live_sockets() == 0).await, "sockets: {}", registry::live_sockets());
-    assert_eq!(registry::late_events(), 0);
-}
 
 #[wasm_bindgen_test]
 async fn refused_upgrades_fall_back_to_sse_and_come_back_to_websocket() {
@@ -128,8 +36,7 @@ async fn refused_upgrades_fall_back_to_sse_and_come_back_to_websocket() {
     let took = ready(&a, Transport::Sse, t0, 15_000).await;
     ready(&b, Transport::Sse, t0, 15_000).await;
     wasm_bindgen_test::console_log!("FALLBACK: refused upgrade -> open on SSE in {took:.0} ms");
-    exchange(&a, &b, &room, "a-sse", 20).await;
-    exchange(&b, &a, &room, "b-sse", 20).await;
+    both_ways(&a, &b, &room, "sse", 20).await;
 
     fault("refuse-upgrade", false).await;
     let t1 = now_ms();
@@ -143,9 +50,9 @@ async fn refused_upgrades_fall_back_to_sse_and_come_back_to_websocket() {
     let want: Vec<String> = (0..10).map(|i| format!("switch {i:02}")).collect();
     let seen = |c: &Client| room_view(c).into_iter().filter(|x| x.starts_with("switch ")).collect::<Vec<_>>();
     assert!(wait_for(15_000, || seen(&b) == want && seen(&a) == want).await, "b {:?} a {:?}", seen(&b), seen(&a));
-    open_on(&b, Transport::WebSocket, t1, 15_000).await;
-    exchange(&a, &b, &room, "a-ws", 10).await;
-    exchange(&b, &a, &room, "b-ws", 10).await;
+    both_on_websocket(&a, &b, t1).await;
+    both_ways(&a, &b, &room, "ws", 10).await;
+    both_on_websocket(&a, &b, t1).await;
     let m = a.ws.metrics.get_untracked();
     assert_eq!((m.opens, m.drops, m.invalid_transitions), (1, 0, 0), "one connection throughout: {m:?}");
     a.owner.cleanup();
@@ -166,13 +73,30 @@ async fn a_black_holed_upgrade_falls_back_within_the_deadline() {
     assert!(took < 3_000.0 + 5_000.0, "fell back after the 3 s deadline, not the 10 s connect timeout: {took}");
     let b = client_with(Signal::stored(url.clone()), "hob", &room, no_timed_probes);
     ready(&b, Transport::Sse, now_ms(), 15_000).await;
-    exchange(&a, &b, &room, "hole", 10).await;
+    both_ways(&a, &b, &room, "sse", 10).await;
+
+    // Probes while the upgrade is still black-holed: their sockets open and
+    // pass nothing, so nothing switches and the chat goes on over SSE.
+    let opens = |c: &Client| c.ws.metrics.get_untracked().opens;
+    let before = (opens(&a), opens(&b));
+    set_page_hidden(false);
+    went_online();
+    sleep(3_000 + 2_000).await; // past the probe's deadline
+    for c in [&a, &b] {
+        assert_eq!((transport(c), c.state().is_open()), (Transport::Sse, true), "an open socket is not a frame");
+    }
+    assert_eq!((opens(&a), opens(&b)), before, "no reconnect");
+    both_ways(&a, &b, &room, "still", 5).await;
+
+    // Allowed again: the network coming back is enough to probe.
     fault("blackhole-upgrade", false).await;
     let t1 = now_ms();
-    set_page_hidden(false);
+    went_online();
     let back = open_on(&a, Transport::WebSocket, t1, 15_000).await;
     wasm_bindgen_test::console_log!("FALLBACK: black-holed upgrade allowed again -> back on WebSocket in {back:.0} ms");
-    exchange(&a, &b, &room, "after", 10).await;
+    both_on_websocket(&a, &b, t1).await;
+    both_ways(&a, &b, &room, "ws", 10).await;
+    both_on_websocket(&a, &b, t1).await;
     a.owner.cleanup();
     b.owner.cleanup();
     nothing_left().await;
@@ -191,8 +115,7 @@ async fn held_sse_falls_back_to_long_polling_and_comes_back() {
     wasm_bindgen_test::console_log!("FALLBACK: SSE held (upgrades refused) -> open on long-poll in {took:.0} ms");
     let b = client_with(Signal::stored(url.clone()), "lou", &room, no_timed_probes);
     ready(&b, Transport::LongPoll, now_ms(), 20_000).await;
-    exchange(&a, &b, &room, "a-lp", 20).await;
-    exchange(&b, &a, &room, "b-lp", 20).await;
+    both_ways(&a, &b, &room, "lp", 20).await;
     assert!(registry::live_polls() >= 2, "polling: {}", registry::live_polls());
     assert_eq!(registry::live_event_sources(), 0, "the held stream was closed");
 
@@ -211,10 +134,30 @@ async fn held_sse_falls_back_to_long_polling_and_comes_back() {
     wasm_bindgen_test::console_log!(
         "FALLBACK: long-poll, WebSocket allowed again -> back on WebSocket in {back:.0} ms"
     );
-    exchange(&a, &b, &room, "a-back", 10).await;
-    exchange(&b, &a, &room, "b-back", 10).await;
+    both_on_websocket(&a, &b, t1).await;
+    both_ways(&a, &b, &room, "ws", 10).await;
+    both_on_websocket(&a, &b, t1).await;
     a.owner.cleanup();
     b.owner.cleanup();
+    nothing_left().await;
+}
+
+/// Long-polling remembered for a URL where WebSocket works and the HTTP
+/// fallback does not (`/test/echo`: a WebSocket echo, which sends the
+/// handshake back as a frame, with no emulated endpoints under it): the
+/// page goes back to WebSocket and forgets the broken fallback.
+#[wasm_bindgen_test]
+async fn a_remembered_fallback_that_broke_gives_way_to_websocket() {
+    reset().await;
+    let url = ws_url().await.replace("/ws", "/test/echo");
+    let key = format!("tether-ws transport {url}");
+    session_storage().set_item(&key, "longpoll").unwrap();
+    let t0 = now_ms();
+    let a = client_with(Signal::stored(url), "rem", &unique_room("rem"), no_timed_probes);
+    let took = open_on(&a, Transport::WebSocket, t0, 15_000).await;
+    wasm_bindgen_test::console_log!("FALLBACK: remembered long-poll broken -> open on WebSocket in {took:.0} ms");
+    assert_eq!(session_storage().get_item(&key).unwrap(), None, "the broken fallback is forgotten");
+    a.owner.cleanup();
     nothing_left().await;
 }
 

@@ -10,10 +10,12 @@
 //! keeps the number of the last frame it processed and asks for frames after
 //! it; anything at or below it is a duplicate and dropped.
 
+mod reattach;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 mod wire;
 
+pub use reattach::Reattach;
 pub use wire::{CloseInfo, PollReply, SessionStarted, WireError, WireFrame, accepted, decode_binary, send_body};
 
 use crate::backoff::{BackoffConfig, RandomSource};

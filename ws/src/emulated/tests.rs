@@ -165,3 +165,24 @@ proptest! {
         prop_assert_eq!(server, want);
     }
 }
+
+#[test]
+fn a_stream_that_never_worked_is_not_attached_again() {
+    let mut r = Reattach::new(3);
+    assert_eq!(r.broke(), None, "broken before any frame or heartbeat: the next transport, at once");
+    assert!(!r.ever_alive());
+}
+
+#[test]
+fn a_stream_that_worked_is_attached_again_a_bounded_number_of_times_in_a_row() {
+    let mut r = Reattach::new(3);
+    r.alive();
+    assert_eq!((r.broke(), r.broke(), r.broke(), r.broke()), (Some(250), Some(500), Some(1_000), None));
+    let mut r = Reattach::new(3);
+    r.alive();
+    r.broke();
+    r.broke();
+    r.alive();
+    assert_eq!(r.broke(), Some(250), "a sign of life starts the count over");
+    assert!(r.ever_alive());
+}

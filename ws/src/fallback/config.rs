@@ -26,7 +26,9 @@ pub struct FallbackConfig {
     /// a reload does not pay the deadlines again. Default `true`.
     pub remember: bool,
     /// How many times in a row a broken SSE stream or poll is re-attached
-    /// before the connection counts as lost. Default 3.
+    /// before the connection counts as lost. Default 3. Only once something
+    /// arrived on it: one that breaks before that ends at once, and the next
+    /// transport is tried.
     pub reattach_limit: u32,
 }
 

@@ -7,7 +7,10 @@
 //! arrived, not at `onopen`: a proxy that accepts the upgrade and then
 //! passes nothing, or one that buffers an event stream, opens fine and
 //! delivers nothing. So each attempt has a deadline, and an error or close
-//! before the first frame moves on at once. The glue carries out the
+//! before the first frame moves on at once. An attempt that starts on a
+//! fallback (remembered, or the one that last worked) and finds it broken
+//! goes round to WebSocket again and forgets it: a fallback that breaks
+//! must not keep the tab off a WebSocket that works. The glue carries out the
 //! decisions (sockets, streams, timers, sessionStorage); the [`Selector`]
 //! only decides, so its rules are tested natively with a seeded random
 //! source.
@@ -58,6 +61,8 @@ pub struct Selector {
     /// Where the next connection attempt starts: the transport that last
     /// worked, or the one remembered for this URL.
     start: Transport,
+    /// Where the current connection attempt started.
+    began: Transport,
     /// The transport being tried or in use.
     current: Transport,
     /// The current transport has delivered a frame.
@@ -78,6 +83,9 @@ pub struct Selector {
     ws_worked: bool,
     /// WebSocket failures in a row (before a frame) since it last worked.
     ws_failures: u32,
+    /// What to write to session storage that a failure decided (see
+    /// [`Selector::take_remember`]).
+    pending: Remember,
 }
 
 /// Once WebSocket has worked on a page, this many failures in a row (each
@@ -105,6 +113,7 @@ impl Selector {
             cfg,
             rng,
             start,
+            began: start,
             current: start,
             verified: false,
             probing: false,
@@ -113,6 +122,7 @@ impl Selector {
             unconfirmed: false,
             ws_worked: false,
             ws_failures: 0,
+            pending: Remember::Nothing,
         }
     }
 
@@ -129,6 +139,7 @@ impl Selector {
     /// A new connection attempt (the driver's connect): starts with the
     /// transport that last worked.
     pub fn begin(&mut self) -> Attempt {
+        self.began = self.start;
         self.current = self.start;
         self.verified = false;
         self.probing = false;
@@ -142,6 +153,11 @@ impl Selector {
             _ if !self.cfg.enabled => None,
             Transport::WebSocket => Some(self.ws_deadline_ms()),
             Transport::Sse => Some(self.cfg.sse_deadline_ms),
+            // Long-polling is last in the order, so it has no deadline of its
+            // own, unless the attempt began with it: WebSocket and SSE are
+            // still to be tried, and a poll answers a handshake as quickly as
+            // a stream does.
+            Transport::LongPoll if self.began == Transport::LongPoll => Some(self.cfg.sse_deadline_ms),
             Transport::LongPoll => None,
         };
         Attempt { transport, deadline_ms }
@@ -214,13 +230,38 @@ impl Selector {
         if self.current == Transport::WebSocket && !self.verified {
             self.ws_failed_fast = !timed_out;
         }
-        match self.current.next().filter(|_| self.cfg.enabled && !self.verified) {
+        if self.current == self.began && self.began != Transport::WebSocket && !self.verified && self.cfg.enabled {
+            // The fallback this attempt started with (remembered, or the one
+            // that last worked) no longer gets through: it may be the
+            // fallback that broke while WebSocket works again, and with
+            // WebSocket never tried no probe would ever find that out.
+            self.start = Transport::WebSocket;
+            self.pending = self.remember(Transport::WebSocket);
+        }
+        match self.next_in_chain().filter(|_| self.cfg.enabled && !self.verified) {
             Some(next) => {
                 self.current = next;
                 AfterFailure::Try(self.attempt(next))
             }
             None => AfterFailure::Lost,
         }
+    }
+
+    /// The transport to try after the current one in this attempt: the
+    /// order wraps round to WebSocket when the attempt began with a
+    /// fallback, and ends before coming back to where it began.
+    fn next_in_chain(&self) -> Option<Transport> {
+        let next = match self.current.next() {
+            None if self.began != Transport::WebSocket => Some(Transport::WebSocket),
+            next => next,
+        };
+        next.filter(|t| *t != self.began)
+    }
+
+    /// What a failure decided to write to session storage (taken: the next
+    /// call says `Nothing` until another failure decides something).
+    pub fn take_remember(&mut self) -> Remember {
+        std::mem::replace(&mut self.pending, Remember::Nothing)
     }
 
     /// A working connection ended: any probe is moot, the next attempt

@@ -147,7 +147,8 @@ fn ev() -> impl Strategy<Value = Ev> {
 }
 
 proptest! {
-    /// Whatever happens: failures only ever move forward in the order, a
+    /// Whatever happens: failures only ever move forward in the order (round
+    /// to WebSocket once, after an attempt begun on a fallback), a
     /// working transport is never abandoned by `failed`, probes are always
     /// WebSocket within the bounds, and with fallback off it is always
     /// WebSocket.
@@ -167,7 +168,10 @@ proptest! {
                     match s.failed() {
                         AfterFailure::Try(a) => {
                             prop_assert!(!was_verified);
-                            prop_assert_eq!(rank(a.transport), rank(before) + 1);
+                            // Forward in the order, or round to WebSocket
+                            // from the last when the attempt began on a fallback.
+                            let wrapped = before == LongPoll && a.transport == WebSocket;
+                            prop_assert!(wrapped || rank(a.transport) == rank(before) + 1);
                         }
                         AfterFailure::Lost => prop_assert_eq!(s.transport(), before),
                     }
@@ -286,4 +290,52 @@ fn after_websocket_worked_its_attempts_and_probes_wait_longer() {
     s.first_frame();
     assert!(s.on_fallback());
     assert_eq!(s.probe().and_then(|a| a.deadline_ms), long);
+}
+
+#[test]
+fn a_remembered_fallback_that_broke_goes_back_to_websocket_and_is_forgotten() {
+    // Long-polling remembered, then /ws/poll breaks while WebSocket works:
+    // the attempt goes round to WebSocket and the memory is cleared.
+    let mut s = sel(FallbackConfig::default(), Some(LongPoll));
+    let first = s.begin();
+    assert_eq!(first.transport, LongPoll);
+    assert!(first.deadline_ms.is_some(), "not last in this attempt: it has a deadline");
+    assert_eq!(s.take_remember(), Remember::Nothing);
+    assert_eq!(s.failed_with(false), AfterFailure::Try(Attempt { transport: WebSocket, deadline_ms: Some(3_000.0) }));
+    assert_eq!(s.take_remember(), Remember::Forget, "the broken fallback is forgotten");
+    assert_eq!(s.take_remember(), Remember::Nothing, "once");
+    assert_eq!(s.first_frame(), Some(Remember::Forget));
+    assert_eq!(s.transport(), WebSocket);
+    // Everything broken: each transport once, then lost; the next attempt
+    // starts with WebSocket.
+    let mut s = sel(FallbackConfig::default(), Some(Sse));
+    assert_eq!(s.begin().transport, Sse);
+    assert!(matches!(s.failed(), AfterFailure::Try(Attempt { transport: LongPoll, deadline_ms: None })));
+    assert_eq!(s.take_remember(), Remember::Forget);
+    assert!(matches!(s.failed(), AfterFailure::Try(Attempt { transport: WebSocket, .. })));
+    assert_eq!(s.failed(), AfterFailure::Lost, "SSE, where it began, is not tried twice");
+    assert_eq!(s.begin().transport, WebSocket);
+}
+
+#[test]
+fn a_fallback_that_worked_and_then_broke_goes_back_to_websocket() {
+    let mut s = sel(FallbackConfig::default(), None);
+    s.begin();
+    s.failed();
+    s.failed();
+    assert_eq!(s.first_frame(), Some(Remember::Keep(LongPoll)));
+    s.lost();
+    assert_eq!(s.begin().transport, LongPoll);
+    assert!(matches!(s.failed(), AfterFailure::Try(Attempt { transport: WebSocket, .. })));
+    assert_eq!(s.take_remember(), Remember::Forget);
+    // Not remembering: nothing to clear, but WebSocket is tried all the same.
+    let mut s = sel(FallbackConfig { remember: false, ..FallbackConfig::default() }, None);
+    s.begin();
+    s.failed();
+    s.first_frame();
+    s.lost();
+    assert_eq!(s.begin().transport, Sse);
+    assert!(matches!(s.failed(), AfterFailure::Try(Attempt { transport: LongPoll, .. })));
+    assert_eq!(s.take_remember(), Remember::Nothing);
+    assert_eq!(s.failed(), AfterFailure::Try(Attempt { transport: WebSocket, deadline_ms: Some(3_000.0) }));
 }

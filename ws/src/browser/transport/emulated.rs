@@ -4,9 +4,10 @@
 //! `DELETE` at the end. It reports the same [`SocketEvent`]s as a WebSocket,
 //! so everything above it works the same on every transport.
 //!
-//! A broken stream or poll is re-attached with the last frame number
-//! processed (`after`) a bounded number of times before the connection
-//! counts as lost; a failed POST is retried with the same numbers. Every
+//! A broken stream or poll that has worked is re-attached with the last
+//! frame number processed (`after`) a bounded number of times before the
+//! connection counts as lost (one that never worked ends at once, so the
+//! hook falls back); a failed POST is retried with the same numbers. Every
 //! request is aborted and every listener detached when it ends.
 
 use super::DownEvent;
@@ -17,7 +18,7 @@ use crate::backoff::RandomSource;
 use crate::browser::registry;
 use crate::browser::socket::SocketEvent;
 use crate::codec::Frame;
-use crate::emulated::{Downstream, Endpoints, SessionStarted, Upstream, WireError, accepted, send_body};
+use crate::emulated::{Downstream, Endpoints, Reattach, SessionStarted, Upstream, WireError, accepted, send_body};
 use crate::metrics::Transport;
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
@@ -45,9 +46,8 @@ pub(crate) struct Emulated {
     abort: Option<AbortController>,
     post_retry: RefCell<Option<Timeout>>,
     reattach: RefCell<Option<Timeout>>,
-    /// Re-attachments in a row without a sign of life.
-    broken: Cell<u32>,
-    limit: u32,
+    /// Whether and when a broken stream or poll is attached again.
+    revive: Cell<Reattach>,
     ended: Cell<bool>,
     rng: RefCell<Box<dyn RandomSource>>,
 }
@@ -74,8 +74,7 @@ impl Emulated {
             abort: AbortController::new().ok(),
             post_retry: RefCell::new(None),
             reattach: RefCell::new(None),
-            broken: Cell::new(0),
-            limit,
+            revive: Cell::new(Reattach::new(limit)),
             ended: Cell::new(false),
             rng: RefCell::new(Box::new(js_sys::Math::random)),
         });
@@ -217,7 +216,7 @@ impl Emulated {
     fn on_down(&self, ev: DownEvent) {
         match ev {
             DownEvent::Frame(n, frame) => {
-                self.broken.set(0);
+                self.alive();
                 let mut down = self.down.get();
                 let fresh = down.accept(n);
                 self.down.set(down);
@@ -227,25 +226,34 @@ impl Emulated {
                     Err(e) => web_sys::console::warn_1(&format!("use_websocket: fallback frame {n}: {e}").into()),
                 }
             }
-            DownEvent::Alive => self.broken.set(0),
+            DownEvent::Alive => self.alive(),
             DownEvent::Closed(info) => self.end(info.code, info.reason, true),
             DownEvent::Refused(WireError::Closed(code, why)) => self.end(code, why, false),
             DownEvent::Refused(WireError::Retry(why)) | DownEvent::Broken(why) => self.broke(why),
         }
     }
 
+    fn alive(&self) {
+        let mut r = self.revive.get();
+        r.alive();
+        self.revive.set(r);
+    }
+
     /// The stream or poll broke: re-attach after a short pause, a bounded
-    /// number of times in a row.
+    /// number of times in a row; before anything arrived on it, end at once
+    /// (the hook then tries the next transport).
     fn broke(&self, why: String) {
         let old = self.stream.borrow_mut().take();
         drop(old);
-        let n = self.broken.get() + 1;
-        self.broken.set(n);
-        if n > self.limit {
-            return self.end(1006, format!("connection lost ({why})"), false);
-        }
+        let mut r = self.revive.get();
+        let pause = r.broke();
+        self.revive.set(r);
+        let Some(pause) = pause else {
+            let when = if r.ever_alive() { "connection lost" } else { "broken before its first frame" };
+            return self.end(1006, format!("{when} ({why})"), false);
+        };
         let me = self.me.clone();
-        let t = Timeout::new(250 << (n - 1).min(4), move || {
+        let t = Timeout::new(pause, move || {
             if let Some(me) = me.upgrade().filter(|m| !m.ended.get()) {
                 me.reattach.borrow_mut().take();
                 me.attach();
