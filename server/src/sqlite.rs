@@ -152,6 +152,10 @@ impl Store for SqliteStore {
     /// Group commit: one transaction, so one fsync, for the whole batch.
     /// Each post runs in its own savepoint, so one that fails (a missing
     /// room) takes nothing else with it and leaves no gap in the seqs.
+    fn commits_in_batches(&self) -> bool {
+        true
+    }
+
     fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

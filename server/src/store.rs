@@ -83,6 +83,13 @@ pub trait Store: Send + Sync + 'static {
     fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
         Ok(posts.iter().map(|p| self.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)).collect())
     }
+    /// Whether [`Store::append_batch`] commits a batch at once. Only then
+    /// do the rooms' batches go through the one committer thread; a store
+    /// that commits post by post (PostgreSQL here) is better served by
+    /// committing each room's posts on its own, rooms in parallel.
+    fn commits_in_batches(&self) -> bool {
+        false
+    }
     /// Messages with seq > `seq`, oldest first, at most `limit`.
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError>;
     /// The last `limit` messages, oldest first.

@@ -57,7 +57,7 @@ impl Hub {
     /// then answers each post in order: ack, then broadcast.
     async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
         let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
-        let results = if self.group_commit {
+        let results = if self.group_commit && self.store.commits_in_batches() {
             self.committer.submit(posts).await
         } else {
             let (store, commits) = (self.store.clone(), self.metrics.store_commits.clone());
