@@ -64,8 +64,8 @@ impl Page {
              const unacked = () => window.__posted.length - Array.from(document.querySelectorAll( \
                '[data-testid=message][data-author={nick}][data-status=acked]')).length; \
              window.__states = [[state(), Date.now(), unacked()]]; \
-             new MutationObserver(() => {{ const s = state(); \
-               if (s !== window.__states[window.__states.length - 1][0]) window.__states.push([s, Date.now(), unacked()]); }}) \
+             new MutationObserver(() => {{ const s = state(), last = window.__states[window.__states.length - 1]; \
+               if (s !== last[0]) window.__states.push([s, Date.now(), unacked()]); }}) \
                .observe(document.body, {{ subtree: true, attributes: true, attributeFilter: ['data-state'] }}); \
              const t = setInterval(() => {{ \
                if (window.__stop || window.__posted.length >= {limit}) {{ clearInterval(t); return; }} \
@@ -120,9 +120,16 @@ impl Page {
                 return Ok(msgs.into_iter().map(|(b, _)| b).collect());
             }
             if start.elapsed() > SETTLE {
-                return Err(
-                    format!("{} shows {} messages, expected {n} settled: {msgs:?}", self.nick, msgs.len()).into()
-                );
+                let rows = "return Array.from(document.querySelectorAll('[data-testid=message]')).map(m => \
+                            [m.dataset.seq, m.dataset.status, \
+                             m.querySelector('[data-testid=message-body]').textContent].join(':')).join(' ');";
+                let rows = self.js(rows).await?;
+                return Err(format!(
+                    "{} shows {} messages, expected {n} settled (seq:status:body): {rows}",
+                    self.nick,
+                    msgs.len()
+                )
+                .into());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
