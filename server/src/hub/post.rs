@@ -23,7 +23,8 @@ fn now_ms() -> i64 {
 }
 
 impl Hub {
-    /// Stores, then acks the poster, then broadcasts to the room. A retried
+    /// Stores, then acks the poster, then broadcasts to the room (broadcasts
+    /// first when lower seqs from another instance are still due). A retried
     /// id is acked with its original seq and not broadcast again; an id
     /// stored in another room is not acked at all (the caller refuses it).
     ///
