@@ -97,7 +97,7 @@ impl Page {
 
     /// The connection states shown since posting started: each with when,
     /// and how many of one's messages were not acked yet at that moment.
-    pub async fn states(&self) -> R<Vec<(String, f64, usize)>> {
+    pub async fn states(&self) -> R<Vec<(String, f64, i64)>> {
         Ok(serde_json::from_value(self.js("return window.__states;").await?)?)
     }
 
