@@ -112,7 +112,7 @@ async fn an_instance_killed_mid_conversation_loses_and_doubles_nothing_its_page_
         in_flight,
         posted[0] + posted[1]
     );
-    assert_conversation(&[&pages[0], &pages[1]], &posted).await?;
+    let shown = assert_conversation(&[&pages[0], &pages[1]], &posted).await?;
     let survivor_states = pages[survivor].states().await?;
     assert!(
         survivor_states.iter().all(|(s, _, _)| s == "open"),
@@ -127,6 +127,10 @@ async fn an_instance_killed_mid_conversation_loses_and_doubles_nothing_its_page_
         conns = cluster.open_conns().await?;
     }
     assert_eq!(conns, [0, 2], "connections per instance (killed and restarted, survivor)");
+    // Loaded again (from whichever instance nginx picks), the app shows the same.
+    pages[victim].reload().await?;
+    let again = pages[victim].settled(shown.len()).await?;
+    assert_eq!(again, shown, "{}'s page after a reload", pages[victim].nick);
 
     Ok(())
 }
