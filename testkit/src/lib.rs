@@ -2,6 +2,7 @@
 //! headless Chromium, which cannot touch processes) kill, restart and
 //! inspect a real tether-server over HTTP.
 
+pub mod cluster;
 pub mod control;
 pub mod http;
 pub mod nginx;

@@ -23,7 +23,8 @@ fn now_ms() -> i64 {
 }
 
 impl Hub {
-    /// Stores, then acks the poster, then broadcasts to the room. A retried
+    /// Stores, then acks the poster, then broadcasts to the room (broadcasts
+    /// first when lower seqs from another instance are still due). A retried
     /// id is acked with its original seq and not broadcast again; an id
     /// stored in another room is not acked at all (the caller refuses it).
     ///
@@ -97,14 +98,26 @@ impl Hub {
         if appended.duplicate && stored_room != room.name {
             return Posted::IdReused;
         }
-        poster.push(&ServerMsg::Ack { id, room: stored_room, seq });
+        let ack = ServerMsg::Ack { id, room: stored_room, seq };
         if appended.duplicate {
+            poster.push(&ack);
             self.metrics.duplicate_posts.inc();
             return Posted::Duplicate;
         }
         self.metrics.messages_stored.inc();
         self.publish(Event::Message { message: appended.message.clone() });
-        self.sequence(room, members, Some(appended.message)).await;
+        // A client resumes from the highest seq it holds, its own acked
+        // messages included, so the ack must not overtake a lower seq: one
+        // another instance stored and we have not delivered yet (a reconnect
+        // in between would skip it for good). It is in the store already
+        // (seq N commits before N+1 is assigned): deliver up to here first.
+        if seq > members.order.delivered() + 1 {
+            self.sequence(room, members, Some(appended.message)).await;
+            poster.push(&ack);
+        } else {
+            poster.push(&ack);
+            self.sequence(room, members, Some(appended.message)).await;
+        }
         Posted::Stored
     }
 

@@ -3,6 +3,7 @@
 //! message once and in seq order, through instance crashes and a Redis
 //! restart; `/healthz` tells when a shared component is away.
 
+mod ack_order;
 mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
