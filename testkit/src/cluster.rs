@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::http::{self, HttpError};
-use crate::nginx::{Nginx, NginxError};
+use crate::nginx::{Nginx, NginxError, round_robin};
 use crate::postgres::{Postgres, PostgresError};
 use crate::redis::{Redis, RedisError};
 use crate::supervisor::{Supervisor, SupervisorError};
@@ -27,25 +27,6 @@ pub enum ClusterError {
     NoMetric(u16),
 }
 
-/// Round robin over both instances, upgrades forwarded (the README's snippet).
-pub fn balancer(a: u16, b: u16) -> String {
-    format!(
-        "map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-         upstream tether {{ server 127.0.0.1:{a}; server 127.0.0.1:{b}; }}
-         server {{
-           listen 127.0.0.1:{{port}};
-           location / {{
-             proxy_pass http://tether;
-             proxy_http_version 1.1;
-             proxy_set_header Upgrade $http_upgrade;
-             proxy_set_header Connection $connection_upgrade;
-             proxy_set_header Host $http_host;
-             proxy_read_timeout 1h;
-           }}
-         }}"
-    )
-}
-
 /// Two instances, their balancer and the services they share. Fields drop
 /// in order: the servers go before the database and bus under them.
 pub struct Cluster {
@@ -59,9 +40,9 @@ pub struct Cluster {
 
 impl Cluster {
     /// Starts everything, the instances serving the app in `static_dir`,
-    /// behind [`balancer`].
+    /// behind nginx's plain round robin ([`round_robin`], the README's snippet).
     pub async fn start(server_bin: PathBuf, static_dir: &Path) -> Result<Self, ClusterError> {
-        Self::start_behind(server_bin, static_dir, balancer).await
+        Self::start_behind(server_bin, static_dir, |a, b| round_robin(&[a, b])).await
     }
 
     /// As [`Cluster::start`], with nginx's `server` blocks from `config`
