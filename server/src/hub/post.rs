@@ -54,25 +54,34 @@ impl Hub {
         result.await.unwrap_or(Err(HubError::Dropped))
     }
 
-    /// Stores `batch` (one commit, or one per post without group commit),
-    /// then answers each post in order: ack, then broadcast.
+    /// Stores `batch`, then answers each post in order: ack, then
+    /// broadcast. Three ways to store: through the committer, sharing one
+    /// commit with other rooms' batches (a store that commits a batch at
+    /// once: SQLite); the room's batch on its own, rooms in parallel (a
+    /// store that commits post by post: PostgreSQL); or, for `make bench`'s
+    /// baseline (`--one-fsync-per-post`), one commit per post.
     async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
         let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
         let results = if self.group_commit && self.store.commits_in_batches() {
             self.committer.submit(posts).await
         } else {
-            let (store, commits) = (self.store.clone(), self.metrics.store_commits.clone());
+            let (store, commits, group) = (self.store.clone(), self.metrics.store_commits.clone(), self.group_commit);
             tokio::task::spawn_blocking(move || {
-                posts
+                if group {
+                    commits.inc();
+                    return store.append_batch(&posts).map_err(|e| e.to_string());
+                }
+                Ok(posts
                     .iter()
                     .map(|p| {
                         commits.inc();
                         store.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)
                     })
-                    .collect()
+                    .collect())
             })
             .await
             .map_err(|e| e.to_string())
+            .and_then(|r| r)
         };
         let results = match results {
             Ok(r) => r,

@@ -37,6 +37,9 @@ impl Store for Wrapped {
     fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError> {
         self.inner.append(room, id, author, body, ts_ms)
     }
+    fn commits_in_batches(&self) -> bool {
+        self.inner.commits_in_batches()
+    }
     fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
         (self.before_batch)();
         self.inner.append_batch(posts)
