@@ -112,12 +112,16 @@ pub async fn subscriber(
                 let mut stream = pubsub.into_on_message();
                 let mut heard = tokio::time::Instant::now();
                 let why = loop {
+                    // Biased: a message already waiting beats a deadline
+                    // that passed while this task was busy handing the
+                    // last one to the hub.
                     let msg = tokio::select! {
+                        biased;
                         _ = shutdown.cancelled() => return,
+                        m = stream.next() => m,
                         _ = tokio::time::sleep_until(heard + SILENT) => {
                             break format!("no event from Redis for {} s, not even this instance's own beat; resubscribing", SILENT.as_secs());
                         }
-                        m = stream.next() => m,
                     };
                     let Some(msg) = msg else { break "lost the Redis subscription; reconnecting".to_owned() };
                     heard = tokio::time::Instant::now();
@@ -128,6 +132,8 @@ pub async fn subscriber(
                             if incoming.send(Incoming::Event { from: env.from, event: env.event }).await.is_err() {
                                 return;
                             }
+                            // A busy hub is no sign of a silent Redis.
+                            heard = tokio::time::Instant::now();
                         }
                         Err(e) => tracing::warn!(error = %e, "bus: unreadable event ignored"),
                     }

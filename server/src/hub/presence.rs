@@ -1,7 +1,7 @@
 //! Presence across instances: each instance publishes who is in a room
-//! through it (on every change, and as a heartbeat); the others merge those
-//! snapshots into what their members see, and forget an instance that has
-//! gone quiet (crashed) after a few heartbeats.
+//! through it (on every change, and repeated every 2 s); the others merge
+//! those snapshots into what their members see, and forget an instance that
+//! has gone quiet (crashed) after a few missed repeats.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use tether_protocol::ServerMsg;
 
-use super::remote::RESYNC;
+use super::remote::PRESENCE_EVERY;
 use super::{Hub, Members, Room};
 use crate::bus::Event;
 use crate::metrics::Metrics;
 
 /// An instance not heard from for this long has crashed or lost the bus.
-const EXPIRE: Duration = Duration::from_secs(RESYNC.as_secs() * 3);
+const EXPIRE: Duration = Duration::from_secs(PRESENCE_EVERY.as_secs() * 3);
 
 /// What one other instance last said about a room.
 pub(super) struct Remote {
@@ -74,7 +74,7 @@ impl Hub {
     }
 
     /// Repeats this instance's presence and forgets instances gone quiet.
-    pub(super) async fn heartbeat(&self) {
+    pub(super) async fn repeat_presence(&self) {
         let rooms: Vec<Arc<Room>> = self.rooms.lock().await.values().cloned().collect();
         for room in rooms {
             let mut members = room.members.lock().await;

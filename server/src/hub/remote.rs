@@ -15,8 +15,8 @@ use crate::metrics::Metrics;
 use crate::outbox::{ConnId, encode};
 
 /// How often this instance's presence is repeated on the bus (others
-/// expire it after a few missed beats).
-pub(super) const RESYNC: Duration = Duration::from_secs(2);
+/// expire it after a few missed repeats).
+pub(super) const PRESENCE_EVERY: Duration = Duration::from_secs(2);
 /// How often every live room is compared with the store by default, so an
 /// event lost on the bus (Redis away, publish failed) costs at most this
 /// much delay (`--bus-resync-ms`).
@@ -149,16 +149,16 @@ impl Hub {
 
     /// Feeds the bus into the hub until `shutdown`, resyncing after each
     /// (re)subscription and every `resync` (zero: never on a timer), and
-    /// repeating presence every [`RESYNC`].
+    /// repeating presence every [`PRESENCE_EVERY`].
     pub async fn pump(&self, mut incoming: mpsc::Receiver<Incoming>, resync: Duration, shutdown: CancellationToken) {
-        let mut beat = tokio::time::interval(RESYNC);
-        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut tick = tokio::time::interval(if resync.is_zero() { RESYNC } else { resync });
+        let mut presence = tokio::time::interval(PRESENCE_EVERY);
+        presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tokio::time::interval(if resync.is_zero() { PRESENCE_EVERY } else { resync });
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = beat.tick() => self.heartbeat().await,
+                _ = presence.tick() => self.repeat_presence().await,
                 _ = tick.tick(), if !resync.is_zero() => self.resync().await,
                 m = incoming.recv() => match m {
                     Some(Incoming::Event { from, event }) => self.on_event(from, event).await,

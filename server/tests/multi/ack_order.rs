@@ -1,7 +1,7 @@
 //! Acks across instances: an ack never reaches a user ahead of a message
 //! with a lower seq that another instance stored.
 
-use crate::cluster::{Viewer, database, instance, redis, skip, wait_health};
+use crate::cluster::{Viewer, bus_only, database, redis, skip, wait_health};
 use crate::common::frames::post;
 use tether_protocol::ServerMsg;
 
@@ -16,7 +16,7 @@ async fn an_ack_never_overtakes_a_lower_seq_stored_by_the_other_instance() {
         return;
     }
     let (store, mut bus) = (database("ackorder"), redis());
-    let (one, two) = (instance(&store, &bus.url()), instance(&store, &bus.url()));
+    let (one, two) = (bus_only(&store, &bus.url()), bus_only(&store, &bus.url()));
     wait_health(one.addr, 200).await;
     wait_health(two.addr, 200).await;
     let mut ann = Viewer::join(one.addr, "ann", "o").await;

@@ -2,7 +2,7 @@
 //! or stalled, Redis hung), that nothing is acked meanwhile, and that each
 //! instance recovers when it is back.
 
-use crate::cluster::{Viewer, database, instance, redis, skip, wait_for, wait_health};
+use crate::cluster::{Viewer, bus_only, database, instance, redis, skip, wait_for, wait_health};
 use crate::common::frames::post;
 use crate::common::http;
 use tether_protocol::ServerMsg;
@@ -93,7 +93,7 @@ async fn a_hung_redis_turns_healthz_503_and_fanout_recovers_after_it() {
         return;
     }
     let (store, bus) = (database("hung"), redis());
-    let (one, two) = (instance(&store, &bus.url()), instance(&store, &bus.url()));
+    let (one, two) = (bus_only(&store, &bus.url()), bus_only(&store, &bus.url()));
     wait_health(one.addr, 200).await;
     wait_health(two.addr, 200).await;
     let mut ann = Viewer::join(one.addr, "ann", "h").await;
