@@ -120,9 +120,11 @@ impl Hub {
         // another instance stored and we have not delivered yet (a reconnect
         // in between would skip it for good). It is in the store already
         // (seq N commits before N+1 is assigned): deliver up to here first.
+        // If the store cannot be read just now, the ack waits until the
+        // room has caught up (a later event or the resync).
         if seq > members.order.delivered() + 1 {
             self.sequence(room, members, Some(appended.message)).await;
-            poster.push(&ack);
+            members.ack_after_delivery(seq, poster, ack);
         } else {
             poster.push(&ack);
             self.sequence(room, members, Some(appended.message)).await;

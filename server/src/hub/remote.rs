@@ -80,6 +80,10 @@ impl Hub {
                         // A hole in the store's seqs: asking again would spin
                         // under the room lock forever. The resync retries.
                         tracing::warn!(room = %room.name, after, "a gap the store cannot fill yet");
+                        // Nothing a resume could get from the store either:
+                        // holding acks for it would only wedge the posters.
+                        members.stuck_after = Some(after);
+                        members.release_acks_up_to(u64::MAX);
                         break;
                     }
                 }
@@ -91,6 +95,7 @@ impl Hub {
                 }
             }
         }
+        members.release_acks_up_to(members.order.delivered());
     }
 
     /// Reads back and delivers everything the store has past what the

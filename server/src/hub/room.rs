@@ -33,9 +33,42 @@ pub(super) struct Members {
     pub(super) floors: HashMap<ConnId, u64>,
     /// Who is in the room on other instances, as each last said.
     pub(super) remote: HashMap<String, presence::Remote>,
+    /// Acks past what the room has delivered, each with its poster: they
+    /// wait for the lower seqs another instance stored (see `Hub::answer`).
+    pub(super) held_acks: Vec<(u64, Outbox, ServerMsg)>,
+    /// Set when the store could not fill the gap after this seq (a hole):
+    /// acks are not held for it (see [`Hub::sequence`](super::Hub)).
+    pub(super) stuck_after: Option<u64>,
 }
 
+/// Most acks a room holds back; past it they go out at once (the store
+/// read that would release them is failing: better late order than none).
+const MAX_HELD_ACKS: usize = crate::bus::order::MAX_PENDING;
+
 impl Members {
+    /// Sends `ack` (for `seq`) now if the room has delivered up to `seq`,
+    /// else once it has ([`Members::release_acks_up_to`]).
+    pub(super) fn ack_after_delivery(&mut self, seq: u64, poster: &Outbox, ack: ServerMsg) {
+        let delivered = self.order.delivered();
+        if seq <= delivered || self.stuck_after == Some(delivered) || self.held_acks.len() >= MAX_HELD_ACKS {
+            poster.push(&ack);
+        } else {
+            self.held_acks.push((seq, poster.clone(), ack));
+        }
+    }
+
+    /// Sends the held acks for seqs up to `seq` (what the room has
+    /// delivered, or everything when the store has a hole it cannot fill).
+    pub(super) fn release_acks_up_to(&mut self, seq: u64) {
+        self.held_acks.retain(|(held, poster, ack)| {
+            let due = *held <= seq;
+            if due {
+                poster.push(ack);
+            }
+            !due
+        });
+    }
+
     /// Adds `conn` (a second join of the same connection changes nothing).
     pub(super) fn add(&mut self, outbox: &Outbox, nick: &str, metrics: &Metrics) {
         if self.conns.insert(outbox.id, (outbox.clone(), nick.to_owned())).is_some() {
