@@ -320,8 +320,6 @@ impl Carrier {
     /// or report the connection lost.
     fn fall(&self, code: u16, reason: String, was_clean: bool) {
         let next = self.selector.borrow_mut().failed_with(code == close_code::CONNECT_TIMEOUT);
-        let remember = self.selector.borrow_mut().take_remember();
-        self.store(remember);
         match next {
             AfterFailure::Try(attempt) => {
                 if let Some(host) = self.host() {
