@@ -78,9 +78,17 @@ async fn a_black_holed_upgrade_falls_back_within_the_deadline() {
     // Probes while the upgrade is still black-holed: their sockets open and
     // pass nothing, so nothing switches and the chat goes on over SSE.
     let opens = |c: &Client| c.ws.metrics.get_untracked().opens;
+    let probes = |c: &Client| c.ws.metrics.get_untracked().probes;
     let before = (opens(&a), opens(&b));
+    let probes_before = (probes(&a), probes(&b));
     set_page_hidden(false);
     went_online();
+    assert!(
+        wait_for(5_000, || probes(&a) > probes_before.0 && probes(&b) > probes_before.1).await,
+        "the page events started a probe: {:?} -> {:?}",
+        probes_before,
+        (probes(&a), probes(&b))
+    );
     sleep(3_000 + 2_000).await; // past the probe's deadline
     for c in [&a, &b] {
         assert_eq!((transport(c), c.state().is_open()), (Transport::Sse, true), "an open socket is not a frame");
@@ -157,6 +165,29 @@ async fn a_remembered_fallback_that_broke_gives_way_to_websocket() {
     let took = open_on(&a, Transport::WebSocket, t0, 15_000).await;
     wasm_bindgen_test::console_log!("FALLBACK: remembered long-poll broken -> open on WebSocket in {took:.0} ms");
     assert_eq!(session_storage().get_item(&key).unwrap(), None, "the broken fallback is forgotten");
+    a.owner.cleanup();
+    nothing_left().await;
+}
+
+/// A server restart refuses every transport: the remembered fallback must
+/// survive it (a reload would otherwise pay the WebSocket deadline again),
+/// and is forgotten only once WebSocket delivers a frame.
+#[wasm_bindgen_test]
+async fn a_remembered_fallback_survives_a_server_restart_until_websocket_works() {
+    reset().await;
+    let url = ws_url().await;
+    let key = format!("tether-ws transport {url}");
+    session_storage().set_item(&key, "sse").unwrap();
+    ctl_post("/kill").await;
+    let a = client_with(Signal::stored(url), "rst", &unique_room("rst"), no_timed_probes);
+    let lost = || a.ws.metrics.get_untracked().reconnects >= 1;
+    assert!(wait_for(30_000, lost).await, "every transport refused: {:?}", a.ws.metrics.get_untracked());
+    assert_eq!(session_storage().get_item(&key).unwrap().as_deref(), Some("sse"), "kept while nothing works");
+    ctl_post("/start").await;
+    let t0 = now_ms();
+    let took = open_on(&a, Transport::WebSocket, t0, 30_000).await;
+    wasm_bindgen_test::console_log!("FALLBACK: server back, remembered SSE -> open on WebSocket in {took:.0} ms");
+    assert_eq!(session_storage().get_item(&key).unwrap(), None, "WebSocket works: the fallback is forgotten");
     a.owner.cleanup();
     nothing_left().await;
 }

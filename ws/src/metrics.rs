@@ -212,6 +212,10 @@ pub struct Metrics {
     pub heartbeat_timeouts: u32,
     /// Handshakes abandoned for taking longer than the connect timeout.
     pub connect_timeouts: u32,
+    /// WebSocket probes started while on a fallback (on the probe timer,
+    /// the network coming back or the tab becoming visible), whatever came
+    /// of them: shows that the hook is trying to get back to WebSocket.
+    pub probes: u32,
     /// Leader, follower, or standalone (its own socket).
     pub role: Role,
     /// Why this tab has its own socket although `share_across_tabs` was

@@ -250,6 +250,7 @@ where
         let d = self.driver.borrow();
         let mut metrics = d.metrics().clone();
         metrics.transport = self.carrier.transport();
+        metrics.probes = self.carrier.probes();
         self.stamp.borrow().apply(&mut metrics);
         (d.state().clone(), metrics)
     }

@@ -9,13 +9,17 @@
 //! delivers nothing. So each attempt has a deadline, and an error or close
 //! before the first frame moves on at once. An attempt that starts on a
 //! fallback (remembered, or the one that last worked) and finds it broken
-//! goes round to WebSocket again and forgets it: a fallback that breaks
-//! must not keep the tab off a WebSocket that works. The glue carries out the
+//! goes round to WebSocket again: a fallback that breaks must not keep the
+//! tab off a WebSocket that works. The memory is cleared only once
+//! WebSocket delivers its first frame, not when the fallback fails: a server
+//! restarting refuses every transport, and a tab that forgot then would pay
+//! the WebSocket deadline again on its next reload. The glue carries out the
 //! decisions (sockets, streams, timers, sessionStorage); the [`Selector`]
 //! only decides, so its rules are tested natively with a seeded random
 //! source.
 
 mod config;
+mod probe;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
@@ -83,9 +87,6 @@ pub struct Selector {
     ws_worked: bool,
     /// WebSocket failures in a row (before a frame) since it last worked.
     ws_failures: u32,
-    /// What to write to session storage that a failure decided (see
-    /// [`Selector::take_remember`]).
-    pending: Remember,
 }
 
 /// Once WebSocket has worked on a page, this many failures in a row (each
@@ -122,7 +123,6 @@ impl Selector {
             unconfirmed: false,
             ws_worked: false,
             ws_failures: 0,
-            pending: Remember::Nothing,
         }
     }
 
@@ -153,11 +153,12 @@ impl Selector {
             _ if !self.cfg.enabled => None,
             Transport::WebSocket => Some(self.ws_deadline_ms()),
             Transport::Sse => Some(self.cfg.sse_deadline_ms),
-            // Long-polling is last in the order, so it has no deadline of its
-            // own, unless the attempt began with it: WebSocket and SSE are
-            // still to be tried, and a poll answers a handshake as quickly as
-            // a stream does.
-            Transport::LongPoll if self.began == Transport::LongPoll => Some(self.cfg.sse_deadline_ms),
+            // Long-polling is last in the plain order, so it has no deadline
+            // of its own, unless another transport follows it in this
+            // attempt (one begun on a fallback goes round to WebSocket): a
+            // hanging poll must not hold that one back for the whole connect
+            // timeout, and a poll answers a handshake as quickly as a stream.
+            Transport::LongPoll if self.next_after(transport).is_some() => Some(self.cfg.sse_deadline_ms),
             Transport::LongPoll => None,
         };
         Attempt { transport, deadline_ms }
@@ -196,13 +197,6 @@ impl Selector {
         Some(self.remember(self.current))
     }
 
-    /// The fallback just verified was reached because WebSocket failed fast
-    /// (a refused connection, as while the server restarts): probe
-    /// WebSocket now rather than after the probe backoff.
-    pub fn recheck_now(&self) -> bool {
-        self.unconfirmed && self.on_fallback() && !self.probing
-    }
-
     fn remember(&self, t: Transport) -> Remember {
         match t {
             _ if !(self.cfg.enabled && self.cfg.remember) => Remember::Nothing,
@@ -234,11 +228,12 @@ impl Selector {
             // The fallback this attempt started with (remembered, or the one
             // that last worked) no longer gets through: it may be the
             // fallback that broke while WebSocket works again, and with
-            // WebSocket never tried no probe would ever find that out.
+            // WebSocket never tried no probe would ever find that out. The
+            // memory stays until WebSocket's first frame clears it: if
+            // nothing gets through (a server restarting), it still holds.
             self.start = Transport::WebSocket;
-            self.pending = self.remember(Transport::WebSocket);
         }
-        match self.next_in_chain().filter(|_| self.cfg.enabled && !self.verified) {
+        match self.next_after(self.current).filter(|_| self.cfg.enabled && !self.verified) {
             Some(next) => {
                 self.current = next;
                 AfterFailure::Try(self.attempt(next))
@@ -247,21 +242,15 @@ impl Selector {
         }
     }
 
-    /// The transport to try after the current one in this attempt: the
-    /// order wraps round to WebSocket when the attempt began with a
-    /// fallback, and ends before coming back to where it began.
-    fn next_in_chain(&self) -> Option<Transport> {
-        let next = match self.current.next() {
+    /// The transport to try after `t` in this attempt: the order wraps
+    /// round to WebSocket when the attempt began with a fallback, and ends
+    /// before coming back to where it began.
+    fn next_after(&self, t: Transport) -> Option<Transport> {
+        let next = match t.next() {
             None if self.began != Transport::WebSocket => Some(Transport::WebSocket),
             next => next,
         };
         next.filter(|t| *t != self.began)
-    }
-
-    /// What a failure decided to write to session storage (taken: the next
-    /// call says `Nothing` until another failure decides something).
-    pub fn take_remember(&mut self) -> Remember {
-        std::mem::replace(&mut self.pending, Remember::Nothing)
     }
 
     /// A working connection ended: any probe is moot, the next attempt
@@ -274,60 +263,5 @@ impl Selector {
     /// On a working fallback, so WebSocket should be probed.
     pub fn on_fallback(&self) -> bool {
         self.cfg.enabled && self.verified && self.current != Transport::WebSocket
-    }
-
-    /// When to probe next (ms from now), while on a fallback and no probe is
-    /// under way: from `probe_first_ms`, doubling up to `probe_max_ms`, with
-    /// equal jitter (between half the ceiling and the ceiling) so tabs sent
-    /// to the fallback by the same proxy do not probe in step.
-    pub fn next_probe_ms(&mut self) -> Option<f64> {
-        if !self.on_fallback() || self.probing {
-            return None;
-        }
-        let exp = 2f64.powi(self.probe_attempt.min(40) as i32);
-        let ceiling = (self.cfg.probe_first_ms * exp).min(self.cfg.probe_max_ms).max(0.0);
-        let r = self.rng.next_f64().clamp(0.0, 1.0);
-        Some(ceiling / 2.0 + r * ceiling / 2.0)
-    }
-
-    /// Start a probe now (its timer fired, the network came back or the tab
-    /// became visible): the WebSocket attempt, unless not on a fallback or a
-    /// probe is already under way.
-    pub fn probe(&mut self) -> Option<Attempt> {
-        if !self.on_fallback() || self.probing {
-            return None;
-        }
-        self.probing = true;
-        Some(Attempt { transport: Transport::WebSocket, deadline_ms: Some(self.ws_deadline_ms()) })
-    }
-
-    /// Whether a probe is under way.
-    pub fn probing(&self) -> bool {
-        self.probing
-    }
-
-    /// The probe failed (error, close, or no frame within its deadline): the
-    /// next one waits longer. Returns what to remember: an unconfirmed
-    /// fallback is confirmed by it.
-    pub fn probe_failed(&mut self) -> Remember {
-        if std::mem::take(&mut self.probing) {
-            self.probe_attempt = self.probe_attempt.saturating_add(1);
-        }
-        if std::mem::take(&mut self.unconfirmed) && self.on_fallback() {
-            return self.remember(self.current);
-        }
-        Remember::Nothing
-    }
-
-    /// The probe's WebSocket delivered a frame and took over: WebSocket is
-    /// the working transport again. Returns what to remember.
-    pub fn probe_succeeded(&mut self) -> Remember {
-        self.probing = false;
-        self.unconfirmed = false;
-        self.probe_attempt = 0;
-        self.current = Transport::WebSocket;
-        self.start = Transport::WebSocket;
-        self.verified = true;
-        self.remember(Transport::WebSocket)
     }
 }

@@ -194,6 +194,10 @@ where
         self.step(|d, now| d.next_transport(now));
     }
 
+    fn probing(&self) {
+        self.publish();
+    }
+
     fn unsent(&self, frames: Vec<Frame>) {
         self.step(|d, now| d.untransmitted(frames.into_iter().map(|f| (f, now)).collect()));
     }

@@ -45,6 +45,8 @@ pub(crate) trait Host {
     /// The attempt moved on to the next transport (its connect timeout
     /// starts again).
     fn next_transport(&self);
+    /// A WebSocket probe started: the metrics show it.
+    fn probing(&self);
     /// Frames counted as sent that the server never accepted (a fallback
     /// closed with them waiting for their POST): they go back to the front
     /// of the send queue, oldest first, to go out on the next connection.
@@ -83,6 +85,8 @@ pub(crate) struct Carrier {
     probe: RefCell<Option<Probe>>,
     probe_deadline: RefCell<Option<Timeout>>,
     probe_timer: RefCell<Option<Timeout>>,
+    /// WebSocket probes started on this hook (`Metrics::probes`).
+    probes: Cell<u32>,
     /// A switch waits for the fallback's POSTs to drain: sends are held.
     switch_wait: RefCell<Option<Timeout>>,
     held: RefCell<Vec<Frame>>,
@@ -109,6 +113,7 @@ impl Carrier {
             probe: RefCell::new(None),
             probe_deadline: RefCell::new(None),
             probe_timer: RefCell::new(None),
+            probes: Cell::new(0),
             switch_wait: RefCell::new(None),
             held: RefCell::new(Vec::new()),
         })
@@ -320,8 +325,6 @@ impl Carrier {
     /// or report the connection lost.
     fn fall(&self, code: u16, reason: String, was_clean: bool) {
         let next = self.selector.borrow_mut().failed_with(code == close_code::CONNECT_TIMEOUT);
-        let remember = self.selector.borrow_mut().take_remember();
-        self.store(remember);
         match next {
             AfterFailure::Try(attempt) => {
                 if let Some(host) = self.host() {

@@ -11,6 +11,11 @@ use crate::driver::timer_delay_ms;
 use gloo_timers::callback::Timeout;
 
 impl Carrier {
+    /// WebSocket probes started on this hook, whatever came of them.
+    pub fn probes(&self) -> u32 {
+        self.probes.get()
+    }
+
     pub(super) fn schedule_probe(&self) {
         let delay = self.selector.borrow_mut().next_probe_ms();
         let Some(ms) = delay else { return };
@@ -30,6 +35,10 @@ impl Carrier {
         let attempt = self.selector.borrow_mut().probe();
         let Some(attempt) = attempt else { return };
         self.probe_timer.borrow_mut().take();
+        self.probes.set(self.probes.get().saturating_add(1));
+        if let Some(host) = self.host() {
+            host.probing();
+        }
         let id = self.fresh_generation();
         let me = self.me.clone();
         let sink = move |ev| {
