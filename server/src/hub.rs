@@ -91,8 +91,9 @@ pub struct Hub {
     /// Off only for `make bench`'s side-by-side: one transaction (and fsync)
     /// per post instead of one per batch.
     group_commit: bool,
-    /// Shares one commit between the batches of different rooms.
-    committer: Arc<GroupCommit>,
+    /// Shares one commit between the batches of different rooms; only for
+    /// a store that commits a batch at once.
+    committer: Option<Arc<GroupCommit>>,
 }
 
 /// Removes a connection from the registry when dropped.
@@ -125,8 +126,12 @@ impl Hub {
     pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, max_rooms: usize) -> Result<Self, StoreError> {
         let names: BTreeSet<String> = store.rooms()?.into_iter().collect();
         metrics.rooms.set(i64::try_from(names.len()).unwrap_or(i64::MAX));
-        let committer =
-            Arc::new(GroupCommit::start(store.clone(), metrics.store_commits.clone()).map_err(StoreError::Committer)?);
+        let committer = match store.commits_in_batches() {
+            true => Some(Arc::new(
+                GroupCommit::start(store.clone(), metrics.store_commits.clone()).map_err(StoreError::Committer)?,
+            )),
+            false => None,
+        };
         Ok(Self {
             store,
             metrics,

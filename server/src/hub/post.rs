@@ -62,8 +62,8 @@ impl Hub {
     /// baseline (`--one-fsync-per-post`), one commit per post.
     async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
         let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
-        let results = if self.group_commit && self.store.commits_in_batches() {
-            self.committer.submit(posts).await
+        let results = if let Some(committer) = self.committer.as_ref().filter(|_| self.group_commit) {
+            committer.submit(posts).await
         } else {
             let (store, commits, group) = (self.store.clone(), self.metrics.store_commits.clone(), self.group_commit);
             tokio::task::spawn_blocking(move || {
