@@ -79,7 +79,7 @@ async fn run(socket: WebSocket, state: AppState, _ticket: Ticket) {
     let (sink, stream) = socket.split();
     let mut session = Session::new(state.clone(), outbox);
     tokio::join!(write_loop(sink, rx, &closer), read_loop(stream, &mut session, &closer));
-    session.leave_all().await;
+    Box::pin(session.leave_all()).await;
     tracing::debug!(conn = session.conn_id(), ending = ?closer.ending(), "connection ended");
 }
 
@@ -175,7 +175,10 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, cl
                 closer.end(Ending::PeerGone);
                 break true;
             }
-            Some(Ok(msg)) => session.on_frame(msg).await,
+            // Boxed: handling a frame can take a large future (the post
+            // path), which would otherwise sit in every idle connection's
+            // task for its whole life.
+            Some(Ok(msg)) => Box::pin(session.on_frame(msg)).await,
             Some(Err(e)) if is_too_big(&e) => {
                 tracing::info!(conn = session.conn_id(), "frame too big; closing with 1009");
                 closer.close(close_code::TOO_BIG, "message too big");
