@@ -2,9 +2,11 @@
 //! instance holds is passed on to it, so a plain round-robin load balancer
 //! works (no sticky sessions). The token says which instance holds it
 //! (`<instance id>.<random>`, bus/peers.rs); the owner's address comes from
-//! Redis. When the owner is gone or unknown the answer is `404
-//! unknown_session`, which clients already treat as "start a new session
-//! and resume from the cursor".
+//! Redis. When the owner is known gone (not registered, refusing
+//! connections) the answer is `404 unknown_session`, which clients treat as
+//! "start a new session and resume from the cursor"; when it may be alive
+//! but cannot be reached (Redis cannot say, slow, unreachable) it is `503
+//! unavailable`, which they retry with the same session.
 //!
 //! A forwarded request carries [`FORWARDED`] and is then served where it
 //! lands or answered 404, never forwarded again, so no registry mix-up can
