@@ -115,3 +115,34 @@ async fn a_slow_owner_is_retried_and_a_refusing_one_is_gone() {
     assert_eq!(metric(two.addr, "tether_emulated_forward_attempts_total").await, 2);
     assert_eq!(metric(two.addr, "tether_emulated_forwarded_total").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_redis_hangs_requests_for_other_instances_sessions_are_retried() {
+    if skip() {
+        return;
+    }
+    let (store, bus) = (database("forward_redis_hung"), redis());
+    let (one, two) = (instance(&store, &bus.url()), instance(&store, &bus.url()));
+    wait_health(one.addr, 200).await;
+    wait_health(two.addr, 200).await;
+    registered(&bus.url(), 2).await;
+    let token = start_session(two.addr).await;
+    assert_eq!(send(two.addr, &token, 1).await.status, 200, "served by its owner");
+    bus.pause().expect("SIGSTOP redis-server");
+    // Several at once: each is answered, none is told its session is gone.
+    let tries = (0..4).map(|_| send(one.addr, &token, 2));
+    for r in futures_util::future::join_all(tries).await {
+        assert_retry(&r, "an owner a hung Redis cannot name");
+    }
+    bus.resume().expect("SIGCONT redis-server");
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    loop {
+        let r = send(one.addr, &token, 2).await;
+        if r.status == 200 {
+            break;
+        }
+        assert_retry(&r, "until Redis answers again");
+        assert!(tokio::time::Instant::now() < deadline, "never passed on after Redis answered again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
