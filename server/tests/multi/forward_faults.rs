@@ -49,6 +49,21 @@ fn assert_retry(r: &Reply, what: &str) {
     assert_eq!(r.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"), "{what}");
 }
 
+/// Sends frame `seq` through `addr` until it is accepted, as the client's
+/// retries would: each answer before that must say "retry", never "gone".
+async fn retried_until_passed_on(addr: SocketAddr, token: &str, seq: u64) {
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    loop {
+        let r = send(addr, token, seq).await;
+        if r.status == 200 {
+            return;
+        }
+        assert_retry(&r, "until Redis answers again");
+        assert!(tokio::time::Instant::now() < deadline, "never passed on after Redis answered again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_redis_is_down_known_owners_are_still_reached_and_others_are_retried() {
     if skip() {
@@ -69,16 +84,7 @@ async fn while_redis_is_down_known_owners_are_still_reached_and_others_are_retri
     assert_retry(&send(one.addr, &unknown, 2).await, "an owner Redis cannot name just now");
     // Once Redis is back (the instances re-register), the same session goes on.
     bus.start_again().expect("restart redis-server");
-    let deadline = tokio::time::Instant::now() + WAIT * 2;
-    loop {
-        let r = send(one.addr, &unknown, 2).await;
-        if r.status == 200 {
-            break;
-        }
-        assert_retry(&r, "until Redis is back");
-        assert!(tokio::time::Instant::now() < deadline, "never passed on after Redis came back");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    retried_until_passed_on(one.addr, &unknown, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,14 +141,5 @@ async fn while_redis_hangs_requests_for_other_instances_sessions_are_retried() {
         assert_retry(&r, "an owner a hung Redis cannot name");
     }
     bus.resume().expect("SIGCONT redis-server");
-    let deadline = tokio::time::Instant::now() + WAIT * 2;
-    loop {
-        let r = send(one.addr, &token, 2).await;
-        if r.status == 200 {
-            break;
-        }
-        assert_retry(&r, "until Redis answers again");
-        assert!(tokio::time::Instant::now() < deadline, "never passed on after Redis answered again");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    retried_until_passed_on(one.addr, &token, 2).await;
 }
