@@ -52,10 +52,9 @@ pub async fn run(
 /// bound address when it is a specific one.
 fn advertised(flag: Option<&str>, bound: std::net::SocketAddr) -> Result<Option<String>, String> {
     match flag {
-        Some(url) if url.starts_with("http://") && url.parse::<axum::http::Uri>().is_ok() => {
-            Ok(Some(url.trim_end_matches('/').to_owned()))
-        }
-        Some(url) => Err(format!("--advertise-url must be http://host:port, not {url:?}")),
+        Some(url) => crate::bus::peers::base_url(url)
+            .map(Some)
+            .ok_or_else(|| format!("--advertise-url must be http://host:port and nothing more, not {url:?}")),
         None if bound.ip().is_unspecified() => Ok(None),
         None => Ok(Some(format!("http://{bound}"))),
     }
@@ -99,5 +98,7 @@ mod tests {
         assert_eq!(advertised(Some("http://tether-1:8080/"), any), Ok(Some("http://tether-1:8080".into())));
         assert!(advertised(Some("https://tether-1"), bound).is_err(), "instances talk plain HTTP");
         assert!(advertised(Some("tether-1:8080"), bound).is_err());
+        assert!(advertised(Some("http://tether-1:8080/app"), bound).is_err(), "requests keep their own paths");
+        assert!(advertised(Some("http://tether-1:8080/?x=1"), bound).is_err());
     }
 }

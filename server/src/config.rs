@@ -41,7 +41,7 @@ pub struct Config {
     pub bus: Option<String>,
     /// With `--bus`: the `http://host:port` the other instances reach this
     /// one at, to pass on requests for its fallback sessions. Default: the
-    /// bound address, unless it is unspecified (0.0.0.0 or ::).
+    /// bound address; required when that is unspecified (0.0.0.0 or ::).
     #[arg(long, env = "TETHER_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
     /// Benchmark baseline only: one transaction and fsync per post instead
@@ -65,12 +65,21 @@ pub enum ConfigError {
          or each SQLite file would number the same room's messages on its own"
     )]
     BusWithoutSharedStore,
+    #[error(
+        "--bus with --addr {0} needs --advertise-url http://host:port: the other instances cannot reach an \
+         unspecified address, so clients of this one's fallback sessions would lose them behind a balancer"
+    )]
+    BusWithoutAdvertiseUrl(String),
 }
 
 impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.bus.is_some() && self.store.is_none() {
             return Err(ConfigError::BusWithoutSharedStore);
+        }
+        let unspecified = self.addr.parse::<std::net::SocketAddr>().is_ok_and(|a| a.ip().is_unspecified());
+        if self.bus.is_some() && self.advertise_url.is_none() && unspecified {
+            return Err(ConfigError::BusWithoutAdvertiseUrl(self.addr.clone()));
         }
         Ok(())
     }
@@ -92,5 +101,19 @@ mod tests {
         let shared = ["--bus", "redis://127.0.0.1:6379", "--store", "postgres://u@127.0.0.1:5432/t"];
         assert_eq!(parse(&shared).validate(), Ok(()));
         assert_eq!(parse(&[]).validate(), Ok(()), "one instance on SQLite, as before");
+    }
+
+    #[test]
+    fn a_bus_on_an_unspecified_address_needs_an_advertised_url() {
+        let shared = ["--bus", "redis://127.0.0.1:6379", "--store", "postgres://u@127.0.0.1:5432/t"];
+        for addr in ["0.0.0.0:8080", "[::]:8080"] {
+            let err = parse(&[&shared[..], &["--addr", addr]].concat()).validate().unwrap_err();
+            assert_eq!(err, ConfigError::BusWithoutAdvertiseUrl(addr.into()));
+            assert!(err.to_string().contains("--advertise-url"), "{err}");
+            let told = [&shared[..], &["--addr", addr, "--advertise-url", "http://tether-1:8080"]].concat();
+            assert_eq!(parse(&told).validate(), Ok(()));
+        }
+        assert_eq!(parse(&[&shared[..], &["--addr", "10.0.0.5:8080"]].concat()).validate(), Ok(()));
+        assert_eq!(parse(&["--addr", "0.0.0.0:8080"]).validate(), Ok(()), "one instance needs no address");
     }
 }

@@ -145,8 +145,9 @@ impl AppState {
     /// its connections and feeds what they publish into the hub, comparing
     /// live rooms with the store every `resync` (never if zero).
     pub fn start_bus(&self, url: &str, resync: std::time::Duration) -> Result<(), bus::BusError> {
-        let (bus, incoming) = bus::Bus::connect(url, self.shutdown_token().clone())?;
-        let _ = self.0.peers.set(Arc::new(bus::peers::Peers::new(url)?));
+        let peers = Arc::new(bus::peers::Peers::new(url)?);
+        let (bus, incoming) = bus::Bus::connect(url, peers.id().to_owned(), self.shutdown_token().clone())?;
+        let _ = self.0.peers.set(peers);
         self.hub().set_bus(bus);
         let state = self.clone();
         tokio::spawn(async move { state.hub().pump(incoming, resync, state.shutdown_token().clone()).await });

@@ -60,6 +60,8 @@ pub struct Metrics {
     pub store_commits: Counter,
     /// Emulated-session requests passed on to the instance holding the session.
     pub emulated_forwarded: Counter,
+    /// Emulated-session requests this instance tried to pass on, answered or not.
+    pub emulated_forward_attempts: Counter,
     /// Content-Security-Policy violations reported by browsers (`/csp-report`).
     pub csp_violations: Counter,
     /// Reports (`/client-metrics`, `/csp-report`) refused: over the sender's budget.
@@ -98,6 +100,12 @@ impl Metrics {
             "tether_emulated_forwarded",
             "Fallback requests passed on to the instance holding their session",
             emulated_forwarded.clone(),
+        );
+        let emulated_forward_attempts = Counter::default();
+        registry.register(
+            "tether_emulated_forward_attempts",
+            "Fallback requests this instance tried to pass on to another, answered or not",
+            emulated_forward_attempts.clone(),
         );
         let csp_violations = Counter::default();
         registry.register(
@@ -184,6 +192,7 @@ impl Metrics {
             client_reports,
             store_commits,
             emulated_forwarded,
+            emulated_forward_attempts,
             csp_violations,
             reports_refused,
         }

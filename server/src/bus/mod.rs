@@ -113,9 +113,13 @@ pub struct Bus {
 impl Bus {
     /// Starts the Redis publisher and subscriber (reconnecting with backoff
     /// until `shutdown`); what others publish arrives on the receiver.
-    pub fn connect(url: &str, shutdown: CancellationToken) -> Result<(Self, mpsc::Receiver<Incoming>), BusError> {
+    /// `instance` names this one on the bus (its [`peers::Peers::id`]).
+    pub fn connect(
+        url: &str,
+        instance: String,
+        shutdown: CancellationToken,
+    ) -> Result<(Self, mpsc::Receiver<Incoming>), BusError> {
         let client = ::redis::Client::open(url)?;
-        let instance = uuid::Uuid::new_v4().to_string();
         let health = Arc::new(Health(Mutex::new(Some("not yet subscribed to Redis".into()))));
         let (out, out_rx) = mpsc::channel(OUTBOX);
         let (in_tx, in_rx) = mpsc::channel(OUTBOX);

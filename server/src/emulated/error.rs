@@ -24,6 +24,10 @@ pub enum EmuError {
     BadRequest(String),
     #[error("{0}")]
     ServerFull(String),
+    /// The session may well be alive on another instance that cannot be
+    /// reached just now: retry, do not start over.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl EmuError {
@@ -37,6 +41,7 @@ impl EmuError {
             EmuError::RateLimited(_) => "rate_limited",
             EmuError::BadRequest(_) => "bad_request",
             EmuError::ServerFull(_) => "server_full",
+            EmuError::Unavailable(_) => "unavailable",
         }
     }
 
@@ -49,7 +54,7 @@ impl EmuError {
             EmuError::OriginNotAllowed => StatusCode::FORBIDDEN,
             EmuError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             EmuError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            EmuError::ServerFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            EmuError::ServerFull(_) | EmuError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -61,6 +66,10 @@ impl EmuError {
 impl IntoResponse for EmuError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
-        (self.status(), [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+        let mut resp = (self.status(), [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response();
+        if let EmuError::Unavailable(_) = self {
+            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        resp
     }
 }

@@ -2,9 +2,11 @@
 //! instance holds is passed on to it, so a plain round-robin load balancer
 //! works (no sticky sessions). The token says which instance holds it
 //! (`<instance id>.<random>`, bus/peers.rs); the owner's address comes from
-//! Redis. When the owner is gone or unknown the answer is `404
-//! unknown_session`, which clients already treat as "start a new session
-//! and resume from the cursor".
+//! Redis. When the owner is known gone (not registered, refusing
+//! connections) the answer is `404 unknown_session`, which clients treat as
+//! "start a new session and resume from the cursor"; when it may be alive
+//! but cannot be reached (Redis cannot say, slow, unreachable) it is `503
+//! unavailable`, which they retry with the same session.
 //!
 //! A forwarded request carries [`FORWARDED`] and is then served where it
 //! lands or answered 404, never forwarded again, so no registry mix-up can
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::Client;
@@ -27,6 +29,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::{EmuError, SessionQuery};
 use crate::AppState;
+use crate::bus::peers::is_id;
 
 /// Marks a request one instance passed to another.
 pub const FORWARDED: HeaderName = HeaderName::from_static("x-tether-forwarded");
@@ -43,9 +46,30 @@ const ANSWER_GRACE: Duration = Duration::from_secs(10);
 /// connection the other end is just closing.
 const POOL_IDLE: Duration = Duration::from_secs(1);
 
-/// Headers that describe one hop, not the request (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [HeaderName; 5] =
-    [header::CONNECTION, header::TRANSFER_ENCODING, header::TE, header::TRAILER, header::UPGRADE];
+/// Headers that describe one hop, not the request (RFC 9110 §7.6.1), with
+/// the legacy ones still sent; those the `Connection` header names go too.
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    header::TRANSFER_ENCODING,
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for h in HOP_BY_HOP.iter().chain(&named) {
+        headers.remove(h);
+    }
+}
 
 fn client() -> &'static Client<HttpConnector, Body> {
     static CLIENT: OnceLock<Client<HttpConnector, Body>> = OnceLock::new();
@@ -57,9 +81,18 @@ fn client() -> &'static Client<HttpConnector, Body> {
     })
 }
 
-/// The instance id in front of a session token, if it has one.
+/// The instance id in front of a session token, if it has one of the
+/// form instance ids take (anything else is not looked up anywhere).
 pub fn owner_of(token: &str) -> Option<&str> {
-    token.split_once('.').map(|(id, _)| id)
+    token.split_once('.').map(|(id, _)| id).filter(|id| is_id(id))
+}
+
+/// Why a request could not be passed on.
+enum Failure {
+    /// Nothing listens at the owner's address: it is gone.
+    Refused(String),
+    /// Anything else (slow, unreachable host, broken mid-answer): it may be alive.
+    Other(String),
 }
 
 /// Serves the request here, or passes it to the instance holding its session.
@@ -74,45 +107,73 @@ pub async fn forward(State(state): State<AppState>, req: Request, next: Next) ->
     if owner == peers.id() {
         return next.run(req).await;
     }
-    let Some(base) = peers.address_of(owner).await else {
-        tracing::debug!(owner, "emulated session of an unknown instance");
-        return EmuError::UnknownSession.into_response();
+    let base = match peers.address_of(owner).await {
+        Ok(Some(base)) => base,
+        Ok(None) => {
+            tracing::debug!(owner, "emulated session of an unknown instance");
+            return EmuError::UnknownSession.into_response();
+        }
+        Err(e) => {
+            tracing::warn!(owner, error = %e, "cannot find the instance holding an emulated session");
+            return unavailable();
+        }
     };
     let hold = match req.uri().path().ends_with("/poll") {
         true => Duration::from_millis(state.settings().limits.emulated.poll_hold_ms) + ANSWER_GRACE,
         false => ANSWER_GRACE,
     };
+    state.metrics().emulated_forward_attempts.inc();
     match proxy(&base, req, hold).await {
         Ok(resp) => {
             state.metrics().emulated_forwarded.inc();
             resp
         }
-        Err(why) => {
-            tracing::info!(owner, %base, %why, "cannot reach the instance holding an emulated session");
+        Err(Failure::Refused(why)) => {
+            tracing::info!(owner, %base, %why, "the instance holding an emulated session is gone");
+            peers.forget(owner);
             EmuError::UnknownSession.into_response()
+        }
+        Err(Failure::Other(why)) => {
+            tracing::info!(owner, %base, %why, "cannot reach the instance holding an emulated session");
+            unavailable()
         }
     }
 }
 
+fn unavailable() -> Response {
+    EmuError::Unavailable("the server holding this session cannot be reached just now; retry".into()).into_response()
+}
+
 /// Sends `req` to `base` (its path and query kept) and streams the answer back.
-async fn proxy(base: &str, req: Request, hold: Duration) -> Result<Response, String> {
+async fn proxy(base: &str, req: Request, hold: Duration) -> Result<Response, Failure> {
     let (mut parts, body) = req.into_parts();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = format!("{}{path}", base.trim_end_matches('/')).parse::<Uri>().map_err(|e| e.to_string())?;
-    for h in &HOP_BY_HOP {
-        parts.headers.remove(h);
-    }
+    parts.uri = format!("{base}{path}").parse::<Uri>().map_err(|e| Failure::Other(e.to_string()))?;
+    strip_hop_by_hop(&mut parts.headers);
     // Host and Origin stay as the client sent them: the owner checks them too.
     parts.headers.insert(FORWARDED, HeaderValue::from_static("1"));
     let answer = tokio::time::timeout(hold, client().request(Request::from_parts(parts, body)))
         .await
-        .map_err(|_| "no answer in time".to_owned())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| Failure::Other("no answer in time".to_owned()))?
+        .map_err(|e| match refused(&e) {
+            true => Failure::Refused(e.to_string()),
+            false => Failure::Other(format!("{e}: {:?}", std::error::Error::source(&e))),
+        })?;
     let mut resp = answer.map(Body::new);
-    for h in &HOP_BY_HOP {
-        resp.headers_mut().remove(h);
-    }
+    strip_hop_by_hop(resp.headers_mut());
     Ok(resp)
+}
+
+/// Whether the connection was refused (somewhere down the error's causes).
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -123,5 +184,29 @@ mod tests {
     fn the_owner_is_what_precedes_the_first_dot() {
         assert_eq!(owner_of("abcdEF-_.xyz"), Some("abcdEF-_"));
         assert_eq!(owner_of("plainToken22characters"), None);
+    }
+
+    #[test]
+    fn only_an_instance_id_is_taken_for_an_owner() {
+        assert_eq!(owner_of("abcdEF-_9.xyz"), None, "too long");
+        assert_eq!(owner_of("abc.xyz"), None, "too short");
+        assert_eq!(owner_of(&format!("{}.xyz", "a".repeat(4096))), None);
+        assert_eq!(owner_of("abcd EF_.xyz"), None);
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_not_passed_on() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "close, x-hop"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-connection", "keep-alive"),
+            ("x-hop", "1"),
+            ("origin", "http://a"),
+        ] {
+            h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["origin"]);
     }
 }

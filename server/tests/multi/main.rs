@@ -8,6 +8,7 @@ mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
 mod forward;
+mod forward_faults;
 mod health;
 mod soak;
 
