@@ -132,7 +132,8 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: OutboxRx, c
             }
             let _ = sink.send(Message::Close(Some(frame))).await;
         };
-        let _ = tokio::time::timeout(CLOSE_GRACE, flush).await;
+        // Boxed like the frame handler: only a closing connection needs it.
+        let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(flush)).await;
     }
 }
 
