@@ -40,12 +40,13 @@ async fn healthz_is_503_while_postgres_is_down_and_nothing_is_acked_meanwhile() 
     assert_eq!(http(one.addr, "GET", "/healthz").await.0, 200);
 }
 
-/// Resumes a paused cluster even if the test fails (else it stays stopped).
-struct Paused<'a>(&'a Postgres);
+/// Runs its closure when dropped: resumes a paused (SIGSTOPped) service
+/// even if the test fails, else it stays stopped.
+struct Resume<F: FnMut()>(F);
 
-impl Drop for Paused<'_> {
+impl<F: FnMut()> Drop for Resume<F> {
     fn drop(&mut self) {
-        let _ = self.0.resume();
+        (self.0)();
     }
 }
 
@@ -62,7 +63,9 @@ async fn a_stalled_postgres_fails_posts_and_health_instead_of_hanging() {
     ann.post("a0", "before").await;
     ann.read_until(1).await;
     pg.pause().expect("SIGSTOP PostgreSQL");
-    let paused = Paused(&pg);
+    let paused = Resume(|| {
+        let _ = pg.resume();
+    });
     ann.client.send(&post("p", "a1", "while stalled")).await;
     let rejected = |m: &ServerMsg| matches!(m, ServerMsg::Rejected { id, .. } if id == "a1");
     wait_for(&mut ann.client, std::time::Duration::from_secs(20), "a1 refused while PostgreSQL hangs", rejected).await;
@@ -73,15 +76,6 @@ async fn a_stalled_postgres_fails_posts_and_health_instead_of_hanging() {
     ann.post("a1", "after").await;
     ann.read_until(2).await;
     ann.assert_complete(2);
-}
-
-/// Resumes a paused Redis even if the test fails.
-struct PausedRedis<'a>(&'a tether_testkit::redis::Redis);
-
-impl Drop for PausedRedis<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.resume();
-    }
 }
 
 /// A hung Redis keeps its sockets open and answers nothing: no error ever
@@ -101,7 +95,9 @@ async fn a_hung_redis_turns_healthz_503_and_fanout_recovers_after_it() {
     ann.post("a0", "before").await;
     bob.read_until(1).await;
     bus.pause().expect("SIGSTOP Redis");
-    let paused = PausedRedis(&bus);
+    let paused = Resume(|| {
+        let _ = bus.resume();
+    });
     let why = wait_health(one.addr, 503).await;
     assert!(why.contains("bus unavailable"), "{why}");
     drop(paused);
