@@ -47,6 +47,8 @@ pub struct Metrics {
     pub rate_limited: Counter,
     pub connections_refused: Counter,
     connections_by_transport: Family<TransportLabel, Gauge>,
+    /// Emulated sessions (HTTP fallback) started since start.
+    emulated_sessions: Counter,
     /// Rooms that exist.
     pub rooms: Gauge,
     /// Room memberships now (a connection in three rooms counts three times).
@@ -86,6 +88,7 @@ impl Metrics {
         let rate_limited = Counter::default();
         let connections_refused = Counter::default();
         let connections_by_transport = Family::<TransportLabel, Gauge>::default();
+        let emulated_sessions = Counter::default();
         let rooms = Gauge::default();
         let members = Gauge::default();
         let rejects = Family::<ReasonLabel, Counter>::default();
@@ -146,6 +149,11 @@ impl Metrics {
             "WebSocket connections accepted since start",
             connections_total.clone(),
         );
+        registry.register(
+            "tether_emulated_sessions",
+            "Emulated sessions (HTTP fallback: SSE or long-poll) started since start",
+            emulated_sessions.clone(),
+        );
         registry.register("tether_messages_stored", "Chat messages durably stored", messages_stored.clone());
         registry.register(
             "tether_frames_malformed",
@@ -176,6 +184,7 @@ impl Metrics {
             registry,
             connections_open,
             connections_total,
+            emulated_sessions,
             messages_stored,
             frames_malformed,
             duplicate_posts,
@@ -237,6 +246,7 @@ impl Metrics {
     /// Counts an emulated session (HTTP fallback) under `transport` until
     /// the guard drops. `tether_connections_open` stays WebSocket-only (CONTRACT.md).
     pub fn transport_opened(&self, transport: &str) -> OpenTransport {
+        self.emulated_sessions.inc();
         let gauge =
             self.connections_by_transport.get_or_create(&TransportLabel { transport: transport.into() }).clone();
         gauge.inc();

@@ -201,7 +201,16 @@ async fn restart_counts(mut env: Env, n: usize, extra: &str) -> R<(i64, i64)> {
     for tab in &t[1..] {
         assert_eq!(env.settled(tab, n + 1, SETTLE).await?, first);
     }
-    assert_eq!(env.server_metric("tether_duplicate_posts_total").await?, 0, "each outbox sent once");
+    // Each outbox goes out once per connection. A tab that reached the
+    // server over the HTTP fallback first (its WebSocket retries ran out
+    // while the server was down) switches back make-before-break, and its
+    // handshake may resend a post whose ack was still on its way: the
+    // server deduplicates it. That is the only resend allowed.
+    let fallbacks = env.server_metric("tether_emulated_sessions_total").await?;
+    let duplicates = env.server_metric("tether_duplicate_posts_total").await?;
+    let mode = if extra.is_empty() { "shared" } else { "per tab" };
+    println!("FIGURE {n} tabs, {mode}: {duplicates} posts deduplicated, {fallbacks} fallback sessions");
+    assert!(duplicates <= fallbacks, "each outbox sent once ({duplicates} duplicates, {fallbacks} fallback sessions)");
     env.stop().await?;
     Ok((open, accepted))
 }
