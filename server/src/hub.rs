@@ -26,6 +26,7 @@ use crate::group_commit::GroupCommit;
 use crate::metrics::Metrics;
 use crate::outbox::{ConnId, Ending, Outbox, encode};
 use crate::store::{Store, StoreError};
+use crate::sync::lock;
 pub use remote::DEFAULT_RESYNC_MS;
 use room::Members;
 pub use room::Room;
@@ -114,11 +115,6 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, HubError> {
     Ok(tokio::task::spawn_blocking(f).await??)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Plain data behind the lock: a panic elsewhere leaves it usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Hub {

@@ -29,6 +29,7 @@ pub mod session;
 pub mod sqlite;
 pub mod static_files;
 pub mod store;
+mod sync;
 pub mod ws;
 
 use std::path::PathBuf;

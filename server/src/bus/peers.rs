@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::BusError;
+use crate::sync::lock;
 
 /// Registrations live this long unless refreshed.
 const TTL_SECS: u64 = 15;
@@ -207,12 +208,6 @@ async fn settled(conn: &mut MultiplexedConnection) -> bool {
         i.lines().find_map(|l| l.strip_prefix("uptime_in_seconds:")).and_then(|v| v.trim().parse::<u64>().ok())
     });
     uptime.is_none_or(|up| up > 2 * REFRESH.as_secs())
-}
-
-/// A poisoned lock only means another request panicked mid-update of a
-/// plain map or handle: the data is still usable.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

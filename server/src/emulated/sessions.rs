@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::ws::Message;
@@ -27,6 +27,7 @@ use crate::AppState;
 use crate::admission::{Refused, Ticket};
 use crate::outbox::{Ending, Outbox, OutboxRx};
 use crate::session::Session;
+use crate::sync::lock;
 
 /// Ended sessions remembered (to answer 410 rather than 404), at most this
 /// many and for this long: bounded memory whatever clients do.
@@ -45,10 +46,6 @@ pub struct Registry {
     live: Mutex<HashMap<String, Arc<Shared>>>,
     gone: Mutex<Gone>,
     creation: crate::addr_rate::AddrRate,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Registry {

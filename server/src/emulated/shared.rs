@@ -2,7 +2,7 @@
 //! by POSTs), the downstream [`Downlog`], who is attached, and how it ends.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::watch;
@@ -12,6 +12,7 @@ use super::downlog::{Downlog, End, Read};
 use crate::metrics::{Metrics, OpenTransport};
 use crate::outbox::Closer;
 use crate::session::Session;
+use crate::sync::lock;
 
 /// The upstream side: the chat session and the number of the last frame
 /// it was given. One POST at a time holds it.
@@ -42,10 +43,6 @@ pub struct Shared {
     /// Counts the session under the transport first used, until it ends.
     transport: Mutex<Option<OpenTransport>>,
     metrics: Arc<Metrics>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
