@@ -8,12 +8,9 @@ use crate::common::http;
 use tether_protocol::ServerMsg;
 use tether_testkit::postgres::Postgres;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthz_is_503_while_postgres_is_down_and_nothing_is_acked_meanwhile() {
-    if skip() {
-        return;
-    }
-    // Its own cluster: stopping the shared one would break the other tests.
+/// One instance on a PostgreSQL of its own (stopping or pausing the shared
+/// one would break the other tests), and ann in room `p` with one message.
+async fn on_own_postgres() -> (Postgres, tether_testkit::redis::Redis, crate::common::process::Proc, Viewer) {
     let pg = Postgres::start().expect("start PostgreSQL");
     let bus = redis();
     let one = instance(&pg.url("tether"), &bus.url());
@@ -21,6 +18,15 @@ async fn healthz_is_503_while_postgres_is_down_and_nothing_is_acked_meanwhile() 
     let mut ann = Viewer::join(one.addr, "ann", "p").await;
     ann.post("a0", "before").await;
     ann.read_until(1).await;
+    (pg, bus, one, ann)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_503_while_postgres_is_down_and_nothing_is_acked_meanwhile() {
+    if skip() {
+        return;
+    }
+    let (pg, _bus, one, mut ann) = on_own_postgres().await;
     pg.stop().expect("stop PostgreSQL");
     let why = wait_health(one.addr, 503).await;
     assert!(why.contains("store cannot write"), "{why}");
@@ -55,13 +61,7 @@ async fn a_stalled_postgres_fails_posts_and_health_instead_of_hanging() {
     if skip() {
         return;
     }
-    let pg = Postgres::start().expect("start PostgreSQL");
-    let bus = redis();
-    let one = instance(&pg.url("tether"), &bus.url());
-    wait_health(one.addr, 200).await;
-    let mut ann = Viewer::join(one.addr, "ann", "p").await;
-    ann.post("a0", "before").await;
-    ann.read_until(1).await;
+    let (pg, _bus, one, mut ann) = on_own_postgres().await;
     pg.pause().expect("SIGSTOP PostgreSQL");
     let paused = Resume(|| {
         let _ = pg.resume();
