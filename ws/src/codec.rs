@@ -83,10 +83,14 @@ impl<Tx: Serialize, Rx: DeserializeOwned> Codec<Tx, Rx> for JsonCodec {
     }
 
     fn decode(&self, frame: &Frame) -> Result<Rx, Self::Error> {
-        match frame {
-            Frame::Text(t) => serde_json::from_str(t),
-            Frame::Binary(b) => serde_json::from_slice(b),
-        }
+        // One reader for both kinds of frame: `from_slice` would compile the
+        // whole `Rx` decoder a second time (the app's wasm: 10 KB).
+        let text = match frame {
+            Frame::Text(t) => t.as_str(),
+            Frame::Binary(b) => std::str::from_utf8(b)
+                .map_err(|_| <serde_json::Error as serde::de::Error>::custom("binary frame is not valid UTF-8"))?,
+        };
+        serde_json::from_str(text)
     }
 }
 
@@ -163,6 +167,14 @@ mod tests {
         assert_eq!(decode::<Msg, Msg, _>(&JsonCodec, f), Incoming::Message(Msg::Pong { nonce: 3 }));
         let bin = Frame::Binary(br#"{"type":"pong","nonce":4}"#.to_vec());
         assert_eq!(decode::<Msg, Msg, _>(&JsonCodec, bin), Incoming::Message(Msg::Pong { nonce: 4 }));
+        let not_utf8 = Frame::Binary(b"{\"type\":\"pong\",\"x\":\"\xff\",\"nonce\":5}".to_vec());
+        match decode::<Msg, Msg, _>(&JsonCodec, not_utf8.clone()) {
+            Incoming::Undecodable { frame, error } => {
+                assert_eq!(frame, not_utf8);
+                assert_eq!(error, "binary frame is not valid UTF-8");
+            }
+            other => panic!("a binary frame that is not UTF-8 decoded as {other:?}"),
+        }
         for bad in ["not json", r#"{"type":"pong"}"#, ""] {
             match decode::<Msg, Msg, _>(&JsonCodec, bad.into()) {
                 Incoming::Undecodable { frame, error } => {
