@@ -41,9 +41,8 @@ impl<'de> Deserialize<'de> for MessageField {
 }
 
 /// Every field of every variant.
-#[derive(Deserialize)]
+#[derive(Default)]
 struct Fields {
-    #[serde(rename = "type")]
     kind: Option<String>,
     nick: Option<String>,
     protocol: Option<u32>,
@@ -67,6 +66,132 @@ struct Fields {
     retry_after_ms: Option<u64>,
     code: Option<ErrorCode>,
     nonce: Option<u64>,
+}
+
+/// A key of the frame's object; `Other` is ignored.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Key {
+    #[serde(rename = "type")]
+    Kind,
+    Nick,
+    Protocol,
+    MaxBodyChars,
+    Rooms,
+    Truncated,
+    Room,
+    Epoch,
+    Recovered,
+    History,
+    HasOlder,
+    Before,
+    Messages,
+    Members,
+    Total,
+    Message,
+    Id,
+    Seq,
+    Reason,
+    Detail,
+    RetryAfterMs,
+    Code,
+    Nonce,
+    #[serde(other)]
+    Other,
+}
+
+const KEYS: &[&str] = &[
+    "type",
+    "nick",
+    "protocol",
+    "max_body_chars",
+    "rooms",
+    "truncated",
+    "room",
+    "epoch",
+    "recovered",
+    "history",
+    "has_older",
+    "before",
+    "messages",
+    "members",
+    "total",
+    "message",
+    "id",
+    "seq",
+    "reason",
+    "detail",
+    "retry_after_ms",
+    "code",
+    "nonce",
+];
+
+/// Reads the value of `key` into `slot` (`null` reads as absent, as for a
+/// derived struct's `Option` field); a key seen twice is an error.
+fn read<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+    map: &mut A,
+    seen: &mut u32,
+    key: Key,
+    slot: &mut Option<T>,
+) -> Result<(), A::Error> {
+    let bit = 1 << key as u32;
+    if *seen & bit != 0 {
+        return Err(A::Error::duplicate_field(KEYS[key as usize]));
+    }
+    *seen |= bit;
+    *slot = map.next_value()?;
+    Ok(())
+}
+
+/// Only an object is read (a derived struct would also take a JSON array,
+/// and compile a second reader for it).
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a Tether server message object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let (mut f, mut seen) = (Fields::default(), 0u32);
+                while let Some(key) = map.next_key::<Key>()? {
+                    let m = &mut map;
+                    let s = &mut seen;
+                    match key {
+                        Key::Kind => read(m, s, key, &mut f.kind)?,
+                        Key::Nick => read(m, s, key, &mut f.nick)?,
+                        Key::Protocol => read(m, s, key, &mut f.protocol)?,
+                        Key::MaxBodyChars => read(m, s, key, &mut f.max_body_chars)?,
+                        Key::Rooms => read(m, s, key, &mut f.rooms)?,
+                        Key::Truncated => read(m, s, key, &mut f.truncated)?,
+                        Key::Room => read(m, s, key, &mut f.room)?,
+                        Key::Epoch => read(m, s, key, &mut f.epoch)?,
+                        Key::Recovered => read(m, s, key, &mut f.recovered)?,
+                        Key::History => read(m, s, key, &mut f.history)?,
+                        Key::HasOlder => read(m, s, key, &mut f.has_older)?,
+                        Key::Before => read(m, s, key, &mut f.before)?,
+                        Key::Messages => read(m, s, key, &mut f.messages)?,
+                        Key::Members => read(m, s, key, &mut f.members)?,
+                        Key::Total => read(m, s, key, &mut f.total)?,
+                        Key::Message => read(m, s, key, &mut f.message)?,
+                        Key::Id => read(m, s, key, &mut f.id)?,
+                        Key::Seq => read(m, s, key, &mut f.seq)?,
+                        Key::Reason => read(m, s, key, &mut f.reason)?,
+                        Key::Detail => read(m, s, key, &mut f.detail)?,
+                        Key::RetryAfterMs => read(m, s, key, &mut f.retry_after_ms)?,
+                        Key::Code => read(m, s, key, &mut f.code)?,
+                        Key::Nonce => read(m, s, key, &mut f.nonce)?,
+                        Key::Other => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(f)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 const VARIANTS: &[&str] = &[

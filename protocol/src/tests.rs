@@ -91,6 +91,19 @@ fn unknown_or_malformed_frames_are_errors_not_panics() {
 }
 
 #[test]
+fn server_frames_read_like_a_derived_struct() {
+    let read = |text: &str| serde_json::from_str::<ServerMsg>(text).map_err(|e| e.to_string());
+    // Unknown keys are skipped, in any position and of any shape.
+    assert_eq!(read(r#"{"x":[{"y":1}],"type":"pong","nonce":2,"z":null}"#), Ok(ServerMsg::Pong { nonce: 2 }));
+    // `null` is an absent field; a key given twice is refused, even after a `null`.
+    assert!(read(r#"{"type":"pong","nonce":null}"#).unwrap_err().starts_with("missing field `nonce`"));
+    assert!(read(r#"{"type":"pong","nonce":null,"nonce":1}"#).unwrap_err().starts_with("duplicate field `nonce`"));
+    assert!(read(r#"{"type":"pong","type":"pong","nonce":1}"#).unwrap_err().starts_with("duplicate field `type`"));
+    assert!(read(r#"{"type":"pong","nonce":"1"}"#).unwrap_err().starts_with("invalid type: string"));
+    assert!(read(r#"["pong",1]"#).is_err(), "only an object is a server message");
+}
+
+#[test]
 fn validation_limits() {
     assert!(validate_nick("ada").is_ok());
     assert_eq!(validate_nick(""), Err(ValidationError::Nick));
