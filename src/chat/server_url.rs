@@ -13,35 +13,59 @@ pub const META_NAME: &str = "tether-server";
 /// The WebSocket path under the base URL.
 const WS_PATH: &str = "/ws";
 
+/// The setting in double quotes, escaped exactly as `{:?}` writes a `str`,
+/// but through `Display`: the release app's `-Zfmt-debug=none` makes every
+/// `{:?}` print nothing (README, "App size").
+struct Quoted<'a>(&'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            // `str`'s Debug leaves `'` alone; `char::escape_debug` would not.
+            match c {
+                '\'' => f.write_char(c)?,
+                _ => write!(f, "{}", c.escape_debug())?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
 /// Why the meta tag's value is not a usable server base URL. Shown on the
 /// page as is, so each names the value and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServerUrlError {
     #[error(
-        "the page's tether-server setting {0:?} is not a web address: it must start with https:// or http:// \
-         (for example https://chat.example.com)"
+        "the page's tether-server setting {} is not a web address: it must start with https:// or http:// \
+         (for example https://chat.example.com)",
+        Quoted(.0)
     )]
     NotHttp(String),
     #[error(
-        "the page's tether-server setting {0:?} names a WebSocket address: give the server's base address \
-         with https:// or http:// instead (the app adds /ws itself)"
+        "the page's tether-server setting {} names a WebSocket address: give the server's base address \
+         with https:// or http:// instead (the app adds /ws itself)",
+        Quoted(.0)
     )]
     WebSocketScheme(String),
-    #[error("the page's tether-server setting {0:?} has no host name")]
+    #[error("the page's tether-server setting {} has no host name", Quoted(.0))]
     NoHost(String),
-    #[error("the page's tether-server setting {0:?} has a bad host or port")]
+    #[error("the page's tether-server setting {} has a bad host or port", Quoted(.0))]
     BadHost(String),
     #[error(
-        "the page's tether-server setting {0:?} has a query or fragment (?…, #…): give only \
-         scheme, host, port and, behind a proxy, a path prefix"
+        "the page's tether-server setting {} has a query or fragment (?…, #…): give only \
+         scheme, host, port and, behind a proxy, a path prefix",
+        Quoted(.0)
     )]
     QueryOrFragment(String),
     #[error(
-        "the page's tether-server setting {0:?} already ends in /ws: give the server's base address \
-         (the app adds /ws itself)"
+        "the page's tether-server setting {} already ends in /ws: give the server's base address \
+         (the app adds /ws itself)",
+        Quoted(.0)
     )]
     EndsInWs(String),
-    #[error("the page's tether-server setting {0:?} contains spaces or control characters")]
+    #[error("the page's tether-server setting {} contains spaces or control characters", Quoted(.0))]
     Spaces(String),
 }
 

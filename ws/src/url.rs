@@ -5,12 +5,33 @@
 //! says exactly what is wrong.
 
 use crate::WsError;
+use std::fmt;
+
+/// `s` in double quotes, escaped exactly as `{:?}` writes a `str`, but through
+/// `Display`: user-visible errors keep their text in the release app, whose
+/// `-Zfmt-debug=none` makes every `{:?}` print nothing (README, "App size").
+pub(crate) struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            // `str`'s Debug leaves `'` alone; `char::escape_debug` would not.
+            match c {
+                '\'' => f.write_char(c)?,
+                _ => write!(f, "{}", c.escape_debug())?,
+            }
+        }
+        f.write_char('"')
+    }
+}
 
 /// Resolve `url` against the page's address `page` (its `location.href`) and
 /// turn `http(s)` into `ws(s)`. Relative forms: `/ws` (root), `ws` or `./ws`
 /// and `../ws` (the page's directory), `//host/ws` (the page's scheme).
 pub fn resolve_url(url: &str, page: &str) -> Result<String, WsError> {
-    let bad = |why: &str| Err(WsError::InvalidUrl(format!("{url:?}: {why}")));
+    let bad = |why: &str| Err(WsError::InvalidUrl(format!("{}: {why}", Quoted(url))));
     let url = url.trim();
     if url.is_empty() {
         return bad("empty URL");
@@ -92,6 +113,17 @@ fn normalize(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_writes_what_debug_writes() {
+        for s in ["", "/ws", "it's \"x\" \\ y", "tab\tnl\ncr\r\u{0}\u{7f}", "é\u{301} ü \u{200b} 😀"] {
+            assert_eq!(Quoted(s).to_string(), format!("{s:?}"));
+        }
+        match resolve_url("ftp://h/\"x\"", "http://p/") {
+            Err(WsError::InvalidUrl(m)) => assert!(m.starts_with("\"ftp://h/\\\"x\\\"\": scheme"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     const PAGE: &str = "https://app.example.com/app/index.html?room=a#x";
 

@@ -47,7 +47,7 @@ impl Live {
             let list: js_sys::Array = protocols.iter().map(|p| JsValue::from_str(p)).collect();
             WebSocket::new_with_str_sequence(url, &list)
         }
-        .map_err(|e| js_error_text(&e))?;
+        .map_err(|e| js_error_text(&e, "the browser refused the URL"))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         registry::socket_created(&ws);
         let s = sink.clone();
@@ -115,9 +115,11 @@ impl Drop for Live {
     }
 }
 
-fn js_error_text(e: &JsValue) -> String {
+/// A browser exception as text (its message), through `Display`: the
+/// release app's `-Zfmt-debug=none` blanks `{:?}`.
+pub(crate) fn js_error_text(e: &JsValue, otherwise: &str) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
-        .unwrap_or_else(|| "the browser refused the URL".into())
+        .unwrap_or_else(|| otherwise.into())
 }

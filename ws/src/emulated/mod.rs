@@ -20,6 +20,7 @@ pub use wire::{CloseInfo, PollReply, SessionStarted, WireError, WireFrame, accep
 
 use crate::backoff::{BackoffConfig, RandomSource};
 use crate::codec::Frame;
+use crate::url::Quoted;
 use std::collections::VecDeque;
 
 /// Most frames in one POST.
@@ -42,11 +43,12 @@ pub struct Endpoints {
 impl Endpoints {
     /// From an absolute `ws:`/`wss:` URL (as the hook resolves it).
     pub fn new(ws_url: &str) -> Result<Self, String> {
-        let (scheme, rest) = ws_url.split_once("://").ok_or_else(|| format!("{ws_url:?}: not an absolute URL"))?;
+        let (scheme, rest) =
+            ws_url.split_once("://").ok_or_else(|| format!("{}: not an absolute URL", Quoted(ws_url)))?;
         let http = match scheme.to_ascii_lowercase().as_str() {
             "ws" | "http" => "http",
             "wss" | "https" => "https",
-            other => return Err(format!("{ws_url:?}: scheme {other} has no HTTP fallback")),
+            other => return Err(format!("{}: scheme {other} has no HTTP fallback", Quoted(ws_url))),
         };
         let rest = &rest[..rest.find('#').unwrap_or(rest.len())];
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));

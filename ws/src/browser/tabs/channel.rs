@@ -1,6 +1,7 @@
 //! The tabs' `BroadcastChannel`: post [`Wire`] messages, hear the others'.
 //! The handler is owned and detached on drop, never leaked.
 
+use crate::browser::socket::js_error_text;
 use crate::tabs::wire::Wire;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -13,7 +14,7 @@ pub(crate) struct Channel {
 
 impl Channel {
     pub fn open(name: &str, sink: impl Fn(Wire) + 'static) -> Result<Self, String> {
-        let bc = BroadcastChannel::new(name).map_err(|e| format!("{e:?}"))?;
+        let bc = BroadcastChannel::new(name).map_err(|e| js_error_text(&e, "no BroadcastChannel"))?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(w) = e.data().as_string().as_deref().and_then(Wire::decode) {
                 sink(w);

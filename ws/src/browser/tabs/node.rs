@@ -10,6 +10,7 @@ mod leading;
 use super::channel::Channel;
 use super::locks::Locks;
 use crate::browser::conn::{Conn, ConnSettings, now_ms};
+use crate::browser::socket::js_error_text;
 use crate::browser::sub::{Sub, Subscribers};
 use crate::codec::Codec;
 use crate::tabs::TabId;
@@ -99,7 +100,7 @@ where
                 node.run_election();
             }
         })
-        .map_err(|e| format!("{e:?}"))?;
+        .map_err(|e| js_error_text(&e, "no Web Locks"))?;
         *node.locks.borrow_mut() = Some(locks.clone());
         node.post(&Wire::Hello { from: tab, epoch: 0 });
         let me = node.me.clone();

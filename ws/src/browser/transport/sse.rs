@@ -19,7 +19,7 @@ pub(crate) struct SseStream {
 impl SseStream {
     /// Open `url` (`{base}/sse?session=…&after=…`), reporting to `sink`.
     pub fn open(url: &str, sink: Rc<dyn Fn(DownEvent)>) -> Result<Self, String> {
-        let es = EventSource::new(url).map_err(|_| format!("EventSource refused {url:?}"))?;
+        let es = EventSource::new(url).map_err(|_| format!("EventSource refused {}", crate::url::Quoted(url)))?;
         registry::event_source(true);
         let numbered = |e: &MessageEvent| e.last_event_id().trim().parse::<u64>().ok();
         let data = |e: &MessageEvent| e.data().as_string().unwrap_or_default();
