@@ -1,4 +1,5 @@
-//! The messages tabs exchange on the `BroadcastChannel`, as JSON text.
+//! The messages tabs exchange on the `BroadcastChannel`, as postcard bytes
+//! (JSON text too, for tools).
 
 use super::{ConnTag, TabId};
 use crate::codec::Frame;
@@ -122,6 +123,19 @@ impl Wire {
     pub fn decode(text: &str) -> Option<Self> {
         serde_json::from_str(text).ok()
     }
+
+    /// As channel bytes: what the tabs send. postcard writes no field names
+    /// and its reader follows only the sequence path of serde's derives, so
+    /// the app's wasm carries a fraction of the JSON reader and writer of
+    /// these types (README, "App size"). Only tabs of the same build read it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// From channel bytes; `None` for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
 }
 
 /// `state` as read on another tab's clock: `retry_at_ms` moved from the
@@ -147,8 +161,36 @@ mod tests {
             seq: 4,
             frame: Frame::Binary(vec![0, 255]),
         };
-        assert_eq!(Wire::decode(&w.encode()), Some(w));
+        assert_eq!(Wire::decode(&w.encode()), Some(w.clone()));
         assert_eq!(Wire::decode("{\"t\":\"Nope\"}"), None);
+        assert_eq!(Wire::from_bytes(&w.to_bytes()), Some(w));
+        let mut metrics = Metrics { tabs_fallback: Some("no locks".into()), ..Metrics::default() };
+        metrics.rtt_ms.add(f64::NAN);
+        metrics.rtt_ms.add(12.5);
+        let beat = Wire::Beat {
+            from: 1,
+            epoch: 2,
+            open: None,
+            state: ConnState::Reconnecting { attempt: 3, retry_at_ms: Some(4.5) },
+            at_ms: 6.0,
+            metrics: Box::new(metrics),
+        };
+        let bytes = beat.to_bytes();
+        match Wire::from_bytes(&bytes) {
+            Some(Wire::Beat { metrics, state, .. }) => {
+                assert_eq!(state, ConnState::Reconnecting { attempt: 3, retry_at_ms: Some(4.5) });
+                assert_eq!(
+                    metrics.rtt_ms.recent().map(f64::to_bits).collect::<Vec<_>>(),
+                    [f64::NAN.to_bits(), 12.5f64.to_bits()]
+                );
+                assert_eq!(metrics.tabs_fallback.as_deref(), Some("no locks"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for cut in [0, 1, bytes.len() / 2] {
+            assert_eq!(Wire::from_bytes(&bytes[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(Wire::from_bytes(&[200, 1, 2]), None);
     }
 
     #[test]

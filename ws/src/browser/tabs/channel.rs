@@ -1,4 +1,4 @@
-//! The tabs' `BroadcastChannel`: post [`Wire`] messages, hear the others'.
+//! The tabs' `BroadcastChannel`: post [`Wire`] messages (as bytes), hear the others'.
 //! The handler is owned and detached on drop, never leaked.
 
 use crate::browser::socket::js_error_text;
@@ -16,7 +16,8 @@ impl Channel {
     pub fn open(name: &str, sink: impl Fn(Wire) + 'static) -> Result<Self, String> {
         let bc = BroadcastChannel::new(name).map_err(|e| js_error_text(&e, "no BroadcastChannel"))?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(w) = e.data().as_string().as_deref().and_then(Wire::decode) {
+            let bytes = e.data().dyn_into::<js_sys::Uint8Array>().ok().map(|a| a.to_vec());
+            if let Some(w) = bytes.as_deref().and_then(Wire::from_bytes) {
                 sink(w);
             }
         });
@@ -25,7 +26,7 @@ impl Channel {
     }
 
     pub fn post(&self, w: &Wire) {
-        let _ = self.bc.post_message(&JsValue::from_str(&w.encode()));
+        let _ = self.bc.post_message(&js_sys::Uint8Array::from(&w.to_bytes()[..]));
     }
 }
 
