@@ -8,11 +8,14 @@ cargo build --release -p tether-server
 # it): size over speed for the app only; the server keeps `release` (-O3).
 # Where the toolchain has the standard library's sources, std is rebuilt
 # with panics that abort at once and without panic locations (README, "App
-# size": about 22 KB gzipped less; panic messages are lost). Its own target
-# dir, so these flags never invalidate the test builds.
+# size": about 22 KB gzipped less; panic messages are lost), and with std's
+# `optimize_for_size` feature (smaller sort and formatting code, about 4 KB
+# gzipped less). Its own target dir, so these flags never invalidate the test
+# builds.
 sysroot=$(wasm_env rustc --print sysroot)
 if [ -d "$sysroot/lib/rustlib/src/rust/library" ] || [ -d /usr/lib/rustlib/src/rust/library ]; then
   wasm_env env CARGO_TARGET_DIR="${WASM_TARGET_DIR}-app" RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+    CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
     RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" trunk build --release
 else
   echo "note: no standard library sources (rustup component add rust-src): building without panic=immediate-abort"
