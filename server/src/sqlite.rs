@@ -100,7 +100,7 @@ fn append_in(
     ts_ms: i64,
 ) -> Result<Appended, StoreError> {
     let existing = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"))?
+        .prepare_cached("SELECT room, seq, client_id, author, body, ts_ms FROM messages WHERE client_id = ?1")?
         .query_row([id], row_to_message)
         .optional()?;
     if let Some(row) = existing {
@@ -125,6 +125,43 @@ fn append_in(
         ts_ms,
     };
     Ok(Appended { message, duplicate: false })
+}
+
+/// One transaction for `posts`, with one result per post. Without
+/// `savepoints`, gives up (`None`, nothing stored) at the first post that
+/// failed after it may have written something; with them, each post runs
+/// in its own savepoint, so one that fails takes nothing else with it and
+/// leaves no gap in the seqs.
+fn append_all(
+    conn: &mut Connection,
+    posts: &[NewPost],
+    savepoints: bool,
+) -> Result<Option<Vec<Result<Appended, StoreError>>>, StoreError> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut out = Vec::with_capacity(posts.len());
+    for p in posts {
+        if !savepoints {
+            match append_in(&tx, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
+                Ok(appended) => out.push(Ok(appended)),
+                // Found missing before anything was written.
+                Err(e @ StoreError::NoSuchRoom(_)) => out.push(Err(e)),
+                // Dropping the transaction rolls the whole batch back.
+                Err(_) => return Ok(None),
+            }
+            continue;
+        }
+        let sp = tx.savepoint()?;
+        match append_in(&sp, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
+            Ok(appended) => {
+                sp.commit()?;
+                out.push(Ok(appended));
+            }
+            // Dropping the savepoint rolls back what this post wrote.
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    tx.commit()?;
+    Ok(Some(out))
 }
 
 impl Store for SqliteStore {
@@ -158,21 +195,14 @@ impl Store for SqliteStore {
 
     fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut out = Vec::with_capacity(posts.len());
-        for p in posts {
-            let sp = tx.savepoint()?;
-            match append_in(&sp, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
-                Ok(appended) => {
-                    sp.commit()?;
-                    out.push(Ok(appended));
-                }
-                // Dropping the savepoint rolls back what this post wrote.
-                Err(e) => out.push(Err(e)),
-            }
+        // A savepoint per post costs about as much CPU as the post itself,
+        // and almost no batch needs one: try without, and only if a post
+        // fails in a way that may have left part of it written, roll the
+        // whole (uncommitted) batch back and store it again post by post.
+        match append_all(&mut conn, posts, false)? {
+            Some(out) => Ok(out),
+            None => Ok(append_all(&mut conn, posts, true)?.unwrap_or_default()),
         }
-        tx.commit()?;
-        Ok(out)
     }
 
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
