@@ -16,15 +16,29 @@ use crate::procs::Proc;
 const BROADCAST: &str = r#"{"type":"message","#;
 
 /// Acked posts per second over `secs`, with `posters` closed-loop posters.
+///
+/// The posters run on a runtime of their own with one thread: the generator
+/// shares the two cores with the server it measures, and on the main
+/// (multi-threaded) runtime it spent a quarter of its CPU waking its other
+/// worker and switching between them.
 pub async fn posts_per_sec(server: &Proc, posters: usize, secs: f64) -> f64 {
-    let url = server.ws_url();
+    let (url, pid) = (server.ws_url(), server.pid());
+    tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("posters' runtime");
+        rt.block_on(measure(url, pid, posters, secs))
+    })
+    .await
+    .expect("posters run")
+}
+
+async fn measure(url: String, server_pid: u32, posters: usize, secs: f64) -> f64 {
     let mut conns = Vec::new();
     for p in 0..posters {
         let mut ws = connect(&url, Dialect::Tether, &format!("w{p}")).await.expect("poster connects");
         join(&mut ws, Dialect::Tether, &format!("write-{p}")).await.expect("poster joins");
         conns.push(ws);
     }
-    let cpu_before = (cpu_ticks(server.pid()), cpu_ticks(std::process::id()));
+    let cpu_before = (cpu_ticks(server_pid), cpu_ticks(std::process::id()));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
     let tasks: Vec<_> = conns
@@ -71,7 +85,7 @@ pub async fn posts_per_sec(server: &Proc, posters: usize, secs: f64) -> f64 {
         total += t.await.unwrap_or(0);
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let (server_cpu, own_cpu) = (cpu_ticks(server.pid()) - cpu_before.0, cpu_ticks(std::process::id()) - cpu_before.1);
+    let (server_cpu, own_cpu) = (cpu_ticks(server_pid) - cpu_before.0, cpu_ticks(std::process::id()) - cpu_before.1);
     // CPU per post (server, generator): robust to other load on the machine.
     let per_post = |ticks: f64| ticks / USER_HZ * 1e6 / total.max(1) as f64;
     eprintln!(
