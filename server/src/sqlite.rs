@@ -91,6 +91,10 @@ const COLUMNS: &str = "room, seq, client_id, author, body, ts_ms";
 
 /// One append inside the caller's transaction (not committed here): the
 /// original message if `id` is already stored, else the next seq.
+///
+/// The common case (a new id, an existing room) takes two statements: the
+/// insert reads the room's next seq itself and skips an id already stored,
+/// and only when it inserted nothing do we look for why.
 fn append_in(
     conn: &Connection,
     room: &str,
@@ -99,23 +103,24 @@ fn append_in(
     body: &str,
     ts_ms: i64,
 ) -> Result<Appended, StoreError> {
-    let existing = conn
-        .prepare_cached("SELECT room, seq, client_id, author, body, ts_ms FROM messages WHERE client_id = ?1")?
-        .query_row([id], row_to_message)
+    let inserted: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO messages (room, seq, client_id, author, body, ts_ms) \
+             SELECT name, last_seq + 1, ?2, ?3, ?4, ?5 FROM rooms WHERE name = ?1 \
+             ON CONFLICT(client_id) DO NOTHING RETURNING seq",
+        )?
+        .query_row(params![room, id, author, body, ts_ms], |r| r.get(0))
         .optional()?;
-    if let Some(row) = existing {
+    let Some(seq) = inserted else {
+        let existing = conn
+            .prepare_cached("SELECT room, seq, client_id, author, body, ts_ms FROM messages WHERE client_id = ?1")?
+            .query_row([id], row_to_message)
+            .optional()?;
+        let row = existing.ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
         let message = collect(std::iter::once(Ok(row)))?.remove(0);
         return Ok(Appended { message, duplicate: true });
-    }
-    let seq: i64 = conn
-        .prepare_cached("UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ?1 RETURNING last_seq")?
-        .query_row([room], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
-    conn.prepare_cached(
-        "INSERT INTO messages (room, seq, client_id, author, body, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![room, seq, id, author, body, ts_ms])?;
+    };
+    conn.prepare_cached("UPDATE rooms SET last_seq = ?2 WHERE name = ?1")?.execute(params![room, seq])?;
     let message = ChatMessage {
         room: room.to_owned(),
         seq: to_seq(seq)?,
