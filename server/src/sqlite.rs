@@ -192,8 +192,8 @@ impl Store for SqliteStore {
     }
 
     /// Group commit: one transaction, so one fsync, for the whole batch.
-    /// Each post runs in its own savepoint, so one that fails (a missing
-    /// room) takes nothing else with it and leaves no gap in the seqs.
+    /// A post that fails (a missing room) takes nothing else with it and
+    /// leaves no gap in the seqs (see `append_all`).
     fn commits_in_batches(&self) -> bool {
         true
     }

@@ -30,10 +30,7 @@ fn a_post_to_a_missing_room_fails_alone_and_repeats_in_a_batch_are_duplicates() 
     store.ensure_room("a").unwrap();
     let batch = [post("a", "1"), post("ghost", "2"), post("a", "3"), post("a", "1")];
     let results = store.append_batch(&batch).unwrap();
-    assert_eq!(
-        outcomes(&results),
-        vec![Ok((1, false)), Err("no such room".into()), Ok((2, false)), Ok((1, true))]
-    );
+    assert_eq!(outcomes(&results), vec![Ok((1, false)), Err("no such room".into()), Ok((2, false)), Ok((1, true))]);
     let stored: Vec<(u64, String)> = store.after("a", 0, 10).unwrap().into_iter().map(|m| (m.seq, m.id)).collect();
     assert_eq!(stored, vec![(1, "1".into()), (2, "3".into())]);
 }

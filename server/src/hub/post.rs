@@ -104,11 +104,11 @@ impl Hub {
 
     async fn answer(&self, room: &Room, members: &mut Members, poster: &Outbox, appended: Appended) -> Posted {
         let ChatMessage { room: stored_room, seq, id, .. } = &appended.message;
+        let seq = *seq;
         if appended.duplicate && *stored_room != room.name {
             return Posted::IdReused;
         }
-        let ack = ServerMsg::Ack { id: id.clone(), room: stored_room.clone(), seq: *seq };
-        let seq = *seq;
+        let ack = ServerMsg::Ack { id: id.clone(), room: stored_room.clone(), seq };
         if appended.duplicate {
             poster.push(&ack);
             self.metrics.duplicate_posts.inc();
