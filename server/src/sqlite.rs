@@ -91,6 +91,10 @@ const COLUMNS: &str = "room, seq, client_id, author, body, ts_ms";
 
 /// One append inside the caller's transaction (not committed here): the
 /// original message if `id` is already stored, else the next seq.
+///
+/// The common case (a new id, an existing room) takes two statements: the
+/// insert reads the room's next seq itself and skips an id already stored,
+/// and only when it inserted nothing do we look for why.
 fn append_in(
     conn: &Connection,
     room: &str,
@@ -99,23 +103,24 @@ fn append_in(
     body: &str,
     ts_ms: i64,
 ) -> Result<Appended, StoreError> {
-    let existing = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"))?
-        .query_row([id], row_to_message)
+    let inserted: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO messages (room, seq, client_id, author, body, ts_ms) \
+             SELECT name, last_seq + 1, ?2, ?3, ?4, ?5 FROM rooms WHERE name = ?1 \
+             ON CONFLICT(client_id) DO NOTHING RETURNING seq",
+        )?
+        .query_row(params![room, id, author, body, ts_ms], |r| r.get(0))
         .optional()?;
-    if let Some(row) = existing {
+    let Some(seq) = inserted else {
+        let existing = conn
+            .prepare_cached("SELECT room, seq, client_id, author, body, ts_ms FROM messages WHERE client_id = ?1")?
+            .query_row([id], row_to_message)
+            .optional()?;
+        let row = existing.ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
         let message = collect(std::iter::once(Ok(row)))?.remove(0);
         return Ok(Appended { message, duplicate: true });
-    }
-    let seq: i64 = conn
-        .prepare_cached("UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ?1 RETURNING last_seq")?
-        .query_row([room], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
-    conn.prepare_cached(
-        "INSERT INTO messages (room, seq, client_id, author, body, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![room, seq, id, author, body, ts_ms])?;
+    };
+    conn.prepare_cached("UPDATE rooms SET last_seq = ?2 WHERE name = ?1")?.execute(params![room, seq])?;
     let message = ChatMessage {
         room: room.to_owned(),
         seq: to_seq(seq)?,
@@ -125,6 +130,43 @@ fn append_in(
         ts_ms,
     };
     Ok(Appended { message, duplicate: false })
+}
+
+/// One transaction for `posts`, with one result per post. Without
+/// `savepoints`, gives up (`None`, nothing stored) at the first post that
+/// failed after it may have written something; with them, each post runs
+/// in its own savepoint, so one that fails takes nothing else with it and
+/// leaves no gap in the seqs.
+fn append_all(
+    conn: &mut Connection,
+    posts: &[NewPost],
+    savepoints: bool,
+) -> Result<Option<Vec<Result<Appended, StoreError>>>, StoreError> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut out = Vec::with_capacity(posts.len());
+    for p in posts {
+        if !savepoints {
+            match append_in(&tx, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
+                Ok(appended) => out.push(Ok(appended)),
+                // Found missing before anything was written.
+                Err(e @ StoreError::NoSuchRoom(_)) => out.push(Err(e)),
+                // Dropping the transaction rolls the whole batch back.
+                Err(_) => return Ok(None),
+            }
+            continue;
+        }
+        let sp = tx.savepoint()?;
+        match append_in(&sp, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
+            Ok(appended) => {
+                sp.commit()?;
+                out.push(Ok(appended));
+            }
+            // Dropping the savepoint rolls back what this post wrote.
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    tx.commit()?;
+    Ok(Some(out))
 }
 
 impl Store for SqliteStore {
@@ -150,29 +192,22 @@ impl Store for SqliteStore {
     }
 
     /// Group commit: one transaction, so one fsync, for the whole batch.
-    /// Each post runs in its own savepoint, so one that fails (a missing
-    /// room) takes nothing else with it and leaves no gap in the seqs.
+    /// A post that fails (a missing room) takes nothing else with it and
+    /// leaves no gap in the seqs (see `append_all`).
     fn commits_in_batches(&self) -> bool {
         true
     }
 
     fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut out = Vec::with_capacity(posts.len());
-        for p in posts {
-            let sp = tx.savepoint()?;
-            match append_in(&sp, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
-                Ok(appended) => {
-                    sp.commit()?;
-                    out.push(Ok(appended));
-                }
-                // Dropping the savepoint rolls back what this post wrote.
-                Err(e) => out.push(Err(e)),
-            }
+        // A savepoint per post costs about as much CPU as the post itself,
+        // and almost no batch needs one: try without, and only if a post
+        // fails in a way that may have left part of it written, roll the
+        // whole (uncommitted) batch back and store it again post by post.
+        match append_all(&mut conn, posts, false)? {
+            Some(out) => Ok(out),
+            None => Ok(append_all(&mut conn, posts, true)?.unwrap_or_default()),
         }
-        tx.commit()?;
-        Ok(out)
     }
 
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {

@@ -93,19 +93,31 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: OutboxRx, c
             _ = closer.ended() => break,
             m = rx.recv() => m,
         };
-        let Some(msg) = next else { break };
-        // Readiness and flushing are cancel-safe (nothing is lost if the
-        // connection ends meanwhile); `start_send` hands the frame over at once.
-        let ready = tokio::select! {
-            biased;
-            r = std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)) => r,
-            _ = closer.ended() => {
-                pending = Some(msg);
-                break;
+        let Some(mut msg) = next else { break };
+        // Every frame already queued goes to the socket before one flush: a
+        // post's ack and its broadcast, queued together, leave in one write
+        // rather than a system call each.
+        let fed = loop {
+            // Readiness and flushing are cancel-safe (nothing is lost if the
+            // connection ends meanwhile); `start_send` hands the frame over at once.
+            let ready = tokio::select! {
+                biased;
+                r = std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)) => r,
+                _ = closer.ended() => {
+                    pending = Some(msg);
+                    break false;
+                }
+            };
+            if ready.is_err() || sink.start_send_unpin(msg).is_err() {
+                closer.end(Ending::PeerGone);
+                break false;
+            }
+            match rx.try_recv() {
+                Some(m) => msg = m,
+                None => break true,
             }
         };
-        if ready.is_err() || sink.start_send_unpin(msg).is_err() {
-            closer.end(Ending::PeerGone);
+        if !fed {
             break;
         }
         let flushed = tokio::select! {

@@ -61,7 +61,7 @@ impl Hub {
     /// store that commits post by post: PostgreSQL); or, for `make bench`'s
     /// baseline (`--one-fsync-per-post`), one commit per post.
     async fn commit(&self, room: &Room, members: &mut Members, batch: Vec<Waiting>) {
-        let posts: Vec<NewPost> = batch.iter().map(|w| w.post.clone()).collect();
+        let (posts, batch): (Vec<NewPost>, Vec<_>) = batch.into_iter().map(|w| (w.post, (w.poster, w.done))).unzip();
         let results = if let Some(committer) = self.committer.as_ref().filter(|_| self.group_commit) {
             committer.submit(posts).await
         } else {
@@ -87,34 +87,37 @@ impl Hub {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(room = room.name, posts = batch.len(), error = %e, "group commit failed");
-                for w in batch {
-                    let _ = w.done.send(Err(HubError::Batch(e.clone())));
+                for (_, done) in batch {
+                    let _ = done.send(Err(HubError::Batch(e.clone())));
                 }
                 return;
             }
         };
-        for (w, appended) in batch.into_iter().zip(results) {
+        for ((poster, done), appended) in batch.into_iter().zip(results) {
             let posted = match appended {
-                Ok(a) => Ok(self.answer(room, members, &w.poster, a).await),
+                Ok(a) => Ok(self.answer(room, members, &poster, a).await),
                 Err(e) => Err(HubError::from(e)),
             };
-            let _ = w.done.send(posted);
+            let _ = done.send(posted);
         }
     }
 
     async fn answer(&self, room: &Room, members: &mut Members, poster: &Outbox, appended: Appended) -> Posted {
-        let ChatMessage { room: stored_room, seq, id, .. } = appended.message.clone();
-        if appended.duplicate && stored_room != room.name {
+        let ChatMessage { room: stored_room, seq, id, .. } = &appended.message;
+        let seq = *seq;
+        if appended.duplicate && *stored_room != room.name {
             return Posted::IdReused;
         }
-        let ack = ServerMsg::Ack { id, room: stored_room, seq };
+        let ack = ServerMsg::Ack { id: id.clone(), room: stored_room.clone(), seq };
         if appended.duplicate {
             poster.push(&ack);
             self.metrics.duplicate_posts.inc();
             return Posted::Duplicate;
         }
         self.metrics.messages_stored.inc();
-        self.publish(Event::Message { message: appended.message.clone() });
+        if self.bus().is_some() {
+            self.publish(Event::Message { message: appended.message.clone() });
+        }
         // A client resumes from the highest seq it holds, its own acked
         // messages included, so the ack must not overtake a lower seq: one
         // another instance stored and we have not delivered yet (a reconnect
