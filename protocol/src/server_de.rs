@@ -100,7 +100,7 @@ enum Key {
     Other,
 }
 
-const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     "type",
     "nick",
     "protocol",

@@ -100,7 +100,16 @@ fn server_frames_read_like_a_derived_struct() {
     assert!(read(r#"{"type":"pong","nonce":null,"nonce":1}"#).unwrap_err().starts_with("duplicate field `nonce`"));
     assert!(read(r#"{"type":"pong","type":"pong","nonce":1}"#).unwrap_err().starts_with("duplicate field `type`"));
     assert!(read(r#"{"type":"pong","nonce":"1"}"#).unwrap_err().starts_with("invalid type: string"));
-    assert!(read(r#"["pong",1]"#).is_err(), "only an object is a server message");
+    // A derived struct also read a sequence (`["welcome","ada",1,2000]`); the
+    // server never sends one.
+    for seq in [r#"["pong",1]"#, r#"["welcome","ada",1,2000]"#] {
+        assert!(read(seq).is_err(), "only an object is a server message: {seq}");
+    }
+    // Each key's name in the error is its own: `KEYS` follows `Key`'s order.
+    for key in crate::server_de::KEYS {
+        let twice = format!(r#"{{"{key}":null,"{key}":null}}"#);
+        assert!(read(&twice).unwrap_err().starts_with(&format!("duplicate field `{key}`")), "{twice}");
+    }
 }
 
 #[test]

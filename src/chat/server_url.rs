@@ -10,28 +10,10 @@
 /// The meta tag's `name`.
 pub const META_NAME: &str = "tether-server";
 
+use tether_ws::url::Quoted;
+
 /// The WebSocket path under the base URL.
 const WS_PATH: &str = "/ws";
-
-/// The setting in double quotes, escaped exactly as `{:?}` writes a `str`,
-/// but through `Display`: the release app's `-Zfmt-debug=none` makes every
-/// `{:?}` print nothing (README, "App size").
-struct Quoted<'a>(&'a str);
-
-impl std::fmt::Display for Quoted<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use std::fmt::Write;
-        f.write_char('"')?;
-        for c in self.0.chars() {
-            // `str`'s Debug leaves `'` alone; `char::escape_debug` would not.
-            match c {
-                '\'' => f.write_char(c)?,
-                _ => write!(f, "{}", c.escape_debug())?,
-            }
-        }
-        f.write_char('"')
-    }
-}
 
 /// Why the meta tag's value is not a usable server base URL. Shown on the
 /// page as is, so each names the value and the fix.

@@ -84,7 +84,7 @@ impl<Tx: Serialize, Rx: DeserializeOwned> Codec<Tx, Rx> for JsonCodec {
 
     fn decode(&self, frame: &Frame) -> Result<Rx, Self::Error> {
         // One reader for both kinds of frame: `from_slice` would compile the
-        // whole `Rx` decoder a second time (the app's wasm: 10 KB).
+        // whole `Rx` decoder a second time (the app's wasm: 28.7 KB raw).
         let text = match frame {
             Frame::Text(t) => t.as_str(),
             Frame::Binary(b) => std::str::from_utf8(b)

@@ -8,9 +8,11 @@ use crate::WsError;
 use std::fmt;
 
 /// `s` in double quotes, escaped exactly as `{:?}` writes a `str`, but through
-/// `Display`: user-visible errors keep their text in the release app, whose
-/// `-Zfmt-debug=none` makes every `{:?}` print nothing (README, "App size").
-pub(crate) struct Quoted<'a>(pub &'a str);
+/// `Display`: an error a user reads should not depend on `Debug` output, which
+/// a size-tuned build may strip (`-Zfmt-debug=none`: README, "App size").
+/// Public so that apps quoting user input in their own errors (a bad setting,
+/// a bad address) write it the same way the hook does.
+pub struct Quoted<'a>(pub &'a str);
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

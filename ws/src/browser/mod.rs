@@ -55,7 +55,7 @@ where
             return Err(why);
         }
         let name = url.as_ref().unwrap_or_else(|e| e);
-        let base = format!("tether-ws {name} {}", self.opts.tabs_key);
+        let base = format!("tether-ws/{} {name} {}", crate::tabs::wire::WIRE_VERSION, self.opts.tabs_key);
         let key = shared::Key::new::<Tx, Rx, C>(&base);
         if let Some(node) = shared::lookup::<TabNode<Tx, Rx, C>>(&key) {
             return Ok(Link::Tabs(node));

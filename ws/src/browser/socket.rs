@@ -115,8 +115,9 @@ impl Drop for Live {
     }
 }
 
-/// A browser exception as text (its message), through `Display`: the
-/// release app's `-Zfmt-debug=none` blanks `{:?}`.
+/// A browser exception as text (its message), through `Display`: `{:?}` of a
+/// `JsValue` pulls wasm-bindgen's `debugString` glue into every app, and would
+/// print nothing in a build with `-Zfmt-debug=none` (README, "App size").
 pub(crate) fn js_error_text(e: &JsValue, otherwise: &str) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))

@@ -1,11 +1,20 @@
 //! The messages tabs exchange on the `BroadcastChannel`, as postcard bytes
-//! (JSON text too, for tools).
+//! (and as JSON text, which a person can read when debugging a channel).
 
 use super::{ConnTag, TabId};
 use crate::codec::Frame;
 use crate::metrics::Metrics;
 use crate::state::ConnState;
 use serde::{Deserialize, Serialize};
+
+/// The version of [`Wire`]'s byte encoding, part of the channel's and the
+/// locks' names. postcard writes no names or tags a reader could check, so a
+/// tab of another build could read a changed message as a different valid
+/// one (a tab id as an epoch); with the version in the names, tabs of builds
+/// that encode differently never meet and each build's tabs share among
+/// themselves. Bump it whenever `Wire` or anything it carries changes shape:
+/// the `golden_bytes` test fails until then.
+pub const WIRE_VERSION: u32 = 1;
 
 /// A connection command a follower asks the leader to carry out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,9 +141,13 @@ impl Wire {
         postcard::to_allocvec(self).unwrap_or_default()
     }
 
-    /// From channel bytes; `None` for anything else.
+    /// From channel bytes; `None` for anything else, including a message
+    /// with bytes left over (postcard's reader would ignore them).
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        postcard::from_bytes(bytes).ok()
+        match postcard::take_from_bytes(bytes) {
+            Ok((w, [])) => Some(w),
+            _ => None,
+        }
     }
 }
 
@@ -192,6 +205,54 @@ mod tests {
         }
         assert_eq!(Wire::from_bytes(&[200, 1, 2]), None);
     }
+
+    /// One message of each variant as bytes. When this fails, the encoding
+    /// changed: bump [`WIRE_VERSION`], then update the bytes.
+    #[test]
+    fn golden_bytes() {
+        let conn = ConnTag { leader: 1, epoch: 2, n: 3 };
+        let all = [
+            Wire::Hello { from: 9, epoch: 2 },
+            Wire::Beat {
+                from: 1,
+                epoch: 2,
+                open: Some(conn),
+                state: ConnState::Open,
+                at_ms: 0.5,
+                metrics: Box::new(Metrics { state: crate::metrics::StateName("open"), ..Metrics::default() }),
+            },
+            Wire::Frame { from: 1, epoch: 2, conn, seq: 4, frame: Frame::Text("hi".into()) },
+            Wire::Closed { from: 1, epoch: 2, code: 1000, reason: "bye".into(), clean: true },
+            Wire::Took { from: 1, to: 9, upto: 5 },
+            Wire::Handshake { from: 9, conn, frames: vec![Frame::Binary(vec![7])] },
+            Wire::Send { from: 9, conn, seq: 6, frame: Frame::Text("x".into()) },
+            Wire::Command { from: 9, cmd: Remote::Close },
+            Wire::Bye { from: 1 },
+        ];
+        let hex: Vec<String> = all.iter().map(|w| w.to_bytes().iter().map(|b| format!("{b:02x}")).collect()).collect();
+        assert_eq!(
+            hex, GOLDEN,
+            "the tabs' byte encoding changed: bump WIRE_VERSION ({WIRE_VERSION}), then these bytes"
+        );
+        for w in all {
+            let mut bytes = w.to_bytes();
+            assert_eq!(Wire::from_bytes(&bytes).as_ref(), Some(&w));
+            bytes.push(0);
+            assert_eq!(Wire::from_bytes(&bytes), None, "trailing bytes refused: {w:?}");
+        }
+    }
+
+    const GOLDEN: [&str; 9] = [
+        "000902",
+        "0101020101020302000000000000e03f00046f70656e00000000000000000000000000000000000000000000000000000000000000000000",
+        "0201020102030400026869",
+        "030102e8070362796501",
+        "04010905",
+        "050901020301010107",
+        "060901020306000178",
+        "070901",
+        "0801",
+    ];
 
     #[test]
     fn retry_times_move_to_the_readers_clock() {
