@@ -66,17 +66,20 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ext: E
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
         .on_upgrade(move |socket| {
             let tracker = state.tracker().clone();
-            tracker.track_future(run(socket, state, ticket))
+            // Split here, not in `run`: an argument of an async fn stays in
+            // its future for the connection's whole life even once moved
+            // out, and the socket is a few hundred bytes.
+            let (sink, stream) = socket.split();
+            tracker.track_future(run(sink, stream, state, ticket))
         })
 }
 
-async fn run(socket: WebSocket, state: AppState, _ticket: Ticket) {
+async fn run(sink: SplitSink<WebSocket, Message>, stream: SplitStream<WebSocket>, state: AppState, _ticket: Ticket) {
     let _open = state.metrics().connection_opened();
     let slow = state.metrics().slow_consumer_closes.clone();
     let (outbox, rx) = Outbox::new(state.hub().next_conn_id(), state.settings().limits.outbox_bytes, slow);
     let _registration = state.hub().register(outbox.clone());
     let closer = outbox.closer.clone();
-    let (sink, stream) = socket.split();
     let mut session = Session::new(state.clone(), outbox);
     tokio::join!(write_loop(sink, rx, &closer), read_loop(stream, &mut session, &closer));
     Box::pin(session.leave_all()).await;
@@ -139,7 +142,9 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: OutboxRx, c
 
 async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, closer: &Closer) {
     let shutdown = session.state().shutdown_token().clone();
-    let limits = session.state().settings().limits.clone();
+    // Only what the loop needs, not a clone of all the limits: whatever is
+    // alive across an await sits in every idle connection's task.
+    let limits = &session.state().settings().limits;
     let hello_deadline = Instant::now() + Duration::from_millis(limits.hello_timeout_ms);
     let idle = Duration::from_millis(limits.idle_timeout_ms);
     let ping_every = Duration::from_millis(limits.ping_interval_ms.max(10));
