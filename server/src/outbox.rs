@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use axum::extract::ws::{Message, Utf8Bytes};
 use prometheus_client::metrics::counter::Counter;
 use tether_protocol::{MAX_FRAME_BYTES, ServerMsg, close_code};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
 use crate::sync::lock;
 
@@ -37,10 +37,14 @@ pub enum Ending {
 }
 
 /// One-shot "this connection is over, and why".
+///
+/// A `Notify` rather than a `CancellationToken`: the token allocates its
+/// own tree node (about 150 bytes per connection) and takes a mutex on
+/// every check, and nothing here needs child tokens.
 #[derive(Debug, Default)]
 pub struct Closer {
     ending: OnceLock<Ending>,
-    token: CancellationToken,
+    notify: Notify,
 }
 
 impl Closer {
@@ -48,7 +52,7 @@ impl Closer {
     /// connection's tasks.
     pub fn end(&self, ending: Ending) {
         let _ = self.ending.set(ending);
-        self.token.cancel();
+        self.notify.notify_waiters();
     }
 
     pub fn close(&self, code: u16, reason: &'static str) {
@@ -59,12 +63,20 @@ impl Closer {
         self.ending.get()
     }
 
+    /// Resolves once [`Closer::end`] has been called. Cancel-safe.
     pub async fn ended(&self) {
-        self.token.cancelled().await
+        let notified = self.notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        // Registered before the check, so an `end` in between still wakes it.
+        notified.as_mut().enable();
+        if self.is_ended() {
+            return;
+        }
+        notified.await
     }
 
     pub fn is_ended(&self) -> bool {
-        self.token.is_cancelled()
+        self.ending.get().is_some()
     }
 }
 
