@@ -78,6 +78,7 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ext: E
 /// Not an `async fn`: that would copy its arguments into locals of the
 /// future, keeping each twice for the connection's life; this block uses
 /// the captured ones in place (the sink is borrowed, not moved, below).
+#[allow(clippy::manual_async_fn)]
 fn run(
     mut sink: SplitSink<WebSocket, Message>,
     stream: SplitStream<WebSocket>,
