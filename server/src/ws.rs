@@ -5,6 +5,7 @@
 //! a slow client, an oversize frame and the peer leaving all take the same
 //! path, and the connection gauge and room membership are always cleaned up.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -66,24 +67,49 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, ext: E
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
         .on_upgrade(move |socket| {
             let tracker = state.tracker().clone();
-            tracker.track_future(run(socket, state, ticket))
+            // Split here, not in `run`: an argument of an async fn stays in
+            // its future for the connection's whole life even once moved
+            // out, and the socket is a few hundred bytes.
+            let (sink, stream) = socket.split();
+            tracker.track_future(run(sink, stream, state, ticket))
         })
 }
 
-async fn run(socket: WebSocket, state: AppState, _ticket: Ticket) {
-    let _open = state.metrics().connection_opened();
-    let slow = state.metrics().slow_consumer_closes.clone();
-    let (outbox, rx) = Outbox::new(state.hub().next_conn_id(), state.settings().limits.outbox_bytes, slow);
-    let _registration = state.hub().register(outbox.clone());
-    let closer = outbox.closer.clone();
-    let (sink, stream) = socket.split();
-    let mut session = Session::new(state.clone(), outbox);
-    tokio::join!(write_loop(sink, rx, &closer), read_loop(stream, &mut session, &closer));
-    Box::pin(session.leave_all()).await;
-    tracing::debug!(conn = session.conn_id(), ending = ?closer.ending(), "connection ended");
+/// Not an `async fn`: that would copy its arguments into locals of the
+/// future, keeping each twice for the connection's life; this block uses
+/// the captured ones in place (the sink is borrowed, not moved, below).
+#[allow(clippy::manual_async_fn)]
+fn run(
+    mut sink: SplitSink<WebSocket, Message>,
+    stream: SplitStream<WebSocket>,
+    state: AppState,
+    ticket: Ticket,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let _admitted = &ticket;
+        let _open = state.metrics().connection_opened();
+        let slow = state.metrics().slow_consumer_closes.clone();
+        let (outbox, rx) = Outbox::new(state.hub().next_conn_id(), state.settings().limits.outbox_bytes, slow);
+        let _registration = state.hub().register(outbox.clone());
+        let closer = outbox.closer.clone();
+        // Shutdown ends every registered connection once (`serve`); one that
+        // registered after that sees the token already cancelled.
+        if state.shutdown_token().is_cancelled() {
+            closer.end(shutting_down());
+        }
+        let mut session = Session::new(state.clone(), outbox);
+        tokio::join!(write_loop(&mut sink, rx, &closer), read_loop(stream, &mut session, &closer));
+        Box::pin(session.leave_all()).await;
+        tracing::debug!(conn = session.conn_id(), ending = ?closer.ending(), "connection ended");
+    }
 }
 
-async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: OutboxRx, closer: &Closer) {
+/// How shutdown ends a connection: 1001, after what was queued for it.
+pub fn shutting_down() -> Ending {
+    Ending::Close { code: close_code::GOING_AWAY, reason: "server shutting down" }
+}
+
+async fn write_loop(sink: &mut SplitSink<WebSocket, Message>, mut rx: OutboxRx, closer: &Closer) {
     // A frame taken from the queue but not yet accepted by the socket when
     // the connection was told to end.
     let mut pending = None;
@@ -150,8 +176,9 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: OutboxRx, c
 }
 
 async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, closer: &Closer) {
-    let shutdown = session.state().shutdown_token().clone();
-    let limits = session.state().settings().limits.clone();
+    // Only what the loop needs, not a clone of all the limits: whatever is
+    // alive across an await sits in every idle connection's task.
+    let limits = &session.state().settings().limits;
     let hello_deadline = Instant::now() + Duration::from_millis(limits.hello_timeout_ms);
     let idle = Duration::from_millis(limits.idle_timeout_ms);
     let ping_every = Duration::from_millis(limits.ping_interval_ms.max(10));
@@ -161,10 +188,6 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, cl
         let frame = tokio::select! {
             biased;
             _ = closer.ended() => break true,
-            _ = shutdown.cancelled() => {
-                closer.close(close_code::GOING_AWAY, "server shutting down");
-                continue;
-            }
             _ = tokio::time::sleep_until(hello_deadline), if !session.greeted() => {
                 tracing::info!(conn = session.conn_id(), "no hello in time; closing with 1008");
                 closer.close(close_code::POLICY, "no hello in time");

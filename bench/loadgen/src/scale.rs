@@ -1,8 +1,6 @@
 //! Server scale: resident memory per idle connection at 1,000 and 10,000
 //! connections, and a room's fan-out to 1,000 members (post to last receipt).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
@@ -35,72 +33,95 @@ pub async fn idle_rss(server: &Proc, dialect: Dialect, steps: &[usize]) -> Vec<(
     out
 }
 
-/// Post-to-last-receipt latencies (ms) over `posts` sequential posts into a
-/// room of `members` connections, sorted.
-pub async fn fanout(server: &Proc, dialect: Dialect, members: usize, posts: usize) -> Vec<f64> {
-    let url = server.ws_url();
-    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
-    let joined = Arc::new(AtomicUsize::new(0));
-    let conns = futures_util::future::join_all((0..members).map(|i| {
-        let url = url.clone();
-        let joined = joined.clone();
-        async move {
-            // One nickname for all: presence changes would otherwise be
-            // announced to every member on each join.
-            let mut ws = connect(&url, dialect, "member").await.ok()?;
-            join(&mut ws, dialect, "fan").await.ok()?;
-            joined.fetch_add(1, Ordering::Relaxed);
-            let _ = i;
-            Some(ws)
-        }
-    }))
-    .await;
-    let conns: Vec<_> = conns.into_iter().flatten().collect();
-    let n = conns.len();
-    for ws in conns {
-        let tx = tx.clone();
-        hold(ws, move |t| {
-            if let Some(idx) = marker(t) {
-                let _ = tx.send((idx, Instant::now()));
+/// A room of `members` connections on one server, and a poster in it.
+struct Room {
+    dialect: Dialect,
+    members: usize,
+    receipts: mpsc::UnboundedReceiver<(usize, Instant)>,
+    poster: futures_util::stream::SplitSink<crate::clients::Ws, Message>,
+}
+
+impl Room {
+    async fn open(server: &Proc, dialect: Dialect, members: usize) -> Self {
+        let url = server.ws_url();
+        let (tx, receipts) = mpsc::unbounded_channel::<(usize, Instant)>();
+        let conns = futures_util::future::join_all((0..members).map(|_| {
+            let url = url.clone();
+            async move {
+                // One nickname for all: presence changes would otherwise be
+                // announced to every member on each join.
+                let mut ws = connect(&url, dialect, "member").await.ok()?;
+                join(&mut ws, dialect, "fan").await.ok()?;
+                Some(ws)
             }
+        }))
+        .await;
+        let conns: Vec<_> = conns.into_iter().flatten().collect();
+        let members = conns.len();
+        for ws in conns {
+            let tx = tx.clone();
+            hold(ws, move |t| {
+                if let Some(idx) = marker(t) {
+                    let _ = tx.send((idx, Instant::now()));
+                }
+            });
+        }
+        let mut poster = connect(&url, dialect, "poster").await.expect("poster connects");
+        join(&mut poster, dialect, "fan").await.expect("poster joins");
+        let (poster, stream) = futures_util::StreamExt::split(poster);
+        tokio::spawn(async move {
+            let mut stream = stream;
+            while futures_util::StreamExt::next(&mut stream).await.is_some() {}
         });
+        Self { dialect, members, receipts, poster }
     }
-    let mut poster = connect(&url, dialect, "poster").await.expect("poster connects");
-    join(&mut poster, dialect, "fan").await.expect("poster joins");
-    let (mut sink, stream) = futures_util::StreamExt::split(poster);
-    tokio::spawn(async move {
-        let mut stream = stream;
-        while futures_util::StreamExt::next(&mut stream).await.is_some() {}
-    });
-    let mut lat = Vec::new();
-    for i in 0..posts {
+
+    /// Post `i`; ms until every member has it (None if some never did).
+    async fn post(&mut self, i: usize) -> Option<f64> {
         let body = format!("fanmark-{i}-end");
-        let msg = match dialect {
+        let msg = match self.dialect {
             Dialect::Tether => text(&ClientMsg::Post { room: "fan".into(), id: format!("fan-{i}"), body }),
             Dialect::Plain => Message::text(body),
         };
         let t0 = Instant::now();
-        if sink.send(msg).await.is_err() {
-            break;
-        }
+        self.poster.send(msg).await.ok()?;
         let mut got = 0;
         let mut last = t0;
-        while got < n {
-            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+        while got < self.members {
+            match tokio::time::timeout(Duration::from_secs(10), self.receipts.recv()).await {
                 Ok(Some((idx, at))) if idx == i => {
                     got += 1;
                     last = at;
                 }
                 Ok(Some(_)) => {}
-                _ => break,
+                _ => return None,
             }
         }
-        if got == n {
-            lat.push(last.duration_since(t0).as_secs_f64() * 1000.0);
+        Some(last.duration_since(t0).as_secs_f64() * 1000.0)
+    }
+}
+
+/// Post-to-last-receipt latencies (ms), sorted, over `posts` sequential
+/// posts into a room of `members` connections on each of two servers. The
+/// posts alternate between the two (one at a time), so both sides see the
+/// same moments of a noisy machine rather than one side a busy stretch.
+pub async fn fanout_pair(a: (&Proc, Dialect), b: (&Proc, Dialect), members: usize, posts: usize) -> [Vec<f64>; 2] {
+    let mut rooms = [Room::open(a.0, a.1, members).await, Room::open(b.0, b.1, members).await];
+    let mut lat = [Vec::new(), Vec::new()];
+    for i in 0..posts {
+        for (room, lat) in rooms.iter_mut().zip(lat.iter_mut()) {
+            lat.extend(room.post(i).await);
         }
     }
-    lat.sort_by(f64::total_cmp);
-    eprintln!("  {dialect:?}: fan-out to {n} members, {} of {posts} posts reached all", lat.len());
+    for (room, lat) in rooms.iter().zip(lat.iter_mut()) {
+        lat.sort_by(f64::total_cmp);
+        eprintln!(
+            "  {:?}: fan-out to {} members, {} of {posts} posts reached all",
+            room.dialect,
+            room.members,
+            lat.len()
+        );
+    }
     lat
 }
 
