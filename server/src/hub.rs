@@ -181,7 +181,15 @@ impl Hub {
         outbox.push(&ServerMsg::Rooms { rooms, truncated: names.len() > MAX_ROOM_LIST });
     }
 
-    /// Ends every connection (test faults, shutdown). Returns how many.
+    /// Asks every connection to end with 1001 once the frame it is handling
+    /// is done (shutdown: see [`crate::outbox::Closer::ask_shutdown`]).
+    pub fn shut_down_all(&self) {
+        for c in self.lock_registry().0.values() {
+            c.outbox.closer.ask_shutdown();
+        }
+    }
+
+    /// Ends every connection at once (test faults). Returns how many.
     pub fn end_all(&self, ending: Ending) -> usize {
         let reg = self.lock_registry();
         for c in reg.0.values() {

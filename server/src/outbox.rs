@@ -8,7 +8,7 @@
 //! what bounds memory: a client that stops reading can pin at most that much.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
@@ -44,6 +44,9 @@ pub enum Ending {
 #[derive(Debug, Default)]
 pub struct Closer {
     ending: OnceLock<Ending>,
+    /// Shutdown asked the reader to end the connection between frames (see
+    /// [`Closer::ask_shutdown`]).
+    shutting_down: AtomicBool,
     notify: Notify,
 }
 
@@ -63,16 +66,36 @@ impl Closer {
         self.ending.get()
     }
 
+    /// Asks the connection's reader to end it once the frame it is handling
+    /// is done, rather than ending it at once: a post in flight when the
+    /// server shuts down is acked before the Close, so nothing is stored
+    /// without its author hearing of it.
+    pub fn ask_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves once [`Closer::ask_shutdown`] has been called. Cancel-safe.
+    pub async fn shutdown_asked(&self) {
+        self.wait_for(|c| c.shutting_down.load(Ordering::Acquire)).await
+    }
+
     /// Resolves once [`Closer::end`] has been called. Cancel-safe.
     pub async fn ended(&self) {
-        let notified = self.notify.notified();
-        let mut notified = std::pin::pin!(notified);
-        // Registered before the check, so an `end` in between still wakes it.
-        notified.as_mut().enable();
-        if self.is_ended() {
-            return;
+        self.wait_for(Self::is_ended).await
+    }
+
+    async fn wait_for(&self, done: impl Fn(&Self) -> bool) {
+        loop {
+            let notified = self.notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the check, so a wake-up in between is not missed.
+            notified.as_mut().enable();
+            if done(self) {
+                return;
+            }
+            notified.await
         }
-        notified.await
     }
 
     pub fn is_ended(&self) -> bool {

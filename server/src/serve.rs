@@ -12,7 +12,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-use crate::{AppState, ServerError, app, ws};
+use crate::{AppState, ServerError, app};
 
 /// How long shutdown waits for sockets to finish closing.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -80,7 +80,7 @@ pub async fn serve(
     // Every WebSocket is told here, in one pass, instead of each watching
     // the shared token: its lock, taken by every connection each time it
     // wakes, slowed room fan-out (see `ws::run` for connections arriving now).
-    state.hub().end_all(ws::shutting_down());
+    state.hub().shut_down_all();
     http_conns.close();
     // A stuck keep-alive client must not hold shutdown hostage.
     if tokio::time::timeout(SHUTDOWN_GRACE, http_conns.wait()).await.is_err() {

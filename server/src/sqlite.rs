@@ -161,6 +161,10 @@ fn append_all(
                 sp.commit()?;
                 out.push(Ok(appended));
             }
+            // SQLite rolled the whole transaction back itself (a full disk,
+            // an I/O error): going on would commit the rest post by post in
+            // autocommit mode, so every post of the batch gets the error.
+            Err(e) if sp.is_autocommit() => return Err(e),
             // Dropping the savepoint rolls back what this post wrote.
             Err(e) => out.push(Err(e)),
         }
@@ -206,7 +210,8 @@ impl Store for SqliteStore {
         // whole (uncommitted) batch back and store it again post by post.
         match append_all(&mut conn, posts, false)? {
             Some(out) => Ok(out),
-            None => Ok(append_all(&mut conn, posts, true)?.unwrap_or_default()),
+            None => append_all(&mut conn, posts, true)?
+                .ok_or_else(|| StoreError::Corrupt("a batch stored post by post gave no results".into())),
         }
     }
 

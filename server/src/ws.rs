@@ -35,6 +35,8 @@ const CLOSE_GRACE: Duration = Duration::from_millis(1500);
 /// per connection, 1 KiB 7.8 KiB, 256 B 7.0 KiB.
 const READ_BUFFER: usize = 256;
 const WRITE_BUFFER: usize = 8 * 1024;
+/// Frames written before one flush at most (see `write_loop`).
+const RUN_FRAMES: usize = 64;
 /// A cap, not an allocation: every frame we send fits in MAX_FRAME_BYTES
 /// (history is paged), so the write buffer never grows past this.
 const MAX_WRITE_BUFFER: usize = 2 * MAX_FRAME_BYTES + WRITE_BUFFER;
@@ -110,20 +112,30 @@ pub fn shutting_down() -> Ending {
 }
 
 async fn write_loop(sink: &mut SplitSink<WebSocket, Message>, mut rx: OutboxRx, closer: &Closer) {
-    // A frame taken from the queue but not yet accepted by the socket when
-    // the connection was told to end.
+    // A frame taken from the queue but not yet accepted by the socket: the
+    // first of the next run, or, once the connection was told to end, the
+    // first of the backlog sent before the Close.
     let mut pending = None;
     loop {
-        let next = tokio::select! {
-            biased;
-            _ = closer.ended() => break,
-            m = rx.recv() => m,
+        let next = match pending.take() {
+            Some(m) if !closer.is_ended() => Some(m),
+            taken => {
+                pending = taken;
+                tokio::select! {
+                    biased;
+                    _ = closer.ended() => break,
+                    m = rx.recv() => m,
+                }
+            }
         };
         let Some(mut msg) = next else { break };
         // Every frame already queued goes to the socket before one flush: a
         // post's ack and its broadcast, queued together, leave in one write
-        // rather than a system call each.
+        // rather than a system call each. A run stops at `RUN_FRAMES` so that
+        // reads and an ending connection are looked at between runs.
+        let mut run = 0;
         let fed = loop {
+            run += 1;
             // Readiness and flushing are cancel-safe (nothing is lost if the
             // connection ends meanwhile); `start_send` hands the frame over at once.
             let ready = tokio::select! {
@@ -139,7 +151,11 @@ async fn write_loop(sink: &mut SplitSink<WebSocket, Message>, mut rx: OutboxRx, 
                 break false;
             }
             match rx.try_recv() {
-                Some(m) => msg = m,
+                Some(m) if run < RUN_FRAMES => msg = m,
+                Some(m) => {
+                    pending = Some(m);
+                    break true;
+                }
                 None => break true,
             }
         };
@@ -154,6 +170,10 @@ async fn write_loop(sink: &mut SplitSink<WebSocket, Message>, mut rx: OutboxRx, 
         if flushed.is_err() {
             closer.end(Ending::PeerGone);
             break;
+        }
+        if pending.is_some() {
+            // A long backlog: let the read side (same task) run between runs.
+            tokio::task::yield_now().await;
         }
     }
     if let Some(Ending::Close { code, reason }) = closer.ending() {
@@ -188,6 +208,11 @@ async fn read_loop(mut stream: SplitStream<WebSocket>, session: &mut Session, cl
         let frame = tokio::select! {
             biased;
             _ = closer.ended() => break true,
+            // Between frames: a post being handled is acked first.
+            _ = closer.shutdown_asked() => {
+                closer.end(shutting_down());
+                continue;
+            }
             _ = tokio::time::sleep_until(hello_deadline), if !session.greeted() => {
                 tracing::info!(conn = session.conn_id(), "no hello in time; closing with 1008");
                 closer.close(close_code::POLICY, "no hello in time");
