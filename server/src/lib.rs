@@ -8,6 +8,7 @@ pub mod addr_rate;
 pub mod admission;
 pub mod bus;
 pub mod cli;
+pub mod closer;
 pub mod config;
 pub mod emulated;
 pub mod faults;

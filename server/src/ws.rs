@@ -35,7 +35,10 @@ const CLOSE_GRACE: Duration = Duration::from_millis(1500);
 /// per connection, 1 KiB 7.8 KiB, 256 B 7.0 KiB.
 const READ_BUFFER: usize = 256;
 const WRITE_BUFFER: usize = 8 * 1024;
-/// Frames written before one flush at most (see `write_loop`).
+/// Frames written before one flush at most (see `write_loop`): enough for
+/// every post's ack and broadcast to share a write under load, few enough
+/// (with 256-byte chat frames, about two `WRITE_BUFFER`s) that the reader
+/// and an ending connection are looked at often.
 const RUN_FRAMES: usize = 64;
 /// A cap, not an allocation: every frame we send fits in MAX_FRAME_BYTES
 /// (history is paged), so the write buffer never grows past this.
@@ -88,6 +91,9 @@ fn run(
     ticket: Ticket,
 ) -> impl Future<Output = ()> + Send {
     async move {
+        // Held for the connection's life: dropping the ticket when `run`
+        // returns its future would free the admission slot at the upgrade
+        // and lift the per-address and total caps.
         let _admitted = &ticket;
         let _open = state.metrics().connection_opened();
         let slow = state.metrics().slow_consumer_closes.clone();

@@ -193,7 +193,12 @@ async fn run(
         tokio::select! {
             biased;
             _ = closer.ended() => break,
-            _ = shutdown.cancelled() => closer.close(close_code::GOING_AWAY, "server shutting down"),
+            _ = shutdown.cancelled() => {
+                // Between frames, as on /ws: a post being handled (`feed`
+                // holds `up`) is acked before the 1001.
+                let _between = shared.up.lock().await;
+                closer.close(close_code::GOING_AWAY, "server shutting down");
+            }
             _ = tokio::time::sleep_until(hello_deadline), if !greeted => {
                 greeted = shared.up.lock().await.session.greeted();
                 if !greeted {
