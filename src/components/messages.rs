@@ -8,7 +8,7 @@
 //! Scrolling to the top (or the button there) loads the page before, and
 //! the view stays on the message the user was reading when it arrives.
 
-use super::message_row::{MessageRow, RowState, Rows};
+use super::message_row::{MessageRow, RowState, Rows, local_time};
 use crate::chat::Chat;
 use leptos::html::Ul;
 use leptos::prelude::*;
@@ -37,6 +37,11 @@ const READING_MAX: usize = 1000;
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = expect_context::<Chat>();
+    // The browser loads its locale data on the first time formatted (over
+    // 10 ms): while idle, not when the first message arrives.
+    request_idle_callback(|| {
+        local_time(js_sys::Date::now());
+    });
     let (logs, room) = (chat.logs, chat.room);
     let window = RwSignal::new(WINDOW);
     let rows: Rows = StoredValue::new(HashMap::new());
@@ -111,15 +116,35 @@ pub fn MessageList() -> impl IntoView {
     // The list's height when an older page was asked for by scrolling up.
     let anchor = StoredValue::new(None::<i32>);
     let unseen = RwSignal::new(0usize);
-    let to_bottom = move || {
-        if let Some(el) = list.get_untracked() {
-            el.set_scroll_top(el.scroll_height());
-        }
+    // Following new rows: the scroll waits for the next frame, when this
+    // one's layout is done, so it never forces a layout of its own (a burst
+    // changes the rows more than once a frame); at most one per frame.
+    let follow = StoredValue::new(false);
+    let follow_soon = move || {
         unseen.set(0);
         stick.set(true);
         if window.get_untracked() != WINDOW {
             window.set(WINDOW);
         }
+        if follow.get_value() {
+            return;
+        }
+        follow.set_value(true);
+        request_animation_frame(move || {
+            if follow.try_update_value(|f| *f = false).is_none() || stick.try_get_untracked() != Some(true) {
+                return;
+            }
+            if let Some(el) = list.try_get_untracked().flatten() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+    };
+    // At once: the first rows, another room, or the user asked.
+    let to_bottom = move || {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        follow_soon();
     };
     // Shows older messages above, keeping the view where it is: more of
     // those held, else the server's page before them.
@@ -155,7 +180,7 @@ pub fn MessageList() -> impl IntoView {
         match prev {
             Some((pr, pfirst, plast)) if pr == r => {
                 if stick.get_untracked() && (last != plast || first != pfirst) {
-                    to_bottom();
+                    follow_soon();
                 } else if last != plast {
                     let fresh = ids.with(|ids| match plast.and_then(|p| ids.iter().rposition(|i| *i == p)) {
                         Some(pos) => ids.len() - pos - 1,
