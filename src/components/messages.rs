@@ -120,6 +120,9 @@ pub fn MessageList() -> impl IntoView {
     // one's layout is done, so it never forces a layout of its own (a burst
     // changes the rows more than once a frame); at most one per frame.
     let follow = StoredValue::new(false);
+    // Our last scroll to the newest has not been reported yet: its scroll
+    // event may find rows added meanwhile, which is not the user leaving.
+    let ours = StoredValue::new(false);
     let follow_soon = move || {
         unseen.set(0);
         stick.set(true);
@@ -135,14 +138,14 @@ pub fn MessageList() -> impl IntoView {
                 return;
             }
             if let Some(el) = list.try_get_untracked().flatten() {
-                el.set_scroll_top(el.scroll_height());
+                scroll_to_end(&el, ours);
             }
         });
     };
     // At once: the first rows, another room, or the user asked.
     let to_bottom = move || {
         if let Some(el) = list.get_untracked() {
-            el.set_scroll_top(el.scroll_height());
+            scroll_to_end(&el, ours);
         }
         follow_soon();
     };
@@ -202,7 +205,10 @@ pub fn MessageList() -> impl IntoView {
     let on_scroll = move |_| {
         let Some(el) = list.get_untracked() else { return };
         let bottom = at_bottom(&el);
-        stick.set(bottom);
+        if bottom || !ours.get_value() {
+            stick.set(bottom);
+        }
+        ours.set_value(false);
         if bottom {
             unseen.set(0);
         }
@@ -219,7 +225,7 @@ pub fn MessageList() -> impl IntoView {
                         "Load older messages"</button> }
                 }
             </Show>
-            <ul class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
+            <ul class="messages" class:following=move || stick.get() data-testid="message-list" node_ref=list on:scroll=on_scroll
                 aria-live="polite" aria-relevant="additions" aria-label="Messages" tabindex="0">
                 <For each=move || ids.get() key=|id| id.clone() let:id>
                     <MessageRow id rows />
@@ -231,6 +237,16 @@ pub fn MessageList() -> impl IntoView {
                 </button>
             </Show>
         </div>
+    }
+}
+
+/// Scrolls `el` to its end, noting in `ours` when that moved it (a scroll
+/// event follows).
+fn scroll_to_end(el: &web_sys::HtmlElement, ours: StoredValue<bool>) {
+    let before = el.scroll_top();
+    el.set_scroll_top(el.scroll_height());
+    if el.scroll_top() != before {
+        ours.set_value(true);
     }
 }
 
