@@ -30,6 +30,8 @@ const PAGE: usize = 100;
 /// messages: a burst shows its newest at once, and the rest of the window
 /// fills in above over the next frames (bounded work per frame).
 const ENTER_PER_FRAME: usize = 40;
+/// A scroll this soon after the user handled the list is theirs.
+const USER_MS: f64 = 1000.0;
 /// While the user reads further up, the window grows with new messages so
 /// the rows being read stay, up to this many.
 const READING_MAX: usize = 1000;
@@ -202,10 +204,18 @@ pub fn MessageList() -> impl IntoView {
         (r, first, last)
     });
     let older_button = show_older.clone();
-    let on_scroll = move |_| {
+    // When the user last handled the list (wheel, touch, keys, pointer):
+    // only then is a scroll away from the bottom theirs. Rows changing make
+    // scroll events too (the browser clamping the offset as the window
+    // shrinks), which may find more rows come in since; a scripted event
+    // (not trusted) counts as the user's.
+    let handled = StoredValue::new(f64::NEG_INFINITY);
+    let handle = move || handled.set_value(js_sys::Date::now());
+    let on_scroll = move |ev: web_sys::Event| {
         let Some(el) = list.get_untracked() else { return };
         let bottom = at_bottom(&el);
-        if bottom || !ours.get_value() {
+        let user = !ev.is_trusted() || js_sys::Date::now() - handled.get_value() < USER_MS;
+        if bottom || (user && !ours.get_value()) {
             stick.set(bottom);
         }
         ours.set_value(false);
@@ -226,6 +236,8 @@ pub fn MessageList() -> impl IntoView {
                 }
             </Show>
             <ul class="messages" class:following=move || stick.get() data-testid="message-list" node_ref=list on:scroll=on_scroll
+                on:wheel=move |_| handle() on:touchmove=move |_| handle() on:keydown=move |_| handle()
+                on:pointerdown=move |_| handle() on:pointermove=move |ev| if ev.buttons() != 0 { handle() }
                 aria-live="polite" aria-relevant="additions" aria-label="Messages" tabindex="0">
                 <For each=move || ids.get() key=|id| id.clone() let:id>
                     <MessageRow id rows />
