@@ -37,25 +37,25 @@ fn icon(s: Status) -> (&'static str, &'static str) {
     }
 }
 
-/// `ms` as a time of day in the user's locale ("14:05", "2:05 PM"). A burst
-/// shares one minute: formatted once (the browser's formatter is slow).
-fn local_time(ms: f64) -> String {
+/// `ms` as a time of day in the user's locale ("14:05", "2:05 PM"). One
+/// formatter for the page (`toLocaleTimeString` with options builds a new
+/// one per call), and a burst shares one minute: formatted once.
+pub fn local_time(ms: f64) -> String {
     thread_local! {
         static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+        static FORMAT: js_sys::Function = {
+            let opts = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&opts, &"hour".into(), &"numeric".into());
+            let _ = js_sys::Reflect::set(&opts, &"minute".into(), &"2-digit".into());
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &opts).format()
+        };
     }
     let minute = (ms / 60_000.0).floor() as i64;
     if let Some(s) = LAST.with_borrow(|(m, s)| (*m == minute).then(|| s.clone())) {
         return s;
     }
     let date = js_sys::Date::new(&JsValue::from_f64(ms));
-    let opts = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&opts, &"hour".into(), &"numeric".into());
-    let _ = js_sys::Reflect::set(&opts, &"minute".into(), &"2-digit".into());
-    let f = js_sys::Reflect::get(&date, &"toLocaleTimeString".into()).ok();
-    let s = f
-        .and_then(|f| js_sys::Function::from(f).call2(&date, &JsValue::UNDEFINED, &opts).ok())
-        .and_then(|s| s.as_string())
-        .unwrap_or_default();
+    let s = FORMAT.with(|f| f.call1(&JsValue::UNDEFINED, &date).ok()).and_then(|s| s.as_string()).unwrap_or_default();
     LAST.with_borrow_mut(|last| *last = (minute, s.clone()));
     s
 }

@@ -53,6 +53,14 @@ pub trait Codec<Tx, Rx>: 'static {
     /// Turn a received frame into a message. Called once per frame, even when
     /// several components share the connection.
     fn decode(&self, frame: &Frame) -> Result<Rx, Self::Error>;
+
+    /// Decode a frame the hook no longer needs, handing it back on failure.
+    /// The hook calls this for every inbound frame; a codec that can take
+    /// the frame's buffer as it is (text as `String`) overrides it to save a
+    /// copy per message. The default borrows and calls [`Codec::decode`].
+    fn decode_owned(&self, frame: Frame) -> Result<Rx, (Self::Error, Frame)> {
+        self.decode(&frame).map_err(|e| (e, frame))
+    }
 }
 
 /// One inbound frame as the app sees it.
@@ -120,6 +128,16 @@ impl Codec<String, String> for TextCodec {
             Frame::Binary(b) => String::from_utf8(b.clone()).map_err(|_| RawCodecError::NotUtf8(b.len())),
         }
     }
+
+    fn decode_owned(&self, frame: Frame) -> Result<String, (Self::Error, Frame)> {
+        match frame {
+            Frame::Text(t) => Ok(t),
+            Frame::Binary(b) => String::from_utf8(b).map_err(|e| {
+                let b = e.into_bytes();
+                (RawCodecError::NotUtf8(b.len()), Frame::Binary(b))
+            }),
+        }
+    }
 }
 
 /// Raw bytes in binary frames; a text frame arrives as its UTF-8 bytes.
@@ -139,13 +157,20 @@ impl Codec<Vec<u8>, Vec<u8>> for BinaryCodec {
             Frame::Binary(b) => b.clone(),
         })
     }
+
+    fn decode_owned(&self, frame: Frame) -> Result<Vec<u8>, (Self::Error, Frame)> {
+        Ok(match frame {
+            Frame::Text(t) => t.into_bytes(),
+            Frame::Binary(b) => b,
+        })
+    }
 }
 
 /// Decode with `codec`, keeping an undecodable frame and its reason.
 pub(crate) fn decode<Tx, Rx, C: Codec<Tx, Rx>>(codec: &C, frame: Frame) -> Incoming<Rx> {
-    match codec.decode(&frame) {
+    match codec.decode_owned(frame) {
         Ok(rx) => Incoming::Message(rx),
-        Err(e) => Incoming::Undecodable { error: e.to_string(), frame },
+        Err((e, frame)) => Incoming::Undecodable { error: e.to_string(), frame },
     }
 }
 
@@ -189,6 +214,7 @@ mod tests {
     #[test]
     fn text_codec_accepts_utf8_binary_and_names_the_problem_otherwise() {
         assert_eq!(TextCodec.encode(&"hi".to_owned()), Ok(Frame::Text("hi".into())));
+        assert_eq!(decode::<String, String, _>(&TextCodec, "hi".into()), Incoming::Message("hi".into()));
         assert_eq!(
             decode::<String, String, _>(&TextCodec, Frame::Binary(b"ok".to_vec())),
             Incoming::Message("ok".into())

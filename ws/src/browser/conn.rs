@@ -31,7 +31,11 @@ use std::rc::{Rc, Weak};
 /// Milliseconds on the monotonic page clock (`performance.now()`), the clock
 /// of `ConnState::Reconnecting::retry_at_ms`.
 pub fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+    // Looked up once: every inbound frame asks.
+    thread_local! {
+        static PERFORMANCE: Option<web_sys::Performance> = web_sys::window().and_then(|w| w.performance());
+    }
+    PERFORMANCE.with(|p| p.as_ref().map_or_else(js_sys::Date::now, web_sys::Performance::now))
 }
 
 pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {

@@ -77,14 +77,14 @@ impl<Tx: 'static, Rx: Clone + Send + Sync + 'static> Sub<Tx, Rx> {
         }
     }
 
-    pub fn deliver(&self, incoming: &Incoming<Rx>) {
+    pub fn deliver(&self, incoming: Incoming<Rx>) {
         if !self.mounted() {
             registry::late_event();
             return;
         }
-        (self.on_message)(incoming);
+        (self.on_message)(&incoming);
         if self.mounted() {
-            self.sig.message.set(Some(incoming.clone()));
+            self.sig.message.set(Some(incoming));
         }
     }
 
@@ -176,9 +176,21 @@ impl<Tx: 'static, Rx: Clone + Send + Sync + 'static> Subscribers<Tx, Rx> {
         }
     }
 
-    pub fn deliver(&self, incoming: &Incoming<Rx>) {
-        for sub in self.all() {
-            sub.deliver(incoming);
+    /// Each subscriber gets its own copy; the last one takes `incoming`
+    /// itself, so the usual single subscriber costs no copy (and no snapshot).
+    pub fn deliver(&self, incoming: Incoming<Rx>) {
+        let only = {
+            let subs = self.0.borrow();
+            (subs.len() == 1).then(|| subs[0].clone())
+        };
+        if let Some(sub) = only {
+            return sub.deliver(incoming);
         }
+        let mut all = self.all();
+        let Some(last) = all.pop() else { return };
+        for sub in all {
+            sub.deliver(incoming.clone());
+        }
+        last.deliver(incoming);
     }
 }

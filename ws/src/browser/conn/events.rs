@@ -135,7 +135,7 @@ where
             web_sys::console::warn_1(&format!("use_websocket: unreadable frame: {error}").into());
             self.subs.report(&WsError::Decode(error.clone()));
         }
-        self.subs.deliver(&incoming);
+        self.subs.deliver(incoming);
     }
 }
 

@@ -147,6 +147,6 @@ where
         if let Incoming::Undecodable { error, .. } = &incoming {
             self.subs.report(&WsError::Decode(error.clone()));
         }
-        self.subs.deliver(&incoming);
+        self.subs.deliver(incoming);
     }
 }
