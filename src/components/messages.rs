@@ -30,8 +30,6 @@ const PAGE: usize = 100;
 /// messages: a burst shows its newest at once, and the rest of the window
 /// fills in above over the next frames (bounded work per frame).
 const ENTER_PER_FRAME: usize = 40;
-/// A scroll this soon after the user handled the list is theirs.
-const USER_MS: f64 = 1000.0;
 /// While the user reads further up, the window grows with new messages so
 /// the rows being read stay, up to this many.
 const READING_MAX: usize = 1000;
@@ -118,38 +116,15 @@ pub fn MessageList() -> impl IntoView {
     // The list's height when an older page was asked for by scrolling up.
     let anchor = StoredValue::new(None::<i32>);
     let unseen = RwSignal::new(0usize);
-    // Following new rows: the scroll waits for the next frame, when this
-    // one's layout is done, so it never forces a layout of its own (a burst
-    // changes the rows more than once a frame); at most one per frame.
-    let follow = StoredValue::new(false);
-    // Our last scroll to the newest has not been reported yet: its scroll
-    // event may find rows added meanwhile, which is not the user leaving.
-    let ours = StoredValue::new(false);
-    let follow_soon = move || {
+    let to_bottom = move || {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
         unseen.set(0);
         stick.set(true);
         if window.get_untracked() != WINDOW {
             window.set(WINDOW);
         }
-        if follow.get_value() {
-            return;
-        }
-        follow.set_value(true);
-        request_animation_frame(move || {
-            if follow.try_update_value(|f| *f = false).is_none() || stick.try_get_untracked() != Some(true) {
-                return;
-            }
-            if let Some(el) = list.try_get_untracked().flatten() {
-                scroll_to_end(&el, ours);
-            }
-        });
-    };
-    // At once: the first rows, another room, or the user asked.
-    let to_bottom = move || {
-        if let Some(el) = list.get_untracked() {
-            scroll_to_end(&el, ours);
-        }
-        follow_soon();
     };
     // Shows older messages above, keeping the view where it is: more of
     // those held, else the server's page before them.
@@ -185,7 +160,7 @@ pub fn MessageList() -> impl IntoView {
         match prev {
             Some((pr, pfirst, plast)) if pr == r => {
                 if stick.get_untracked() && (last != plast || first != pfirst) {
-                    follow_soon();
+                    to_bottom();
                 } else if last != plast {
                     let fresh = ids.with(|ids| match plast.and_then(|p| ids.iter().rposition(|i| *i == p)) {
                         Some(pos) => ids.len() - pos - 1,
@@ -204,21 +179,10 @@ pub fn MessageList() -> impl IntoView {
         (r, first, last)
     });
     let older_button = show_older.clone();
-    // When the user last handled the list (wheel, touch, keys, pointer):
-    // only then is a scroll away from the bottom theirs. Rows changing make
-    // scroll events too (the browser clamping the offset as the window
-    // shrinks), which may find more rows come in since; a scripted event
-    // (not trusted) counts as the user's.
-    let handled = StoredValue::new(f64::NEG_INFINITY);
-    let handle = move || handled.set_value(js_sys::Date::now());
-    let on_scroll = move |ev: web_sys::Event| {
+    let on_scroll = move |_| {
         let Some(el) = list.get_untracked() else { return };
         let bottom = at_bottom(&el);
-        let user = !ev.is_trusted() || js_sys::Date::now() - handled.get_value() < USER_MS;
-        if bottom || (user && !ours.get_value()) {
-            stick.set(bottom);
-        }
-        ours.set_value(false);
+        stick.set(bottom);
         if bottom {
             unseen.set(0);
         }
@@ -235,9 +199,7 @@ pub fn MessageList() -> impl IntoView {
                         "Load older messages"</button> }
                 }
             </Show>
-            <ul class="messages" class:following=move || stick.get() data-testid="message-list" node_ref=list on:scroll=on_scroll
-                on:wheel=move |_| handle() on:touchmove=move |_| handle() on:keydown=move |_| handle()
-                on:pointerdown=move |_| handle() on:pointermove=move |ev| if ev.buttons() != 0 { handle() }
+            <ul class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
                 aria-live="polite" aria-relevant="additions" aria-label="Messages" tabindex="0">
                 <For each=move || ids.get() key=|id| id.clone() let:id>
                     <MessageRow id rows />
@@ -249,16 +211,6 @@ pub fn MessageList() -> impl IntoView {
                 </button>
             </Show>
         </div>
-    }
-}
-
-/// Scrolls `el` to its end, noting in `ours` when that moved it (a scroll
-/// event follows).
-fn scroll_to_end(el: &web_sys::HtmlElement, ours: StoredValue<bool>) {
-    let before = el.scroll_top();
-    el.set_scroll_top(el.scroll_height());
-    if el.scroll_top() != before {
-        ours.set_value(true);
     }
 }
 
