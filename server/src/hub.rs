@@ -235,7 +235,7 @@ impl Hub {
         });
         self.rooms.lock().await.insert(name.to_owned(), room.clone());
         if info.created {
-            self.publish(Event::RoomAdded { room: name.to_owned() });
+            self.publish(|| Event::RoomAdded { room: name.to_owned() });
         }
         Ok((room, self.add_name(name, info.created)))
     }

@@ -113,7 +113,7 @@ fn append_in(
         .optional()?;
     let Some(seq) = inserted else {
         let existing = conn
-            .prepare_cached("SELECT room, seq, client_id, author, body, ts_ms FROM messages WHERE client_id = ?1")?
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE client_id = ?1"))?
             .query_row([id], row_to_message)
             .optional()?;
         let row = existing.ok_or_else(|| StoreError::NoSuchRoom(room.to_owned()))?;
@@ -132,29 +132,34 @@ fn append_in(
     Ok(Appended { message, duplicate: false })
 }
 
-/// One transaction for `posts`, with one result per post. Without
-/// `savepoints`, gives up (`None`, nothing stored) at the first post that
-/// failed after it may have written something; with them, each post runs
-/// in its own savepoint, so one that fails takes nothing else with it and
-/// leaves no gap in the seqs.
+/// One transaction for `posts`, with one result per post; `None` (nothing
+/// stored) at the first post that failed after it may have written
+/// something, which only [`append_each`] can store around.
 fn append_all(
     conn: &mut Connection,
     posts: &[NewPost],
-    savepoints: bool,
 ) -> Result<Option<Vec<Result<Appended, StoreError>>>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut out = Vec::with_capacity(posts.len());
+    for p in posts {
+        match append_in(&tx, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
+            Ok(appended) => out.push(Ok(appended)),
+            // Found missing before anything was written.
+            Err(e @ StoreError::NoSuchRoom(_)) => out.push(Err(e)),
+            // Dropping the transaction rolls the whole batch back.
+            Err(_) => return Ok(None),
+        }
+    }
+    tx.commit()?;
+    Ok(Some(out))
+}
+
+/// One transaction for `posts`, each post in its own savepoint, so one that
+/// fails takes nothing else with it and leaves no gap in the seqs.
+fn append_each(conn: &mut Connection, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut out = Vec::with_capacity(posts.len());
     for p in posts {
-        if !savepoints {
-            match append_in(&tx, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
-                Ok(appended) => out.push(Ok(appended)),
-                // Found missing before anything was written.
-                Err(e @ StoreError::NoSuchRoom(_)) => out.push(Err(e)),
-                // Dropping the transaction rolls the whole batch back.
-                Err(_) => return Ok(None),
-            }
-            continue;
-        }
         let sp = tx.savepoint()?;
         match append_in(&sp, &p.room, &p.id, &p.author, &p.body, p.ts_ms) {
             Ok(appended) => {
@@ -170,7 +175,7 @@ fn append_all(
         }
     }
     tx.commit()?;
-    Ok(Some(out))
+    Ok(out)
 }
 
 impl Store for SqliteStore {
@@ -197,7 +202,7 @@ impl Store for SqliteStore {
 
     /// Group commit: one transaction, so one fsync, for the whole batch.
     /// A post that fails (a missing room) takes nothing else with it and
-    /// leaves no gap in the seqs (see `append_all`).
+    /// leaves no gap in the seqs (see `append_each`).
     fn commits_in_batches(&self) -> bool {
         true
     }
@@ -208,10 +213,9 @@ impl Store for SqliteStore {
         // and almost no batch needs one: try without, and only if a post
         // fails in a way that may have left part of it written, roll the
         // whole (uncommitted) batch back and store it again post by post.
-        match append_all(&mut conn, posts, false)? {
+        match append_all(&mut conn, posts)? {
             Some(out) => Ok(out),
-            None => append_all(&mut conn, posts, true)?
-                .ok_or_else(|| StoreError::Corrupt("a batch stored post by post gave no results".into())),
+            None => append_each(&mut conn, posts),
         }
     }
 

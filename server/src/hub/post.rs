@@ -115,9 +115,7 @@ impl Hub {
             return Posted::Duplicate;
         }
         self.metrics.messages_stored.inc();
-        if self.bus().is_some() {
-            self.publish(Event::Message { message: appended.message.clone() });
-        }
+        self.publish(|| Event::Message { message: appended.message.clone() });
         // A client resumes from the highest seq it holds, its own acked
         // messages included, so the ack must not overtake a lower seq: one
         // another instance stored and we have not delivered yet (a reconnect
@@ -160,7 +158,7 @@ impl Hub {
         for a in appended.filter(|a| !a.duplicate) {
             stored += 1;
             self.metrics.messages_stored.inc();
-            self.publish(Event::Message { message: a.message.clone() });
+            self.publish(|| Event::Message { message: a.message.clone() });
             self.sequence(room, &mut members, Some(a.message)).await;
         }
         Ok(stored)

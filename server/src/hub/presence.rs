@@ -56,7 +56,7 @@ impl Hub {
     /// Tells the other instances who is in `room` through this one.
     pub(super) fn share_presence(&self, room: &str, members: &Members) {
         if self.bus.get().is_some() {
-            self.publish(Event::Presence { room: room.to_owned(), nicks: members.nicks.keys().cloned().collect() });
+            self.publish(|| Event::Presence { room: room.to_owned(), nicks: members.nicks.keys().cloned().collect() });
         }
     }
 

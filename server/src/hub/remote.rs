@@ -54,9 +54,10 @@ impl Hub {
         self.bus.get()
     }
 
-    pub(super) fn publish(&self, event: Event) {
+    pub(super) fn publish(&self, event: impl FnOnce() -> Event) {
+        // Built only when there is a bus: one instance copies nothing.
         if let Some(bus) = self.bus.get() {
-            bus.publish(event);
+            bus.publish(event());
         }
     }
 
