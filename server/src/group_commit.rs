@@ -1,13 +1,16 @@
 //! Group commit across rooms: batches submitted at the same time (each
 //! room's queued posts, see `Hub::post`) are written with a single
-//! [`Store::append_batch`], so one transaction and one fsync cover every
-//! post waiting for the disk, whatever its room.
+//! [`Store::append_batch_unsynced`], so one transaction and one fsync cover
+//! every post waiting for the disk, whatever its room.
 //!
 //! One committer thread owns the writing: submitters hand it their batch
 //! over a channel and await a oneshot, so a post waiting for the disk parks
 //! no thread of its own. Whatever arrives during a commit goes into the
 //! next one, so under load commits grow instead of queueing up one fsync
-//! each. (The first version ran on the blocking pool with a leader and
+//! each. A second thread does the fsync ([`Store::sync`]) and answers the
+//! posts only after it: the committer writes the next batch meanwhile
+//! instead of waiting for the disk, and one sync may cover several
+//! commits. (The first version ran on the blocking pool with a leader and
 //! followers on a condition variable: every waiting room held a pool
 //! thread, and each commit woke all of them.)
 
@@ -48,11 +51,16 @@ impl GroupCommit {
     /// (`tether_store_commits_total`).
     pub fn start(store: Arc<dyn Store>, commits: Counter) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel();
+        let (written, to_sync) = mpsc::channel();
         let progress = Arc::new(Progress::default());
         let p = progress.clone();
+        let syncing = store.clone();
+        std::thread::Builder::new()
+            .name("tether-sync".into())
+            .spawn(move || sync_and_answer(syncing.as_ref(), &to_sync))?;
         std::thread::Builder::new()
             .name("tether-commit".into())
-            .spawn(move || run(store.as_ref(), &rx, &p, &commits))?;
+            .spawn(move || run(store.as_ref(), &rx, &p, &commits, &written))?;
         Ok(Self { jobs, progress })
     }
 
@@ -74,36 +82,77 @@ impl GroupCommit {
     }
 }
 
+/// A commit written but not yet on disk, with whom to answer once it is.
+struct Written {
+    /// Each batch's channel and how many posts it holds.
+    answers: Vec<(oneshot::Sender<BatchResult>, usize)>,
+    outcome: BatchResult,
+}
+
 /// The committer thread: waits for a batch, takes every other batch already
-/// queued, commits them together and answers each.
-fn run(store: &dyn Store, rx: &mpsc::Receiver<Job>, progress: &Progress, commits: &Counter) {
+/// queued, writes them in one commit and hands that to the syncer, then
+/// goes on with what arrived meanwhile, while the disk syncs.
+fn run(
+    store: &dyn Store,
+    rx: &mpsc::Receiver<Job>,
+    progress: &Progress,
+    commits: &Counter,
+    synced: &mpsc::Sender<Written>,
+) {
     while let Ok(first) = rx.recv() {
         progress.committing.store(true, Ordering::SeqCst);
         let mut jobs = vec![first];
         jobs.extend(rx.try_iter());
         progress.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
-        let sizes: Vec<usize> = jobs.iter().map(|j| j.posts.len()).collect();
-        let (posts, senders): (Vec<Vec<NewPost>>, Vec<_>) = jobs.into_iter().map(|j| (j.posts, j.done)).unzip();
-        let all: Vec<NewPost> = posts.into_iter().flatten().collect();
+        let mut all = Vec::with_capacity(jobs.iter().map(|j| j.posts.len()).sum());
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            answers.push((job.done, job.posts.len()));
+            all.extend(job.posts);
+        }
         // A panic in the store must not end the thread (every later post
         // would wait forever): its batches fail instead.
-        let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.append_batch(&all))) {
+        let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.append_batch_unsynced(&all)))
+        {
             Ok(r) => r.map_err(|e| e.to_string()),
             Err(_) => Err("storage panicked".to_owned()),
         };
         commits.inc();
         progress.committing.store(false, Ordering::SeqCst);
-        match outcome {
-            Ok(results) => {
-                let mut results = results.into_iter();
-                for (done, n) in senders.into_iter().zip(sizes) {
-                    let _ = done.send(Ok(results.by_ref().take(n).collect()));
-                }
+        if synced.send(Written { answers, outcome }).is_err() {
+            return;
+        }
+    }
+}
+
+/// The syncer thread: takes every commit written so far, puts them on disk
+/// with one sync, and only then answers their posts.
+fn sync_and_answer(store: &dyn Store, rx: &mpsc::Receiver<Written>) {
+    while let Ok(first) = rx.recv() {
+        let mut written = vec![first];
+        written.extend(rx.try_iter());
+        let synced = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.sync())) {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err("storage panicked".to_owned()),
+        };
+        for Written { answers, outcome } in written {
+            answer(answers, outcome.and_then(|r| synced.clone().map(|()| r)));
+        }
+    }
+}
+
+/// Hands each batch its slice of `outcome`.
+fn answer(answers: Vec<(oneshot::Sender<BatchResult>, usize)>, outcome: BatchResult) {
+    match outcome {
+        Ok(results) => {
+            let mut results = results.into_iter();
+            for (done, n) in answers {
+                let _ = done.send(Ok(results.by_ref().take(n).collect()));
             }
-            Err(e) => {
-                for done in senders {
-                    let _ = done.send(Err(e.clone()));
-                }
+        }
+        Err(e) => {
+            for (done, _) in answers {
+                let _ = done.send(Err(e.clone()));
             }
         }
     }

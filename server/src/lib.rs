@@ -31,6 +31,7 @@ pub mod sqlite;
 pub mod static_files;
 pub mod store;
 mod sync;
+pub mod wal_sync;
 pub mod ws;
 
 use std::path::PathBuf;

@@ -1,7 +1,10 @@
 //! The embedded default [`Store`]: one SQLite file, WAL mode.
 //!
-//! `synchronous=FULL` because an `ack` promises the message survives a power
-//! cut. A single connection behind a mutex is enough: the hub already
+//! An `ack` promises the message survives a power cut, so every commit is
+//! fsynced before anything reports it stored or shows it to a reader. The
+//! fsync is ours, not SQLite's (`synchronous=NORMAL` plus [`WalSync`]), so
+//! the group committer can write the next batch while the disk syncs the
+//! last. A single connection behind a mutex is enough: the hub already
 //! serialises writes per room, and SQLite serialises writers anyway.
 
 use std::path::Path;
@@ -11,12 +14,23 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tether_protocol::ChatMessage;
 
 use crate::store::{Appended, NewPost, RoomInfo, Store, StoreError};
+use crate::wal_sync::WalSync;
+
+/// Pages the log may hold before a commit copies them into the database
+/// (SQLite's default is 1,000). Under load, the same pages (each room's
+/// newest) change in commit after commit: checkpointing less often copies
+/// each of them once instead of many times. About 40 MB of log.
+const CHECKPOINT_PAGES: i64 = 10_000;
+/// What the log file is cut back to after a checkpoint, in bytes.
+const LOG_SIZE_LIMIT: i64 = 64 << 20;
 
 const SCHEMA: &str = "
+-- A room's last seq is the highest of its messages (they are never
+-- deleted). Databases made before this held it in a rooms.last_seq column
+-- too, updated on every post; nothing reads or writes that column now.
 CREATE TABLE IF NOT EXISTS rooms (
     name     TEXT PRIMARY KEY,
-    epoch    TEXT NOT NULL,
-    last_seq INTEGER NOT NULL DEFAULT 0
+    epoch    TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS messages (
     room      TEXT NOT NULL REFERENCES rooms(name),
@@ -35,6 +49,7 @@ CREATE TABLE IF NOT EXISTS health (
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    wal: WalSync,
 }
 
 impl SqliteStore {
@@ -46,20 +61,34 @@ impl SqliteStore {
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        // With a log, commits are fsynced by `WalSync` (checkpoints still
+        // sync both files). Without (an in-memory database), SQLite's own.
+        let wal = if mode.eq_ignore_ascii_case("wal") { WalSync::new(path) } else { WalSync::inside_commits() };
+        conn.pragma_update(None, "synchronous", if wal.is_ours() { "NORMAL" } else { "FULL" })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
+        conn.pragma_update(None, "journal_size_limit", LOG_SIZE_LIMIT)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self { conn: Mutex::new(conn), wal })
     }
 
-    /// The connection's `PRAGMA synchronous` (2 = FULL), so tests can check
-    /// the durability an `ack` promises.
-    pub fn synchronous(&self) -> Result<i64, StoreError> {
-        Ok(self.conn()?.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+    /// Commits written but not yet fsynced: 0 whenever a post has been
+    /// reported stored, so tests can check the durability an `ack` promises.
+    pub fn unsynced_commits(&self) -> u64 {
+        self.wal.unsynced()
     }
 
+    /// The connection, once every commit it holds is on disk: a reader must
+    /// not be shown a message that a power cut could still take back.
     fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let conn = self.writer()?;
+        self.wal.sync().map_err(StoreError::Sync)?;
+        Ok(conn)
+    }
+
+    /// The connection, for a write that syncs (or reports) on its own.
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 }
@@ -92,9 +121,10 @@ const COLUMNS: &str = "room, seq, client_id, author, body, ts_ms";
 /// One append inside the caller's transaction (not committed here): the
 /// original message if `id` is already stored, else the next seq.
 ///
-/// The common case (a new id, an existing room) takes two statements: the
-/// insert reads the room's next seq itself and skips an id already stored,
-/// and only when it inserted nothing do we look for why.
+/// The common case (a new id, an existing room) is one statement: the
+/// insert finds the room's next seq itself (the end of the room's part of
+/// the key, where the row goes anyway) and skips an id already stored; only
+/// when it inserted nothing do we look for why.
 fn append_in(
     conn: &Connection,
     room: &str,
@@ -106,7 +136,8 @@ fn append_in(
     let inserted: Option<i64> = conn
         .prepare_cached(
             "INSERT INTO messages (room, seq, client_id, author, body, ts_ms) \
-             SELECT name, last_seq + 1, ?2, ?3, ?4, ?5 FROM rooms WHERE name = ?1 \
+             SELECT name, COALESCE((SELECT MAX(seq) FROM messages WHERE room = ?1), 0) + 1, ?2, ?3, ?4, ?5 \
+             FROM rooms WHERE name = ?1 \
              ON CONFLICT(client_id) DO NOTHING RETURNING seq",
         )?
         .query_row(params![room, id, author, body, ts_ms], |r| r.get(0))
@@ -120,7 +151,6 @@ fn append_in(
         let message = collect(std::iter::once(Ok(row)))?.remove(0);
         return Ok(Appended { message, duplicate: true });
     };
-    conn.prepare_cached("UPDATE rooms SET last_seq = ?2 WHERE name = ?1")?.execute(params![room, seq])?;
     let message = ChatMessage {
         room: room.to_owned(),
         seq: to_seq(seq)?,
@@ -137,6 +167,7 @@ fn append_in(
 /// something, which only [`append_each`] can store around.
 fn append_all(
     conn: &mut Connection,
+    wal: &WalSync,
     posts: &[NewPost],
 ) -> Result<Option<Vec<Result<Appended, StoreError>>>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -151,12 +182,17 @@ fn append_all(
         }
     }
     tx.commit()?;
+    wal.committed();
     Ok(Some(out))
 }
 
 /// One transaction for `posts`, each post in its own savepoint, so one that
 /// fails takes nothing else with it and leaves no gap in the seqs.
-fn append_each(conn: &mut Connection, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+fn append_each(
+    conn: &mut Connection,
+    wal: &WalSync,
+    posts: &[NewPost],
+) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut out = Vec::with_capacity(posts.len());
     for p in posts {
@@ -175,6 +211,7 @@ fn append_each(conn: &mut Connection, posts: &[NewPost]) -> Result<Vec<Result<Ap
         }
     }
     tx.commit()?;
+    wal.committed();
     Ok(out)
 }
 
@@ -186,6 +223,11 @@ impl Store for SqliteStore {
             "INSERT INTO rooms (name, epoch) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
             params![room, fresh],
         )?;
+        if inserted == 1 {
+            // A room's epoch is handed out only once it cannot be lost.
+            self.wal.committed();
+            self.wal.sync().map_err(StoreError::Sync)?;
+        }
         let epoch: String = conn.query_row("SELECT epoch FROM rooms WHERE name = ?1", [room], |r| r.get(0))?;
         Ok(RoomInfo { epoch, created: inserted == 1 })
     }
@@ -196,6 +238,9 @@ impl Store for SqliteStore {
         let appended = append_in(&tx, room, id, author, body, ts_ms)?;
         if !appended.duplicate {
             tx.commit()?;
+            self.wal.committed();
+            // Still holding the connection: one fsync per post, as promised.
+            self.wal.sync().map_err(StoreError::Sync)?;
         }
         Ok(appended)
     }
@@ -208,15 +253,26 @@ impl Store for SqliteStore {
     }
 
     fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-        let mut conn = self.conn()?;
+        let out = self.append_batch_unsynced(posts)?;
+        self.sync()?;
+        Ok(out)
+    }
+
+    fn append_batch_unsynced(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        // Not `conn()`: a reader waits for the disk, the next batch need not.
+        let mut conn = self.writer()?;
         // A savepoint per post costs about as much CPU as the post itself,
         // and almost no batch needs one: try without, and only if a post
         // fails in a way that may have left part of it written, roll the
         // whole (uncommitted) batch back and store it again post by post.
-        match append_all(&mut conn, posts)? {
+        match append_all(&mut conn, &self.wal, posts)? {
             Some(out) => Ok(out),
-            None => append_each(&mut conn, posts),
+            None => append_each(&mut conn, &self.wal, posts),
         }
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.wal.sync().map_err(StoreError::Sync)
     }
 
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
@@ -257,7 +313,9 @@ impl Store for SqliteStore {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
         let now = i64::try_from(now).unwrap_or(i64::MAX);
         conn.execute("INSERT INTO health (id, ts_ms) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET ts_ms = ?1", [now])?;
-        Ok(())
+        // The disk must take an fsync too, or no post could be acked.
+        self.wal.committed();
+        self.sync()
     }
 
     fn set_read_only(&self, on: bool) -> Result<(), StoreError> {
@@ -274,9 +332,9 @@ impl Store for SqliteStore {
 
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
         let conn = self.conn()?;
-        let seq: Option<i64> =
-            conn.query_row("SELECT last_seq FROM rooms WHERE name = ?1", [room], |r| r.get(0)).optional()?;
-        to_seq(seq.unwrap_or(0))
+        let seq: i64 =
+            conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1", [room], |r| r.get(0))?;
+        to_seq(seq)
     }
 
     fn close(&self) -> Result<(), StoreError> {

@@ -27,6 +27,8 @@ pub enum StoreError {
     PostgresPool(String),
     #[error("starting the committer thread: {0}")]
     Committer(std::io::Error),
+    #[error("putting the write-ahead log on disk: {0}")]
+    Sync(std::io::Error),
 }
 
 /// The server's own message for a database error (tokio-postgres displays
@@ -82,6 +84,20 @@ pub trait Store: Send + Sync + 'static {
     /// that commit. `Err` means the batch as a whole failed: nothing stored.
     fn append_batch(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
         Ok(posts.iter().map(|p| self.append(&p.room, &p.id, &p.author, &p.body, p.ts_ms)).collect())
+    }
+    /// [`Store::append_batch`] without waiting for the disk: the commit may
+    /// not be durable yet when this returns, and none of it may be reported
+    /// stored before a later [`Store::sync`] returns `Ok`. It lets the
+    /// committer write the next batch while the disk syncs this one. The
+    /// default is `append_batch`, durable already.
+    fn append_batch_unsynced(&self, posts: &[NewPost]) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        self.append_batch(posts)
+    }
+    /// Puts every commit that [`Store::append_batch_unsynced`] returned
+    /// before this call on disk (nothing to do for stores whose commits are
+    /// durable when they return).
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
     }
     /// Whether [`Store::append_batch`] commits a batch at once. Only then
     /// do the rooms' batches go through the one committer thread; a store

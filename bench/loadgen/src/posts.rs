@@ -38,7 +38,9 @@ async fn measure(url: String, server_pid: u32, posters: usize, secs: f64) -> f64
         join(&mut ws, Dialect::Tether, &format!("write-{p}")).await.expect("poster joins");
         conns.push(ws);
     }
-    let cpu_before = (cpu_ticks(server_pid), cpu_ticks(std::process::id()));
+    let committer = committer_stat(server_pid);
+    let cpu_before =
+        (cpu_ticks(server_pid), cpu_ticks(std::process::id()), committer.as_deref().map_or(0.0, stat_ticks));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
     let tasks: Vec<_> = conns
@@ -86,19 +88,38 @@ async fn measure(url: String, server_pid: u32, posters: usize, secs: f64) -> f64
     }
     let elapsed = start.elapsed().as_secs_f64();
     let (server_cpu, own_cpu) = (cpu_ticks(server_pid) - cpu_before.0, cpu_ticks(std::process::id()) - cpu_before.1);
+    let commit_cpu = committer.as_deref().map_or(0.0, stat_ticks) - cpu_before.2;
     // CPU per post (server, generator): robust to other load on the machine.
     let per_post = |ticks: f64| ticks / USER_HZ * 1e6 / total.max(1) as f64;
     eprintln!(
-        "    {posters} posters: {total} posts, CPU per post: server {:.1} µs, generator {:.1} µs",
+        "    {posters} posters: {total} posts, CPU per post: server {:.1} µs (its committer thread {:.1} µs, \
+         busy {:.0}% of the time), generator {:.1} µs",
         per_post(server_cpu),
+        per_post(commit_cpu),
+        commit_cpu / USER_HZ / elapsed * 100.0,
         per_post(own_cpu)
     );
     total as f64 / elapsed
 }
 
+/// The `stat` file of the server's committer thread (named `tether-commit`),
+/// if it has one: the group commit's serial part, whose load says whether
+/// it is what limits the rate.
+fn committer_stat(pid: u32) -> Option<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten().find_map(|t| {
+        let comm = std::fs::read_to_string(t.path().join("comm")).ok()?;
+        (comm.trim() == "tether-commit").then(|| t.path().join("stat").to_string_lossy().into_owned())
+    })
+}
+
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_ticks(&format!("/proc/{pid}/stat"))
+}
+
+/// utime + stime from a `/proc/…/stat` file, in clock ticks.
+fn stat_ticks(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at field 3.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
