@@ -17,8 +17,9 @@ start=$(date +%s)
 if [ "$what" = all ] || [ "$what" = native ]; then
   echo "== native tests (cargo test --workspace)"
   cargo test --workspace
-  echo "== tether-ws: docs without warnings, and the crate packages on its own"
+  echo "== tether-ws: docs without warnings (default features and none), and the crate packages on its own"
   RUSTDOCFLAGS="-D warnings" cargo doc -q -p tether-ws --no-deps
+  RUSTDOCFLAGS="-D warnings" cargo doc -q -p tether-ws --no-deps --no-default-features
   cargo package -q -p tether-ws --allow-dirty
 fi
 
@@ -90,8 +91,17 @@ browser_suite() {
 }
 
 if [ "$what" = all ] || [ "$what" = browser ]; then
-  echo "== tether-ws: the minimal example builds for the browser"
-  wasm_env "$WASM_CARGO" build -q -p tether-ws --example minimal --target wasm32-unknown-unknown
+  echo "== tether-ws: every feature combination (all, none, each alone) builds for wasm32, clippy-clean"
+  # clippy where the wasm toolchain has it (rustup), else cargo check.
+  lint=(clippy) deny=(-- -D warnings)
+  wasm_env "$WASM_CARGO" clippy --version >/dev/null 2>&1 || { lint=(check) deny=(); }
+  for features in --all-features --no-default-features "--no-default-features --features tabs" \
+    "--no-default-features --features fallback"; do
+    read -ra f <<<"$features"
+    wasm_env "$WASM_CARGO" "${lint[@]}" -q --all-targets -p tether-ws --target wasm32-unknown-unknown "${f[@]}" "${deny[@]}"
+  done
+  echo "== tether-ws: the minimal example builds for the browser (without the default features, as its README says)"
+  wasm_env "$WASM_CARGO" build -q -p tether-ws --no-default-features --example minimal --target wasm32-unknown-unknown
   cargo build -q -p tether-server -p tether-testkit
   page_port=$(free_port)
   ctl_port=$(free_port)
