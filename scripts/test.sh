@@ -67,8 +67,23 @@ browser_suite() {
   trap "exec 9>&-; kill $ctl_pid 2>/dev/null || true; wait $ctl_pid 2>/dev/null || true; rm -rf '$work'" EXIT
   ctl=$(wait_for_line "$ctl_pid" "$ctl_out" "$work/testctl.err" "control on " tether-testctl)
   echo "test control at $ctl"
-  # TETHER_BROWSER_TESTS="--test browser_faults" runs one file.
-  if [ -n "${TETHER_BROWSER_TESTS:-}" ]; then read -ra which <<<"$TETHER_BROWSER_TESTS"; else which=(--test '*'); fi
+  # TETHER_BROWSER_TESTS="--test browser_faults" runs one file. The hook
+  # crate's own browser test (ws/tests/browser_websocket_only.rs, the hook
+  # without its default features) runs with all of them, or when named.
+  local ws_only=true args i
+  if [ -n "${TETHER_BROWSER_TESTS:-}" ]; then
+    read -ra args <<<"$TETHER_BROWSER_TESTS"
+    ws_only=false which=()
+    for ((i = 0; i < ${#args[@]}; i++)); do
+      if [ "${args[i]}" = --test ] && [ "${args[i + 1]:-}" = browser_websocket_only ]; then
+        ws_only=true i=$((i + 1))
+      else
+        which+=("${args[i]}")
+      fi
+    done
+  else
+    which=(--test '*')
+  fi
   (
     # wasm-bindgen-test-runner drives Firefox when GECKODRIVER is set and
     # CHROMEDRIVER is not.
@@ -81,7 +96,13 @@ browser_suite() {
     esac
     export WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:$page_port TETHER_TESTCTL=$ctl
     export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
-    wasm_env "${display[@]}" "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
+    if [ "${#which[@]}" -gt 0 ]; then
+      wasm_env "${display[@]}" "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
+    fi
+    if [ "$ws_only" = true ]; then
+      wasm_env "${display[@]}" "$WASM_CARGO" test -p tether-ws --no-default-features --target wasm32-unknown-unknown \
+        --test browser_websocket_only -- --nocapture
+    fi
   )
   exec 9>&-
   kill "$ctl_pid" 2>/dev/null || true
