@@ -19,7 +19,10 @@ for page in tether-ws leptos-use; do
 done
 cp bench/pages/raw-js/{index.html,raw.js,chat.html,chat.js} bench/pages/harness.js "$out/pages/raw-js/"
 echo "== build: the hook crate's minimal example (ws/examples/minimal), as its README says"
-CARGO_PROFILE_RELEASE_OPT_LEVEL=z wasm_env cargo build -q --release -p tether-ws --example minimal --target wasm32-unknown-unknown
+# Without the default features (cross-tab sharing, the HTTP fallback): the
+# example uses neither, and an app that does not turn them off pays for both.
+CARGO_PROFILE_RELEASE_OPT_LEVEL=z wasm_env cargo build -q --release -p tether-ws --no-default-features --example minimal \
+  --target wasm32-unknown-unknown
 wasm-bindgen --target web --out-dir "$out/pages/minimal" "$WASM_TARGET_DIR/wasm32-unknown-unknown/release/examples/minimal.wasm"
 wasm-opt -Oz --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals "$out/pages/minimal/minimal_bg.wasm" -o "$out/pages/minimal/minimal_bg.wasm"

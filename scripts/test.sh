@@ -17,8 +17,9 @@ start=$(date +%s)
 if [ "$what" = all ] || [ "$what" = native ]; then
   echo "== native tests (cargo test --workspace)"
   cargo test --workspace
-  echo "== tether-ws: docs without warnings, and the crate packages on its own"
+  echo "== tether-ws: docs without warnings (default features and none), and the crate packages on its own"
   RUSTDOCFLAGS="-D warnings" cargo doc -q -p tether-ws --no-deps
+  RUSTDOCFLAGS="-D warnings" cargo doc -q -p tether-ws --no-deps --no-default-features
   cargo package -q -p tether-ws --allow-dirty
 fi
 
@@ -66,8 +67,23 @@ browser_suite() {
   trap "exec 9>&-; kill $ctl_pid 2>/dev/null || true; wait $ctl_pid 2>/dev/null || true; rm -rf '$work'" EXIT
   ctl=$(wait_for_line "$ctl_pid" "$ctl_out" "$work/testctl.err" "control on " tether-testctl)
   echo "test control at $ctl"
-  # TETHER_BROWSER_TESTS="--test browser_faults" runs one file.
-  if [ -n "${TETHER_BROWSER_TESTS:-}" ]; then read -ra which <<<"$TETHER_BROWSER_TESTS"; else which=(--test '*'); fi
+  # TETHER_BROWSER_TESTS="--test browser_faults" runs one file. The hook
+  # crate's own browser test (ws/tests/browser_websocket_only.rs, the hook
+  # without its default features) runs with all of them, or when named.
+  local ws_only=true args i
+  if [ -n "${TETHER_BROWSER_TESTS:-}" ]; then
+    read -ra args <<<"$TETHER_BROWSER_TESTS"
+    ws_only=false which=()
+    for ((i = 0; i < ${#args[@]}; i++)); do
+      if [ "${args[i]}" = --test ] && [ "${args[i + 1]:-}" = browser_websocket_only ]; then
+        ws_only=true i=$((i + 1))
+      else
+        which+=("${args[i]}")
+      fi
+    done
+  else
+    which=(--test '*')
+  fi
   (
     # wasm-bindgen-test-runner drives Firefox when GECKODRIVER is set and
     # CHROMEDRIVER is not.
@@ -80,7 +96,13 @@ browser_suite() {
     esac
     export WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:$page_port TETHER_TESTCTL=$ctl
     export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
-    wasm_env "${display[@]}" "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
+    if [ "${#which[@]}" -gt 0 ]; then
+      wasm_env "${display[@]}" "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
+    fi
+    if [ "$ws_only" = true ]; then
+      wasm_env "${display[@]}" "$WASM_CARGO" test -p tether-ws --no-default-features --target wasm32-unknown-unknown \
+        --test browser_websocket_only -- --nocapture
+    fi
   )
   exec 9>&-
   kill "$ctl_pid" 2>/dev/null || true
@@ -90,8 +112,17 @@ browser_suite() {
 }
 
 if [ "$what" = all ] || [ "$what" = browser ]; then
-  echo "== tether-ws: the minimal example builds for the browser"
-  wasm_env "$WASM_CARGO" build -q -p tether-ws --example minimal --target wasm32-unknown-unknown
+  echo "== tether-ws: every feature combination (all, none, each alone) builds for wasm32, clippy-clean"
+  # clippy where the wasm toolchain has it (rustup), else cargo check.
+  lint=(clippy) deny=(-- -D warnings)
+  wasm_env "$WASM_CARGO" clippy --version >/dev/null 2>&1 || { lint=(check) deny=(); }
+  for features in --all-features --no-default-features "--no-default-features --features tabs" \
+    "--no-default-features --features fallback"; do
+    read -ra f <<<"$features"
+    wasm_env "$WASM_CARGO" "${lint[@]}" -q --all-targets -p tether-ws --target wasm32-unknown-unknown "${f[@]}" "${deny[@]}"
+  done
+  echo "== tether-ws: the minimal example builds for the browser (without the default features, as its README says)"
+  wasm_env "$WASM_CARGO" build -q -p tether-ws --no-default-features --example minimal --target wasm32-unknown-unknown
   cargo build -q -p tether-server -p tether-testkit
   page_port=$(free_port)
   ctl_port=$(free_port)

@@ -14,7 +14,9 @@
 //! - Heartbeats detect dead connections; metrics count everything.
 //! - Generic over a [`Codec`]: JSON (default), text or bytes, or your own.
 //! - `share(true)` lets components on one page share one socket;
-//!   `share_across_tabs(true)` one socket per browser (see [`tabs`]).
+//!   `share_across_tabs(true)` one socket per browser (the `tabs` feature).
+//! - Falls back to Server-Sent Events or long-polling when no WebSocket gets
+//!   through (the `fallback` feature).
 //! - Inert outside the browser (server-side rendering), never a panic.
 //!
 //! All decisions are made by the pure [`driver::Driver`] (no `web_sys`),
@@ -48,9 +50,25 @@
 //! }
 //! ```
 //!
+//! # Cargo features
+//! Both are on by default; an app that uses neither turns them off
+//! (`default-features = false`) and its wasm carries none of their code or
+//! dependencies.
+//! - `tabs`: the options `share_across_tabs` and `tabs_key`, and the
+//!   `tabs` module (BroadcastChannel, Web Locks,
+//!   postcard). Without it `metrics.role` is always `standalone`.
+//! - `fallback`: the HTTP fallback (SSE or long-poll down, POST up) with its
+//!   options (`fallback`, `fallback_deadlines`, `probe_backoff`,
+//!   `remember_fallback`) and the `fallback` and `emulated` modules (base64,
+//!   `fetch`, `EventSource`). Without it the hook only ever uses WebSocket,
+//!   as with `fallback(false)`: `transport` is always `WebSocket` and the
+//!   registry's fallback counters stay 0.
+//!
 //! [Leptos]: https://leptos.dev
 
 #![warn(missing_docs)]
+// docs.rs (all features) labels what each feature brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backoff;
 mod browser;
@@ -58,14 +76,17 @@ pub mod close_code;
 pub mod codec;
 pub mod config;
 pub mod driver;
+#[cfg(feature = "fallback")]
 pub mod emulated;
 mod error;
+#[cfg(feature = "fallback")]
 pub mod fallback;
 mod inert;
 pub mod metrics;
 pub mod options;
 pub mod queue;
 pub mod state;
+#[cfg(feature = "tabs")]
 pub mod tabs;
 pub mod url;
 
@@ -103,8 +124,8 @@ pub struct UseWebSocketReturn<Tx: 'static, Rx: Send + Sync + 'static> {
     /// Counters: connects, drops, frames and bytes, queue, RTT, ...
     pub metrics: Signal<Metrics>,
     /// The transport carrying the connection: `WebSocket`, or a fallback
-    /// (`Sse`, `LongPoll`) when no WebSocket gets through (see
-    /// [`UseWebSocketOptions::fallback`]). The same as `metrics.transport`.
+    /// (`Sse`, `LongPoll`) when no WebSocket gets through (the `fallback`
+    /// option and feature). The same as `metrics.transport`.
     pub transport: Signal<Transport>,
     /// Send now if open, else queue in order. Errs when the queue is full or
     /// the component is gone; nothing is dropped silently.

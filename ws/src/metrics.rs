@@ -166,7 +166,7 @@ pub struct StateChange {
 /// (connects, frames, RTT...) with its own `role`, queue and tab fields.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metrics {
-    /// The transport in use.
+    /// The transport in use (always WebSocket without the `fallback` feature).
     pub transport: Transport,
     /// The current state's name.
     pub state: StateName,
@@ -216,7 +216,8 @@ pub struct Metrics {
     /// the network coming back or the tab becoming visible), whatever came
     /// of them: shows that the hook is trying to get back to WebSocket.
     pub probes: u32,
-    /// Leader, follower, or standalone (its own socket).
+    /// Leader, follower, or standalone (its own socket; always, without the
+    /// `tabs` feature).
     pub role: Role,
     /// Why this tab has its own socket although `share_across_tabs` was
     /// asked for (Web Locks or BroadcastChannel missing); `None` otherwise.

@@ -6,6 +6,7 @@ use crate::backoff::BackoffConfig;
 use crate::codec::{Codec, Incoming, JsonCodec};
 use crate::config::{CloseAction, DriverConfig, HeartbeatConfig};
 use crate::error::WsError;
+#[cfg(feature = "fallback")]
 use crate::fallback::FallbackConfig;
 use std::rc::Rc;
 
@@ -24,10 +25,13 @@ pub type PingFn<Tx> = Rc<dyn Fn(u64) -> Tx>;
 /// [`UseWebSocketOptions::codec`].
 pub struct UseWebSocketOptions<Tx, Rx, C = JsonCodec> {
     pub(crate) driver: DriverConfig,
+    #[cfg(feature = "fallback")]
     pub(crate) fallback: FallbackConfig,
     pub(crate) immediate: bool,
     pub(crate) share: bool,
+    #[cfg(feature = "tabs")]
     pub(crate) across_tabs: bool,
+    #[cfg(feature = "tabs")]
     pub(crate) tabs_key: String,
     pub(crate) protocols: Vec<String>,
     pub(crate) codec: C,
@@ -51,10 +55,13 @@ impl<Tx: 'static, Rx: 'static, C> UseWebSocketOptions<Tx, Rx, C> {
     pub fn with_codec(codec: C) -> Self {
         Self {
             driver: DriverConfig::default(),
+            #[cfg(feature = "fallback")]
             fallback: FallbackConfig::default(),
             immediate: true,
             share: false,
+            #[cfg(feature = "tabs")]
             across_tabs: false,
+            #[cfg(feature = "tabs")]
             tabs_key: String::new(),
             protocols: Vec::new(),
             codec,
@@ -76,10 +83,13 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     pub fn codec<C2: Codec<Tx, Rx>>(self, codec: C2) -> UseWebSocketOptions<Tx, Rx, C2> {
         UseWebSocketOptions {
             driver: self.driver,
+            #[cfg(feature = "fallback")]
             fallback: self.fallback,
             immediate: self.immediate,
             share: self.share,
+            #[cfg(feature = "tabs")]
             across_tabs: self.across_tabs,
+            #[cfg(feature = "tabs")]
             tabs_key: self.tabs_key,
             protocols: self.protocols,
             codec,
@@ -130,7 +140,8 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     /// the old leader transmitted but could not acknowledge (it crashed in
     /// between) may be sent twice: use ids the server deduplicates. Settings
     /// come from the tab that leads. Implies `share(true)` within the page.
-    /// Default `false`.
+    /// Default `false`. Needs the `tabs` feature (on by default).
+    #[cfg(feature = "tabs")]
     pub fn share_across_tabs(mut self, yes: bool) -> Self {
         self.across_tabs = yes;
         self
@@ -138,7 +149,8 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
 
     /// What else, besides the URL and types, must match for tabs to share a
     /// socket: for example the user the handshake authenticates as. Default
-    /// empty.
+    /// empty. Needs the `tabs` feature (on by default).
+    #[cfg(feature = "tabs")]
     pub fn tabs_key(mut self, key: impl Into<String>) -> Self {
         self.tabs_key = key.into();
         self
@@ -154,8 +166,8 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     /// Frames sent first on every (re)connection, before anything queued:
     /// the place for authentication, subscriptions and resume cursors. Called
     /// at each open, after the move to `open` is accepted, so it can read
-    /// current state and mark things as sent. With [`Self::fallback`] on
-    /// (the default) it is first called as soon as a transport opens, while
+    /// current state and mark things as sent. With the `fallback` option on
+    /// (the default, with the `fallback` feature) it is first called as soon as a transport opens, while
     /// still `connecting` (the server's answer is what proves the transport
     /// works), then again at `open`, when only frames not already sent go
     /// out; it is also called for a background WebSocket probe. Default: none.
@@ -260,6 +272,17 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     pub fn close_policy(mut self, f: impl Fn(u16, &str) -> CloseAction + 'static) -> Self {
         self.driver.close_policy = Rc::new(f);
         self
+    }
+
+    /// Whether tabs share one socket (never without the `tabs` feature).
+    #[cfg(feature = "tabs")]
+    pub(crate) fn across_tabs(&self) -> bool {
+        self.across_tabs
+    }
+
+    #[cfg(not(feature = "tabs"))]
+    pub(crate) fn across_tabs(&self) -> bool {
+        false
     }
 
     /// The driver configuration, with heartbeats only when a ping is set.

@@ -81,12 +81,12 @@ where
     }
 
     pub fn with_settings(s: ConnSettings<Tx, Rx, C>) -> Rc<Self> {
-        let ConnSettings { driver, fallback, protocols, codec, ping, pong } = s;
+        let ConnSettings { driver, carrier, codec, ping, pong } = s;
         let driver = Driver::new(driver, Box::new(js_sys::Math::random));
         let conn = Rc::new_cyclic(|me| Self {
             me: me.clone(),
             driver: RefCell::new(driver),
-            carrier: Carrier::new(me.clone() as Weak<dyn Host>, fallback, protocols),
+            carrier: Carrier::new(me.clone() as Weak<dyn Host>, carrier),
             timers: RefCell::new(HashMap::new()),
             page: RefCell::new(None),
             alive: Cell::new(true),
@@ -109,6 +109,7 @@ where
         *self.on_dispose.borrow_mut() = Some(Box::new(f));
     }
 
+    #[cfg(feature = "tabs")]
     pub fn set_tap(&self, tap: Weak<dyn Tap>) {
         *self.tap.borrow_mut() = Some(tap);
     }
@@ -119,6 +120,7 @@ where
 
     /// Role, why cross-tab sharing fell back, leader changes and term, as
     /// shown in the metrics.
+    #[cfg(feature = "tabs")]
     pub fn set_stamp(&self, stamp: Stamp) {
         *self.stamp.borrow_mut() = stamp;
         self.publish();
@@ -126,6 +128,7 @@ where
 
     /// Close the socket now and stop (a cross-tab leader stepping down);
     /// returns what was still queued.
+    #[cfg(feature = "tabs")]
     pub fn shutdown(&self) -> Vec<Frame> {
         let queued = self.driver.borrow_mut().take_queued();
         self.dispose();
@@ -133,6 +136,7 @@ where
     }
 
     /// Queue a frame encoded elsewhere (a follower's, when its tab leads).
+    #[cfg(feature = "tabs")]
     pub fn send_frame(&self, frame: Frame) -> Result<(), WsError> {
         let r = self.driver.borrow_mut().send(frame, now_ms());
         self.run_commands();

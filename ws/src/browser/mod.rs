@@ -10,6 +10,7 @@ mod settings;
 mod shared;
 mod socket;
 mod sub;
+#[cfg(feature = "tabs")]
 mod tabs;
 mod transport;
 
@@ -17,20 +18,17 @@ pub use conn::now_ms;
 pub use shared::live_shared;
 
 use crate::codec::Codec;
-use crate::metrics::Role;
 use crate::options::UseWebSocketOptions;
-use crate::tabs::wire::Remote;
 use crate::url::resolve_url;
 use crate::{Command, SendFn, UseWebSocketReturn, WsError};
-use conn::{Conn, ConnSettings, Stamp};
+use conn::Conn;
 use leptos::prelude::*;
-use link::Link;
+use link::{Control, Link};
 use send_wrapper::SendWrapper;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use sub::Sub;
-use tabs::TabNode;
 
 /// One hook instance.
 struct Hook<Tx: 'static, Rx: Send + Sync + 'static, C: 'static> {
@@ -50,6 +48,7 @@ where
     }
 
     /// The cross-tab node for `url`, or why there cannot be one.
+    #[cfg(feature = "tabs")]
     fn tab_node(&self, url: &Result<String, String>) -> Result<Link<Tx, Rx, C>, String> {
         if let Some(why) = tabs::unavailable() {
             return Err(why);
@@ -57,11 +56,11 @@ where
         let name = url.as_ref().unwrap_or_else(|e| e);
         let base = format!("tether-ws/{} {name} {}", crate::tabs::wire::WIRE_VERSION, self.opts.tabs_key);
         let key = shared::Key::new::<Tx, Rx, C>(&base);
-        if let Some(node) = shared::lookup::<TabNode<Tx, Rx, C>>(&key) {
+        if let Some(node) = shared::lookup::<tabs::TabNode<Tx, Rx, C>>(&key) {
             return Ok(Link::Tabs(node));
         }
-        let settings = ConnSettings::from_options(&self.opts);
-        let node = TabNode::new(base, url.clone(), settings, self.opts.immediate)?;
+        let settings = conn::ConnSettings::from_options(&self.opts);
+        let node = tabs::TabNode::new(base, url.clone(), settings, self.opts.immediate)?;
         shared::remember(&key, &node);
         node.on_dispose(move || shared::forget(&key));
         Ok(Link::Tabs(node))
@@ -77,7 +76,10 @@ where
         }
         let url = url.map_err(|e| e.to_string());
         let open = first && self.opts.immediate;
+        // Why this page's connection stands in for the tabs' one.
+        #[cfg(feature = "tabs")]
         let mut fallback = None;
+        #[cfg(feature = "tabs")]
         if self.opts.across_tabs {
             match self.tab_node(&url) {
                 Ok(link) => {
@@ -87,7 +89,7 @@ where
                 Err(why) => fallback = Some(why),
             }
         }
-        if !self.opts.share && !self.opts.across_tabs {
+        if !self.opts.share && !self.opts.across_tabs() {
             let conn = match self.conn() {
                 Some(Link::Page(c)) => c,
                 _ => {
@@ -110,8 +112,11 @@ where
         if created {
             conn.on_dispose(move || shared::forget(&key));
             conn.step(|d, now| d.set_url(url, now));
+            #[cfg(feature = "tabs")]
             if let Some(why) = fallback {
-                conn.set_stamp(Stamp { role: Role::Standalone, fallback: Some(why), ..Stamp::default() });
+                let stamp =
+                    conn::Stamp { role: crate::metrics::Role::Standalone, fallback: Some(why), ..Default::default() };
+                conn.set_stamp(stamp);
             }
         }
         if !self.attach(Link::Page(conn.clone())) {
@@ -179,7 +184,7 @@ where
     let h = hook.clone();
     on_cleanup(move || h.dispose());
 
-    let command = |cmd: Remote| -> Command {
+    let command = |cmd: Control| -> Command {
         let h = hook.clone();
         Arc::new(move || {
             if let Some(conn) = h.conn().filter(|_| h.sub.mounted()) {
@@ -202,8 +207,8 @@ where
         transport: Memo::new(move |_| metrics.with(|m| m.transport)).into(),
         send: sender(false),
         try_send: sender(true),
-        open: command(Remote::Open),
-        close: command(Remote::Close),
-        reconnect_now: command(Remote::Open),
+        open: command(Control::Open),
+        close: command(Control::Close),
+        reconnect_now: command(Control::Open),
     }
 }

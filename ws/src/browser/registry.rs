@@ -88,31 +88,37 @@ pub fn late_events() -> u32 {
     LATE.with(Cell::get)
 }
 
+#[cfg(feature = "fallback")]
 pub(crate) fn event_source(open: bool) {
     bump(&EVENT_SOURCES, open);
 }
 
 /// `EventSource`s the hook opened (SSE fallback) and has not closed yet.
+/// Always 0 without the `fallback` feature.
 pub fn live_event_sources() -> u32 {
     EVENT_SOURCES.with(Cell::get)
 }
 
+#[cfg(feature = "fallback")]
 pub(crate) fn poll_loop(running: bool) {
     bump(&POLLS, running);
 }
 
 /// Long-poll loops (fallback) still running: each is a `fetch` in flight or
-/// about to be made. Aborted and ended when the connection closes.
+/// about to be made. Aborted and ended when the connection closes. Always 0
+/// without the `fallback` feature.
 pub fn live_polls() -> u32 {
     POLLS.with(Cell::get)
 }
 
+#[cfg(feature = "fallback")]
 pub(crate) fn session(open: bool) {
     bump(&SESSIONS, open);
 }
 
 /// Emulated (HTTP fallback) sessions the hook started and has not ended
-/// (closed with `DELETE`, or ended by the server).
+/// (closed with `DELETE`, or ended by the server). Always 0 without the
+/// `fallback` feature.
 pub fn live_sessions() -> u32 {
     SESSIONS.with(Cell::get)
 }

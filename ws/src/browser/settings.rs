@@ -3,9 +3,9 @@
 //! to lead), the cross-tab fields it stamps into its metrics, and the tap
 //! through which a leader's connection tells the other tabs what it does.
 
+use super::transport::CarrierSettings;
 use crate::codec::Frame;
 use crate::config::DriverConfig;
-use crate::fallback::FallbackConfig;
 use crate::metrics::Role;
 use crate::options::{PingFn, PongFn, UseWebSocketOptions};
 use crate::{ConnState, Metrics};
@@ -14,8 +14,7 @@ use crate::{ConnState, Metrics};
 /// to build the socket when its tab becomes the leader.
 pub(crate) struct ConnSettings<Tx, Rx, C> {
     pub driver: DriverConfig,
-    pub fallback: FallbackConfig,
-    pub protocols: Vec<String>,
+    pub carrier: CarrierSettings,
     pub codec: C,
     pub ping: Option<PingFn<Tx>>,
     pub pong: Option<PongFn<Rx>>,
@@ -25,8 +24,7 @@ impl<Tx, Rx, C: Clone> Clone for ConnSettings<Tx, Rx, C> {
     fn clone(&self) -> Self {
         Self {
             driver: self.driver.clone(),
-            fallback: self.fallback.clone(),
-            protocols: self.protocols.clone(),
+            carrier: self.carrier.clone(),
             codec: self.codec.clone(),
             ping: self.ping.clone(),
             pong: self.pong.clone(),
@@ -38,8 +36,11 @@ impl<Tx, Rx, C: Clone> ConnSettings<Tx, Rx, C> {
     pub fn from_options(opts: &UseWebSocketOptions<Tx, Rx, C>) -> Self {
         Self {
             driver: opts.driver_config(),
-            fallback: opts.fallback.clone(),
-            protocols: opts.protocols.clone(),
+            carrier: CarrierSettings {
+                protocols: opts.protocols.clone(),
+                #[cfg(feature = "fallback")]
+                fallback: opts.fallback.clone(),
+            },
             codec: opts.codec.clone(),
             ping: opts.ping.clone(),
             pong: opts.pong.clone(),

@@ -54,6 +54,9 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     /// WebSocket URL's path. Default `true`. With `false` the hook only ever
     /// uses WebSocket.
     ///
+    /// This option and the three below need the `fallback` feature (on by
+    /// default); without it the hook is as with `false`.
+    ///
     /// A transport counts as working once the server's first frame arrives,
     /// so the server should answer the handshake frames (or speak first);
     /// with no handshake frames the hook cannot tell and takes an open

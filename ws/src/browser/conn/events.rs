@@ -3,11 +3,13 @@
 //! closes, and the transport switching under it.
 
 use super::Conn;
+#[cfg(feature = "fallback")]
+use crate::ConnState;
+use crate::WsError;
 use crate::browser::registry;
 use crate::browser::socket::SocketEvent;
 use crate::browser::transport::Host;
 use crate::codec::{Codec, Frame, Incoming, decode};
-use crate::{ConnState, WsError};
 use std::hash::{Hash, Hasher};
 
 /// Which handshake frames to produce.
@@ -18,6 +20,7 @@ enum Handshake {
     /// Again at `open`, after the transport sent them when it opened: only new ones.
     Again,
     /// For a probe: all of them, not recorded as sent on the current transport.
+    #[cfg(feature = "fallback")]
     Probe,
 }
 
@@ -77,7 +80,10 @@ where
     /// identical frame (relayed, or asked for again) does not go out twice.
     fn encoded_handshake(&self, mode: Handshake) -> Vec<Frame> {
         let mut seen = std::collections::HashSet::new();
+        #[cfg(feature = "fallback")]
         let probe = mode == Handshake::Probe;
+        #[cfg(not(feature = "fallback"))]
+        let probe = false;
         if mode == Handshake::Fresh {
             self.handshake_sent.borrow_mut().clear();
         }
@@ -145,6 +151,7 @@ where
     Rx: Clone + Send + Sync + 'static,
     C: Codec<Tx, Rx> + 'static,
 {
+    #[cfg(feature = "fallback")]
     fn handshake_frames(&self, probe: bool) -> Vec<Frame> {
         // Only for a connection being made (or a probe of a working one):
         // never for one the app closed meanwhile.
@@ -180,6 +187,7 @@ where
         }
     }
 
+    #[cfg(feature = "fallback")]
     fn switched(&self) {
         // The new socket has this tab's handshake; other tabs' frames (a
         // leader's followers) must go out on it again.
@@ -190,14 +198,17 @@ where
         self.publish();
     }
 
+    #[cfg(feature = "fallback")]
     fn next_transport(&self) {
         self.step(|d, now| d.next_transport(now));
     }
 
+    #[cfg(feature = "fallback")]
     fn probing(&self) {
         self.publish();
     }
 
+    #[cfg(feature = "fallback")]
     fn unsent(&self, frames: Vec<Frame>) {
         self.step(|d, now| d.untransmitted(frames.into_iter().map(|f| (f, now)).collect()));
     }

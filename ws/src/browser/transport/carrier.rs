@@ -11,7 +11,7 @@
 //! itself, and `close` only when none is left. Nothing here holds a borrow
 //! while calling the host, which calls back in.
 
-use super::Pipe;
+use super::{CarrierSettings, Host, Pipe};
 use crate::browser::socket::{Live, SocketEvent};
 use crate::close_code;
 use crate::codec::Frame;
@@ -31,27 +31,6 @@ const SWITCH_WAIT_TRIES: u32 = 50;
 const SWITCH_POLL_MS: u32 = 100;
 /// Frames a verified probe may buffer while the switch waits.
 const PROBE_BUFFER: usize = 10_000;
-
-/// The connection the carrier works for.
-pub(crate) trait Host {
-    /// Every subscriber's handshake frames, encoded: for the transport that
-    /// just opened (`probe == false`: they count as sent on it) or for a probe.
-    fn handshake_frames(&self, probe: bool) -> Vec<Frame>;
-    /// The connection's events: `Open` once a transport works, frames, the
-    /// browser's errors, `Close` once none is left.
-    fn event(&self, ev: SocketEvent);
-    /// A probe took over: the connection now runs on a WebSocket.
-    fn switched(&self);
-    /// The attempt moved on to the next transport (its connect timeout
-    /// starts again).
-    fn next_transport(&self);
-    /// A WebSocket probe started: the metrics show it.
-    fn probing(&self);
-    /// Frames counted as sent that the server never accepted (a fallback
-    /// closed with them waiting for their POST): they go back to the front
-    /// of the send queue, oldest first, to go out on the next connection.
-    fn unsent(&self, frames: Vec<Frame>);
-}
 
 struct Probe {
     live: Live,
@@ -93,7 +72,8 @@ pub(crate) struct Carrier {
 }
 
 impl Carrier {
-    pub fn new(host: Weak<dyn Host>, cfg: FallbackConfig, protocols: Vec<String>) -> Rc<Self> {
+    pub fn new(host: Weak<dyn Host>, settings: CarrierSettings) -> Rc<Self> {
+        let CarrierSettings { protocols, fallback: cfg } = settings;
         let selector = Selector::new(cfg.clone(), None, Box::new(js_sys::Math::random));
         Rc::new_cyclic(|me| Self {
             me: me.clone(),

@@ -1,24 +1,78 @@
 //! The transports a connection can ride on: a WebSocket ([`Live`]) or the
-//! emulated connection over HTTP ([`Emulated`], SSE or long-poll down, POST
-//! up), behind one interface ([`Pipe`]) that reports the same
-//! [`SocketEvent`]s, and the [`Carrier`] that picks among them.
+//! emulated connection over HTTP (`Emulated`, SSE or long-poll down, POST
+//! up), behind one interface (`Pipe`) that reports the same
+//! [`SocketEvent`]s, and the [`Carrier`] that picks among them. Without the
+//! `fallback` feature only the WebSocket is compiled, and the carrier is the
+//! one in `direct`.
 
+#[cfg(feature = "fallback")]
 mod carrier;
+#[cfg(not(feature = "fallback"))]
+mod direct;
+#[cfg(feature = "fallback")]
 mod emulated;
+#[cfg(feature = "fallback")]
 mod http;
+#[cfg(feature = "fallback")]
 mod poll;
+#[cfg(feature = "fallback")]
 mod sse;
 
-pub(crate) use carrier::{Carrier, Host};
+#[cfg(feature = "fallback")]
+pub(crate) use carrier::Carrier;
+#[cfg(not(feature = "fallback"))]
+pub(crate) use direct::Carrier;
 
-use super::socket::{Live, SocketEvent};
+#[cfg(feature = "fallback")]
+use super::socket::Live;
+use super::socket::SocketEvent;
+#[cfg(feature = "fallback")]
 use crate::codec::Frame;
+#[cfg(feature = "fallback")]
 use crate::emulated::{CloseInfo, WireError};
+#[cfg(feature = "fallback")]
 use crate::metrics::Transport;
+#[cfg(feature = "fallback")]
 use emulated::Emulated;
+#[cfg(feature = "fallback")]
 use std::rc::Rc;
 
+/// The connection the carrier works for.
+pub(crate) trait Host {
+    /// Every subscriber's handshake frames, encoded: for the transport that
+    /// just opened (`probe == false`: they count as sent on it) or for a probe.
+    #[cfg(feature = "fallback")]
+    fn handshake_frames(&self, probe: bool) -> Vec<Frame>;
+    /// The connection's events: `Open` once a transport works, frames, the
+    /// browser's errors, `Close` once none is left.
+    fn event(&self, ev: SocketEvent);
+    /// A probe took over: the connection now runs on a WebSocket.
+    #[cfg(feature = "fallback")]
+    fn switched(&self);
+    /// The attempt moved on to the next transport (its connect timeout
+    /// starts again).
+    #[cfg(feature = "fallback")]
+    fn next_transport(&self);
+    /// A WebSocket probe started: the metrics show it.
+    #[cfg(feature = "fallback")]
+    fn probing(&self);
+    /// Frames counted as sent that the server never accepted (a fallback
+    /// closed with them waiting for their POST): they go back to the front
+    /// of the send queue, oldest first, to go out on the next connection.
+    #[cfg(feature = "fallback")]
+    fn unsent(&self, frames: Vec<Frame>);
+}
+
+/// What the carrier is built with: the subprotocols, and how to fall back.
+#[derive(Clone)]
+pub(crate) struct CarrierSettings {
+    pub protocols: Vec<String>,
+    #[cfg(feature = "fallback")]
+    pub fallback: crate::fallback::FallbackConfig,
+}
+
 /// What an SSE stream or a poll reports to its emulated connection.
+#[cfg(feature = "fallback")]
 pub(crate) enum DownEvent {
     /// Frame number n (or why it could not be read).
     Frame(u64, Result<Frame, String>),
@@ -33,11 +87,13 @@ pub(crate) enum DownEvent {
 }
 
 /// One transport instance.
+#[cfg(feature = "fallback")]
 pub(crate) enum Pipe {
     Ws(Live),
     Emu(Rc<Emulated>),
 }
 
+#[cfg(feature = "fallback")]
 impl Pipe {
     /// Open `transport` to the WebSocket URL `url`, reporting to `sink`.
     pub fn open(
