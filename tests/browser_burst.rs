@@ -212,3 +212,49 @@ async fn a_burst_of_10000_keeps_the_page_responsive_and_the_window_bounded() {
     drop(h);
     a.remove();
 }
+
+/// A hidden tab runs no animation frames (here `requestAnimationFrame` is
+/// replaced by one that never calls back): each batch then goes out by its
+/// timer, in order, while the inbox keeps one frame request outstanding, not
+/// one per batch, and drops each batch's timer (clears it) rather than
+/// forgetting it, so nothing piles up in a long-hidden busy tab.
+#[wasm_bindgen_test]
+async fn batches_without_animation_frames_keep_one_frame_request_and_drop_their_timers() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use tether::chat::inbox::Batcher;
+    let patch = js_sys::Function::new_no_args(
+        "const w = window;
+         const p = { frames: 0, cleared: 0, ours: new Set(), raf: w.requestAnimationFrame, clear: w.clearTimeout,
+                     set: w.setTimeout };
+         w.__inbox = p;
+         w.requestAnimationFrame = () => { p.frames++; return 0; };
+         // The inbox's timers are the ones of 16 and 100 ms; count clears of those.
+         w.setTimeout = (f, ms, ...a) => { const id = p.set.call(w, f, ms, ...a);
+                                           if (ms === 16 || ms === 100) p.ours.add(id); return id; };
+         w.clearTimeout = (id) => { if (p.ours.has(id)) p.cleared++; return p.clear.call(w, id); };",
+    );
+    let restore = js_sys::Function::new_no_args(
+        "const p = window.__inbox;
+         window.requestAnimationFrame = p.raf; window.clearTimeout = p.clear; window.setTimeout = p.set;",
+    );
+    patch.call0(&JsValue::NULL).unwrap();
+    let flushed = Rc::new(RefCell::new(Vec::new()));
+    let sink = flushed.clone();
+    let batcher = Batcher::new(move |batch: Vec<u32>| sink.borrow_mut().push(batch));
+    for i in 0..5 {
+        batcher.push(i);
+        sleep(250).await;
+    }
+    let probe = js_sys::Reflect::get(&web_sys::window().unwrap(), &"__inbox".into()).unwrap();
+    let (frames, cleared) = (get(&probe, "frames").as_f64(), get(&probe, "cleared").as_f64());
+    restore.call0(&JsValue::NULL).unwrap();
+    drop(batcher);
+    assert_eq!(
+        *flushed.borrow(),
+        vec![vec![0], vec![1], vec![2], vec![3], vec![4]],
+        "each batch went out by its timer"
+    );
+    assert_eq!(frames, Some(1.0), "one animation frame request outstanding, not one per batch");
+    assert!(cleared.unwrap_or(0.0) >= 4.0, "each batch's timer is dropped (cleared), not forgotten: {cleared:?}");
+}

@@ -7,6 +7,11 @@
 //! message back that long. Once a batch went out by the timer, the next
 //! waits for the frame (or [`IDLE_MS`]): more renders before the frame paints
 //! would be work nobody sees.
+//!
+//! Each batch's timer is held and dropped, not forgotten (a forgotten
+//! callback stays allocated for the page's life: one per batch in a busy
+//! room), and at most one animation frame is requested at a time (a hidden
+//! tab runs none, and would otherwise pile up one request per batch).
 
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
@@ -26,6 +31,12 @@ struct Inner<T> {
     scheduled: Cell<bool>,
     /// A batch went out by the timer and no animation frame has run since.
     early: Cell<bool>,
+    /// An animation frame is requested and has not run yet: the next batch
+    /// waits for that one instead of asking again.
+    frame_requested: Cell<bool>,
+    /// The latest batch's backup timer (dropping it cancels it if it has
+    /// not fired, and frees its callback either way).
+    timer: RefCell<Option<Timeout>>,
     flush: Box<dyn Fn(Vec<T>)>,
 }
 
@@ -39,6 +50,8 @@ impl<T: 'static> Batcher<T> {
             queue: RefCell::default(),
             scheduled: Cell::new(false),
             early: Cell::new(false),
+            frame_requested: Cell::new(false),
+            timer: RefCell::default(),
             flush: Box::new(flush),
         }))
     }
@@ -53,10 +66,16 @@ fn schedule<T: 'static>(inner: &Rc<Inner<T>>) {
     if inner.scheduled.replace(true) {
         return;
     }
-    let (a, b) = (Rc::downgrade(inner), Rc::downgrade(inner));
-    leptos::prelude::request_animation_frame(move || run(&a, true));
+    if !inner.frame_requested.replace(true) {
+        let a = Rc::downgrade(inner);
+        leptos::prelude::request_animation_frame(move || run(&a, true));
+    }
     let wait = if inner.early.get() { IDLE_MS } else { FALLBACK_MS };
-    Timeout::new(wait, move || run(&b, false)).forget();
+    let b = Rc::downgrade(inner);
+    // May drop the timer now running this (wasm-bindgen frees a callback
+    // dropped during its own call once it returns).
+    let previous = inner.timer.replace(Some(Timeout::new(wait, move || run(&b, false))));
+    drop(previous);
 }
 
 /// Whichever of the frame and the timer comes first flushes; the other finds
@@ -65,6 +84,7 @@ fn run<T: 'static>(inner: &Weak<Inner<T>>, frame: bool) {
     let Some(inner) = inner.upgrade() else { return };
     if frame {
         inner.early.set(false);
+        inner.frame_requested.set(false);
     }
     if !inner.scheduled.replace(false) {
         return;
