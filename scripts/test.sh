@@ -15,16 +15,16 @@ what=${1:-all}
 start=$(date +%s)
 
 if [ "$what" = all ] || [ "$what" = native ]; then
-  echo "== native tests (cargo test --workspace)"
+  echo "== [$(( $(date +%s) - start )) s] native tests (cargo test --workspace)"
   cargo test --workspace
-  echo "== tether-ws: docs without warnings (default features and none), and the crate packages on its own"
+  echo "== [$(( $(date +%s) - start )) s] tether-ws: docs without warnings (default features and none), and the crate packages on its own"
   RUSTDOCFLAGS="-D warnings" cargo doc -q -p tether-ws --no-deps
   RUSTDOCFLAGS="-D warnings" cargo doc -q -p tether-ws --no-deps --no-default-features
   cargo package -q -p tether-ws --allow-dirty
 fi
 
 if [ "$what" = all ] || [ "$what" = native ] || [ "$what" = conformance ]; then
-  echo "== WebSocket conformance (Autobahn|Testsuite against the real server)"
+  echo "== [$(( $(date +%s) - start )) s] WebSocket conformance (Autobahn|Testsuite against the real server)"
   bash scripts/conformance.sh
 fi
 
@@ -50,7 +50,7 @@ free_port() {
 # the test crate, so the second browser reuses the first one's build).
 browser_suite() {
   local browser=$1 page_port=$2 ctl_port=$3 work ctl_out ctl_pid ctl which
-  echo "== browser tests (headless $browser, real server)"
+  echo "== [$(( $(date +%s) - start )) s] browser tests (headless $browser, real server)"
   work=$(mktemp -d)
   ctl_out=$work/testctl.out
   # testctl exits when its stdin closes, so it cannot outlive this script.
@@ -112,7 +112,7 @@ browser_suite() {
 }
 
 if [ "$what" = all ] || [ "$what" = browser ]; then
-  echo "== tether-ws: every feature combination (all, none, each alone) builds for wasm32, clippy-clean"
+  echo "== [$(( $(date +%s) - start )) s] tether-ws: every feature combination (all, none, each alone) builds for wasm32, clippy-clean"
   # clippy where the wasm toolchain has it (rustup), else cargo check.
   lint=(clippy) deny=(-- -D warnings)
   wasm_env "$WASM_CARGO" clippy --version >/dev/null 2>&1 || { lint=(check) deny=(); }
@@ -121,7 +121,7 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
     read -ra f <<<"$features"
     wasm_env "$WASM_CARGO" "${lint[@]}" -q --all-targets -p tether-ws --target wasm32-unknown-unknown "${f[@]}" "${deny[@]}"
   done
-  echo "== tether-ws: the minimal example builds for the browser (without the default features, as its README says)"
+  echo "== [$(( $(date +%s) - start )) s] tether-ws: the minimal example builds for the browser (without the default features, as its README says)"
   wasm_env "$WASM_CARGO" build -q -p tether-ws --no-default-features --example minimal --target wasm32-unknown-unknown
   cargo build -q -p tether-server -p tether-testkit
   page_port=$(free_port)
@@ -129,14 +129,14 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
   for b in "${browsers[@]}"; do browser_suite "$b" "$page_port" "$ctl_port"; done
 fi
 if [ "$what" = all ] || [ "$what" = tabs ]; then
-  echo "== WebDriver tests: tabs and static deploy (browser windows, real server, nginx, built app)"
+  echo "== [$(( $(date +%s) - start )) s] WebDriver tests: tabs and static deploy (browser windows, real server, nginx, built app)"
   cargo build -q -p tether-server
   # A debug build is enough and much faster; its own dist, so `make build`'s
   # release dist/ is left alone.
   wasm_env trunk build --dist target/tabs-dist >/dev/null
   export TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server
   for b in "${webdriver_browsers[@]}"; do
-    echo "== WebDriver tests in headless $b"
+    echo "== [$(( $(date +%s) - start )) s] WebDriver tests in headless $b"
     # WebKitGTK's MiniBrowser needs an X display: a virtual one.
     display=()
     [ "$b" = webkit ] && display=(xvfb-run -a)
@@ -148,7 +148,7 @@ fi
 # Skipped (saying what is missing) only on a machine without apt-get;
 # elsewhere a missing PostgreSQL, Redis or nginx fails here.
 if { [ "$what" = all ] || [ "$what" = multi ]; } && ! multi_skip; then
-  echo "== multi-instance tests (real PostgreSQL, Redis, nginx; two browsers through the load balancer)"
+  echo "== [$(( $(date +%s) - start )) s] multi-instance tests (real PostgreSQL, Redis, nginx; two browsers through the load balancer)"
   cargo build -q -p tether-server
   echo "-- the server's test suites again, on PostgreSQL instead of SQLite"
   # Not the ones that start PostgreSQL themselves (store_contract, multi):
