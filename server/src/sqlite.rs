@@ -67,7 +67,11 @@ impl SqliteStore {
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         // With a log, commits are fsynced by `WalSync` (checkpoints still
         // sync both files). Without (an in-memory database), SQLite's own.
-        let wal = if mode.eq_ignore_ascii_case("wal") { WalSync::new(path) } else { WalSync::inside_commits() };
+        let wal = match conn.path().filter(|p| !p.is_empty()) {
+            // The name SQLite resolved (through links), so both mean one file.
+            Some(resolved) if mode.eq_ignore_ascii_case("wal") => WalSync::new(Path::new(resolved)),
+            _ => WalSync::inside_commits(),
+        };
         conn.pragma_update(None, "synchronous", if wal.is_ours() { "NORMAL" } else { "FULL" })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
@@ -82,12 +86,14 @@ impl SqliteStore {
         self.wal.unsynced()
     }
 
-    /// The connection, once every commit it holds is on disk: a reader must
-    /// not be shown a message that a power cut could still take back.
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        let conn = self.writer()?;
-        self.wal.sync().map_err(StoreError::Sync)?;
-        Ok(conn)
+    /// Runs `f` on the connection, then returns what it read only once every
+    /// commit made so far is on disk: a reader must not be shown a message a
+    /// power cut could still take back. The sync runs after the connection
+    /// is released, so a reader never holds up the committer for the disk.
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let out = f(&*self.writer()?)?;
+        self.sync()?;
+        Ok(out)
     }
 
     /// The connection, for a write that syncs (or reports) on its own.
@@ -123,23 +129,23 @@ const COLUMNS: &str = "room, seq, client_id, author, body, ts_ms";
 
 impl Store for SqliteStore {
     fn ensure_room(&self, room: &str) -> Result<RoomInfo, StoreError> {
-        let conn = self.conn()?;
-        let fresh = uuid::Uuid::new_v4().to_string();
-        let inserted = conn.execute(
-            "INSERT INTO rooms (name, epoch) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
-            params![room, fresh],
-        )?;
-        if inserted == 1 {
-            // A room's epoch is handed out only once it cannot be lost.
-            self.wal.committed();
-            self.wal.sync().map_err(StoreError::Sync)?;
-        }
-        let epoch: String = conn.query_row("SELECT epoch FROM rooms WHERE name = ?1", [room], |r| r.get(0))?;
-        Ok(RoomInfo { epoch, created: inserted == 1 })
+        // A room's epoch is handed out only once it cannot be lost (`read`).
+        self.read(|conn| {
+            let fresh = uuid::Uuid::new_v4().to_string();
+            let inserted = conn.execute(
+                "INSERT INTO rooms (name, epoch) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+                params![room, fresh],
+            )?;
+            if inserted == 1 {
+                self.wal.committed();
+            }
+            let epoch: String = conn.query_row("SELECT epoch FROM rooms WHERE name = ?1", [room], |r| r.get(0))?;
+            Ok(RoomInfo { epoch, created: inserted == 1 })
+        })
     }
 
     fn append(&self, room: &str, id: &str, author: &str, body: &str, ts_ms: i64) -> Result<Appended, StoreError> {
-        let mut conn = self.conn()?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let appended = append_in(&tx, room, id, author, body, ts_ms)?;
         if !appended.duplicate {
@@ -182,13 +188,14 @@ impl Store for SqliteStore {
     }
 
     fn after(&self, room: &str, seq: u64, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-        ))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![room, to_sql(seq), limit], row_to_message)?;
-        collect(rows)
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![room, to_sql(seq), limit], row_to_message)?;
+            collect(rows)
+        })
     }
 
     fn recent(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
@@ -196,55 +203,62 @@ impl Store for SqliteStore {
     }
 
     fn before(&self, room: &str, seq: u64, limit: usize, max_bytes: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
-        ))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut bytes = 0usize;
-        let rows = stmt.query_map(params![room, to_sql(seq), limit], row_to_message)?.take_while(|r| {
-            let within = bytes <= max_bytes;
-            if let Ok((_, _, id, author, body, _)) = r {
-                bytes = bytes.saturating_add(id.len() + author.len() + body.len());
-            }
-            within
-        });
-        let mut out = collect(rows)?;
-        out.reverse();
-        Ok(out)
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM messages WHERE room = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+            ))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut bytes = 0usize;
+            let rows = stmt.query_map(params![room, to_sql(seq), limit], row_to_message)?.take_while(|r| {
+                let within = bytes <= max_bytes;
+                if let Ok((_, _, id, author, body, _)) = r {
+                    bytes = bytes.saturating_add(id.len() + author.len() + body.len());
+                }
+                within
+            });
+            let mut out = collect(rows)?;
+            out.reverse();
+            Ok(out)
+        })
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {
-        let conn = self.conn()?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-        let now = i64::try_from(now).unwrap_or(i64::MAX);
-        conn.execute("INSERT INTO health (id, ts_ms) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET ts_ms = ?1", [now])?;
-        // The disk must take an fsync too, or no post could be acked.
-        self.wal.committed();
-        self.sync()
+        // The disk must take an fsync too (`read`), or no post could be acked.
+        self.read(|conn| {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+            let now = i64::try_from(now).unwrap_or(i64::MAX);
+            conn.execute(
+                "INSERT INTO health (id, ts_ms) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET ts_ms = ?1",
+                [now],
+            )?;
+            self.wal.committed();
+            Ok(())
+        })
     }
 
     fn set_read_only(&self, on: bool) -> Result<(), StoreError> {
-        self.conn()?.pragma_update(None, "query_only", on)?;
+        self.writer()?.pragma_update(None, "query_only", on)?;
         Ok(())
     }
 
     fn rooms(&self) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached("SELECT name FROM rooms ORDER BY name")?;
-        let names = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        Ok(names)
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT name FROM rooms ORDER BY name")?;
+            let names = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(names)
+        })
     }
 
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
-        let conn = self.conn()?;
-        let seq: i64 =
-            conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1", [room], |r| r.get(0))?;
-        to_seq(seq)
+        self.read(|conn| {
+            let seq: i64 =
+                conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1", [room], |r| r.get(0))?;
+            to_seq(seq)
+        })
     }
 
     fn close(&self) -> Result<(), StoreError> {
-        let conn = self.conn()?;
+        let conn = self.writer()?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }

@@ -10,16 +10,23 @@
 //! Nothing is acked, and no reader is shown a commit, before a sync covers
 //! it (see `SqliteStore`).
 //!
-//! A fsync goes to a file, not a name: the log is opened by its path and
-//! reopened whenever that path names another file than the one held (SQLite
-//! removes the log when its last connection closes), so a sync never lands
-//! on a stale file.
+//! A fsync goes to a file, not a name: the log is opened by the path SQLite
+//! itself resolved and reopened whenever that path names another file than
+//! the one held (SQLite removes the log when its last connection closes), so
+//! a sync never lands on a stale file; a newly opened log's directory is
+//! synced too, so the log's name survives a power cut as well as its pages.
+//!
+//! A failed fsync is final: Linux may drop the pages it could not write and
+//! report success on the next try, so a later "successful" sync proves
+//! nothing about the commits before it. Every sync after a failure fails
+//! (nothing more is acked, readers and `/healthz` report the error) until
+//! the server is restarted and SQLite recovers from what the disk holds.
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Counts commits and what fsyncs have covered, for one database's log.
 pub struct WalSync {
@@ -32,10 +39,13 @@ pub struct WalSync {
     committed: AtomicU64,
     /// Commits known to be on disk.
     synced: AtomicU64,
+    /// An fsync failed: no sync can vouch for anything any more.
+    failed: AtomicBool,
 }
 
 impl WalSync {
-    /// For a database in WAL mode whose connection runs `synchronous=NORMAL`.
+    /// For a database in WAL mode whose connection runs `synchronous=NORMAL`;
+    /// `database` as SQLite resolved it (`Connection::path`: through links).
     pub fn new(database: &std::path::Path) -> Self {
         let mut path = database.as_os_str().to_owned();
         path.push("-wal");
@@ -44,7 +54,13 @@ impl WalSync {
 
     /// For a database without a log file (in memory): nothing to sync here.
     pub fn inside_commits() -> Self {
-        Self { path: None, file: Mutex::new(None), committed: AtomicU64::new(0), synced: AtomicU64::new(0) }
+        Self {
+            path: None,
+            file: Mutex::new(None),
+            committed: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+        }
     }
 
     /// Whether the fsync is ours (else SQLite's, inside each commit).
@@ -67,25 +83,49 @@ impl WalSync {
     /// Puts every commit recorded before this call on disk: one fdatasync of
     /// the log, or nothing when an earlier sync already covered them.
     pub fn sync(&self) -> std::io::Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Self::earlier_failure());
+        }
         let target = self.committed.load(Ordering::SeqCst);
         let Some(path) = self.path.as_ref().filter(|_| self.synced.load(Ordering::SeqCst) < target) else {
             return Ok(());
         };
         let mut held = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Another sync may have covered us while we waited for the lock.
+        // Another sync may have covered us (or failed) while we waited.
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Self::earlier_failure());
+        }
         if self.synced.load(Ordering::SeqCst) >= target {
             return Ok(());
         }
+        let result = Self::sync_file(path, &mut held);
+        match &result {
+            Ok(()) => {
+                self.synced.fetch_max(target, Ordering::SeqCst);
+            }
+            Err(_) => self.failed.store(true, Ordering::SeqCst),
+        }
+        result
+    }
+
+    /// fdatasyncs the log at `path`, (re)opening it (and syncing its
+    /// directory) when `held` is not the file the path names.
+    fn sync_file(path: &std::path::Path, held: &mut Option<(File, (u64, u64))>) -> std::io::Result<()> {
         let now = std::fs::metadata(path)?;
         if held.as_ref().is_none_or(|(_, id)| *id != (now.dev(), now.ino())) {
             let file = File::open(path)?;
             let opened = file.metadata()?;
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            File::open(dir)?.sync_all()?;
             *held = Some((file, (opened.dev(), opened.ino())));
         }
-        if let Some((file, _)) = held.as_ref() {
-            file.sync_data()?;
+        match held.as_ref() {
+            Some((file, _)) => file.sync_data(),
+            None => Ok(()),
         }
-        self.synced.fetch_max(target, Ordering::SeqCst);
-        Ok(())
+    }
+
+    fn earlier_failure() -> std::io::Error {
+        std::io::Error::other("an earlier fsync of the write-ahead log failed; restart the server")
     }
 }
