@@ -110,13 +110,7 @@ fn run(
             answers.push((job.done, job.posts.len()));
             all.extend(job.posts);
         }
-        // A panic in the store must not end the thread (every later post
-        // would wait forever): its batches fail instead.
-        let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.append_batch_unsynced(&all)))
-        {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err("storage panicked".to_owned()),
-        };
+        let outcome = guarded(|| store.append_batch_unsynced(&all));
         commits.inc();
         progress.committing.store(false, Ordering::SeqCst);
         if synced.send(Written { answers, outcome }).is_err() {
@@ -131,13 +125,20 @@ fn sync_and_answer(store: &dyn Store, rx: &mpsc::Receiver<Written>) {
     while let Ok(first) = rx.recv() {
         let mut written = vec![first];
         written.extend(rx.try_iter());
-        let synced = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.sync())) {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err("storage panicked".to_owned()),
-        };
+        let synced = guarded(|| store.sync());
         for Written { answers, outcome } in written {
             answer(answers, outcome.and_then(|r| synced.clone().map(|()| r)));
         }
+    }
+}
+
+/// Runs a store call on one of the two threads. A panic in the store must
+/// not end the thread (every later post would wait forever): the batches it
+/// was for fail instead.
+fn guarded<T>(call: impl FnOnce() -> Result<T, StoreError>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("storage panicked".to_owned()),
     }
 }
 

@@ -23,19 +23,16 @@ pub(crate) use carrier::Carrier;
 #[cfg(not(feature = "fallback"))]
 pub(crate) use direct::Carrier;
 
-#[cfg(feature = "fallback")]
-use super::socket::Live;
 use super::socket::SocketEvent;
 #[cfg(feature = "fallback")]
-use crate::codec::Frame;
-#[cfg(feature = "fallback")]
-use crate::emulated::{CloseInfo, WireError};
-#[cfg(feature = "fallback")]
-use crate::metrics::Transport;
-#[cfg(feature = "fallback")]
-use emulated::Emulated;
-#[cfg(feature = "fallback")]
-use std::rc::Rc;
+use {
+    super::socket::Live,
+    crate::codec::Frame,
+    crate::emulated::{CloseInfo, WireError},
+    crate::metrics::Transport,
+    emulated::Emulated,
+    std::rc::Rc,
+};
 
 /// The connection the carrier works for.
 pub(crate) trait Host {
