@@ -94,3 +94,23 @@ async fn switching_rooms_creates_them_and_shows_only_that_rooms_messages() {
     assert!(wait_for(500, || q(&a, ".rooms .error").unwrap().text_content().unwrap().contains("room name")).await);
     drop(h);
 }
+
+/// Ids are the server's dedup key and its index's sort order: version 7,
+/// stamped with the browser's clock (so a commit's ids share index pages),
+/// random after that.
+#[wasm_bindgen_test]
+fn message_ids_are_time_ordered_random_uuids() {
+    let before = js_sys::Date::now() as u64;
+    let (a, b) = (tether::chat::ids::new_id(), tether::chat::ids::new_id());
+    let after = js_sys::Date::now() as u64;
+    assert_ne!(a, b);
+    for id in [&a, &b] {
+        assert!(tether_protocol::validate_id(id).is_ok(), "{id}");
+        let hex: String = id.chars().filter(|c| *c != '-').collect();
+        assert_eq!(hex.len(), 32, "{id}");
+        assert_eq!(&hex[12..13], "7", "version 7: {id}");
+        assert!(matches!(&hex[16..17], "8" | "9" | "a" | "b"), "variant 1: {id}");
+        let ms = u64::from_str_radix(&hex[..12], 16).unwrap();
+        assert!((before..=after).contains(&ms), "{id} stamped {ms}, not in {before}..={after}");
+    }
+}

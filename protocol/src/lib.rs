@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod ids;
 pub mod report;
 pub use report::ClientReport;
 mod decode;

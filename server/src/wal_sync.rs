@@ -24,16 +24,54 @@
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+
+/// How many syncs may run at once (the group committer runs two; a reader
+/// may add one). Each has a handle of its own.
+const HANDLES: usize = 4;
+
+/// Handles on one log file, all opened together.
+///
+/// Linux reports a writeback error once per open file description. Were
+/// two syncs in flight on one handle, the error of pages the first wrote
+/// could be reported to the second only, and the first would report
+/// success for commits the disk dropped. With a handle each, every sync
+/// sees every error since the handles were opened, and they are opened
+/// together, before any sync of ours on that file, so none misses one
+/// another handle saw first.
+struct Handles {
+    /// (device, inode) of the log they are open on.
+    log: (u64, u64),
+    free: Vec<File>,
+}
+
+impl Handles {
+    /// `None` if the path came to name another file meanwhile.
+    fn open(path: &Path) -> std::io::Result<Option<Self>> {
+        let free = (0..HANDLES).map(|_| File::open(path)).collect::<std::io::Result<Vec<_>>>()?;
+        let mut logs = free.iter().map(|f| f.metadata().map(|m| (m.dev(), m.ino())));
+        let log = logs.next().unwrap_or_else(|| Err(std::io::Error::other("no handle opened")))?;
+        for other in logs {
+            if other? != log {
+                return Ok(None);
+            }
+        }
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        File::open(dir)?.sync_all()?;
+        Ok(Some(Self { log, free }))
+    }
+}
 
 /// Counts commits and what fsyncs have covered, for one database's log.
 pub struct WalSync {
     /// `<database>-wal`; `None` when SQLite syncs inside its commits.
     path: Option<PathBuf>,
-    /// The log as last opened, with its (device, inode).
-    file: Mutex<Option<(File, (u64, u64))>>,
+    /// The log as last opened: its free handles.
+    handles: Mutex<Option<Handles>>,
+    /// Signalled when a handle is given back.
+    freed: Condvar,
     /// Commits written so far (bumped right after each, under the
     /// connection's lock).
     committed: AtomicU64,
@@ -46,7 +84,7 @@ pub struct WalSync {
 impl WalSync {
     /// For a database in WAL mode whose connection runs `synchronous=NORMAL`;
     /// `database` as SQLite resolved it (`Connection::path`: through links).
-    pub fn new(database: &std::path::Path) -> Self {
+    pub fn new(database: &Path) -> Self {
         let mut path = database.as_os_str().to_owned();
         path.push("-wal");
         Self { path: Some(path.into()), ..Self::inside_commits() }
@@ -56,7 +94,8 @@ impl WalSync {
     pub fn inside_commits() -> Self {
         Self {
             path: None,
-            file: Mutex::new(None),
+            handles: Mutex::new(None),
+            freed: Condvar::new(),
             committed: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             failed: AtomicBool::new(false),
@@ -81,7 +120,8 @@ impl WalSync {
     }
 
     /// Puts every commit recorded before this call on disk: one fdatasync of
-    /// the log, or nothing when an earlier sync already covered them.
+    /// the log, or nothing when an earlier sync already covered them. Up to
+    /// [`HANDLES`] syncs run at once, each on a handle of its own.
     pub fn sync(&self) -> std::io::Result<()> {
         if self.failed.load(Ordering::SeqCst) {
             return Err(Self::earlier_failure());
@@ -90,39 +130,62 @@ impl WalSync {
         let Some(path) = self.path.as_ref().filter(|_| self.synced.load(Ordering::SeqCst) < target) else {
             return Ok(());
         };
-        let mut held = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Another sync may have covered us (or failed) while we waited.
-        if self.failed.load(Ordering::SeqCst) {
-            return Err(Self::earlier_failure());
-        }
-        if self.synced.load(Ordering::SeqCst) >= target {
-            return Ok(());
-        }
-        let result = Self::sync_file(path, &mut held);
+        let (file, log) = match self.take(path, target) {
+            Ok(Some(taken)) => taken,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                self.failed.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        let result = file.sync_data();
         match &result {
             Ok(()) => {
                 self.synced.fetch_max(target, Ordering::SeqCst);
             }
             Err(_) => self.failed.store(true, Ordering::SeqCst),
         }
+        self.give_back(file, log);
         result
     }
 
-    /// fdatasyncs the log at `path`, (re)opening it (and syncing its
-    /// directory) when `held` is not the file the path names.
-    fn sync_file(path: &std::path::Path, held: &mut Option<(File, (u64, u64))>) -> std::io::Result<()> {
-        let now = std::fs::metadata(path)?;
-        if held.as_ref().is_none_or(|(_, id)| *id != (now.dev(), now.ino())) {
-            let file = File::open(path)?;
-            let opened = file.metadata()?;
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            File::open(dir)?.sync_all()?;
-            *held = Some((file, (opened.dev(), opened.ino())));
+    /// A free handle on the log at `path`, waiting for one if all are in
+    /// use, and (re)opening them all (and syncing the directory) when the
+    /// path names another file than the one they are open on. `None` when
+    /// another sync covered `target` meanwhile.
+    fn take(&self, path: &Path, target: u64) -> std::io::Result<Option<(File, (u64, u64))>> {
+        let mut held = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            // Another sync may have covered us (or failed) while we waited.
+            if self.failed.load(Ordering::SeqCst) {
+                return Err(Self::earlier_failure());
+            }
+            if self.synced.load(Ordering::SeqCst) >= target {
+                return Ok(None);
+            }
+            let now = std::fs::metadata(path)?;
+            match held.as_mut() {
+                Some(h) if h.log == (now.dev(), now.ino()) => match h.free.pop() {
+                    Some(file) => return Ok(Some((file, h.log))),
+                    None => held = self.freed.wait(held).unwrap_or_else(PoisonError::into_inner),
+                },
+                _ => {
+                    if let Some(opened) = Handles::open(path)? {
+                        *held = Some(opened);
+                    }
+                }
+            }
         }
-        match held.as_ref() {
-            Some((file, _)) => file.sync_data(),
-            None => Ok(()),
+    }
+
+    /// Returns a handle taken by [`Self::take`]; one on a replaced log is
+    /// closed instead.
+    fn give_back(&self, file: File, log: (u64, u64)) {
+        let mut held = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(h) = held.as_mut().filter(|h| h.log == log) {
+            h.free.push(file);
         }
+        self.freed.notify_one();
     }
 
     fn earlier_failure() -> std::io::Error {

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use tether_protocol::ids::uuid_v7;
 use tether_protocol::{ClientMsg, ServerMsg};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -51,7 +52,12 @@ async fn measure(url: String, server_pid: u32, posters: usize, secs: f64) -> f64
                 let mut acked = 0usize;
                 let room = format!("write-{p}");
                 while Instant::now() < deadline {
-                    let id = format!("w{posters}-{p}-{acked}");
+                    // Ids as the app makes them (UUID v7: the clock, then bits
+                    // that only need to be unique, here the poster and its count).
+                    let mut unique = [0u8; 10];
+                    unique[..2].copy_from_slice(&(p as u16).to_be_bytes());
+                    unique[2..].copy_from_slice(&(acked as u64).to_be_bytes());
+                    let id = uuid_v7(unix_ms(), unique);
                     let post =
                         ClientMsg::Post { room: room.clone(), id: id.clone(), body: "a small chat message".into() };
                     if ws.send(text(&post)).await.is_err() {
@@ -125,6 +131,11 @@ fn stat_ticks(path: &str) -> f64 {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let get = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     get(11) + get(12)
+}
+
+/// Milliseconds since 1970, as the app's `Date.now()`.
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// /proc reports CPU times in USER_HZ ticks, 100 per second on Linux.
