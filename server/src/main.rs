@@ -8,6 +8,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use tether_server::{Config, run, shutdown_signal};
 
+/// mimalloc instead of glibc's malloc: posts are allocated on the runtime's
+/// threads and freed on the committer's, and glibc's per-arena locks made
+/// malloc and free about a sixth of the committer's time. Measured: group
+/// commit at 100 posters up about 5%; RSS per idle connection unchanged.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
