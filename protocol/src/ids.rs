@@ -8,6 +8,11 @@
 //! milliseconds, so ids written together sort together and a commit's
 //! inserts share the index's last page or two. The 74 random bits keep ids
 //! unique and unguessable; nothing relies on their order.
+//!
+//! What it gives away: everyone in the room receives the id, so they learn
+//! the sender's clock to the millisecond when the message was written,
+//! which the server's `ts_ms` does not say for a message typed offline and
+//! sent later, and how far that clock is off.
 
 /// Formats `random` as a version-7 UUID stamped `unix_ms` (milliseconds
 /// since 1970; only the low 48 bits fit, enough until the year 10889).

@@ -100,7 +100,7 @@ struct Written {
 }
 
 /// The committer thread: waits for a batch, takes every other batch already
-/// queued, writes them in one commit and hands that to the syncer, then
+/// queued, writes them in one commit and hands that to the syncers, then
 /// goes on with what arrived meanwhile, while the disk syncs.
 fn run(
     store: &dyn Store,
@@ -149,7 +149,7 @@ fn sync_and_answer(store: &dyn Store, rx: &Mutex<mpsc::Receiver<Written>>) {
     }
 }
 
-/// Runs a store call on one of the two threads. A panic in the store must
+/// Runs a store call on the committer or a syncer thread. A panic in the store must
 /// not end the thread (every later post would wait forever): the batches it
 /// was for fail instead.
 fn guarded<T>(call: impl FnOnce() -> Result<T, StoreError>) -> Result<T, String> {

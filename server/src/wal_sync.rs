@@ -6,7 +6,10 @@
 //! the connection runs with `synchronous=NORMAL` (commits reach the WAL
 //! file, not yet the disk) and [`WalSync::sync`] fsyncs that file itself:
 //! one fsync covers every commit written before it started, and the group
-//! committer runs it on another thread while the next batch is written.
+//! committer runs it on other threads while the next batch is written.
+//! Several syncs may be in flight at once, each on a handle of its own,
+//! and none reports success before those that started earlier have
+//! finished (`pool`).
 //! Nothing is acked, and no reader is shown a commit, before a sync covers
 //! it (see `SqliteStore`).
 //!
@@ -22,56 +25,25 @@
 //! (nothing more is acked, readers and `/healthz` report the error) until
 //! the server is restarted and SQLite recovers from what the disk holds.
 
-use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-/// How many syncs may run at once (the group committer runs two; a reader
-/// may add one). Each has a handle of its own.
-const HANDLES: usize = 4;
+use pool::{Handles, Pool, Taken};
 
-/// Handles on one log file, all opened together.
-///
-/// Linux reports a writeback error once per open file description. Were
-/// two syncs in flight on one handle, the error of pages the first wrote
-/// could be reported to the second only, and the first would report
-/// success for commits the disk dropped. With a handle each, every sync
-/// sees every error since the handles were opened, and they are opened
-/// together, before any sync of ours on that file, so none misses one
-/// another handle saw first.
-struct Handles {
-    /// (device, inode) of the log they are open on.
-    log: (u64, u64),
-    free: Vec<File>,
-}
-
-impl Handles {
-    /// `None` if the path came to name another file meanwhile.
-    fn open(path: &Path) -> std::io::Result<Option<Self>> {
-        let free = (0..HANDLES).map(|_| File::open(path)).collect::<std::io::Result<Vec<_>>>()?;
-        let mut logs = free.iter().map(|f| f.metadata().map(|m| (m.dev(), m.ino())));
-        let log = logs.next().unwrap_or_else(|| Err(std::io::Error::other("no handle opened")))?;
-        for other in logs {
-            if other? != log {
-                return Ok(None);
-            }
-        }
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        File::open(dir)?.sync_all()?;
-        Ok(Some(Self { log, free }))
-    }
-}
+mod pool;
+#[cfg(test)]
+mod tests;
 
 /// Counts commits and what fsyncs have covered, for one database's log.
 pub struct WalSync {
     /// `<database>-wal`; `None` when SQLite syncs inside its commits.
     path: Option<PathBuf>,
-    /// The log as last opened: its free handles.
-    handles: Mutex<Option<Handles>>,
-    /// Signalled when a handle is given back.
-    freed: Condvar,
+    /// The log's free handles, and the order syncs took them in.
+    pool: Mutex<Pool>,
+    /// Signalled when a handle comes back, a sync finishes, or one fails.
+    changed: Condvar,
     /// Commits written so far (bumped right after each, under the
     /// connection's lock).
     committed: AtomicU64,
@@ -94,8 +66,8 @@ impl WalSync {
     pub fn inside_commits() -> Self {
         Self {
             path: None,
-            handles: Mutex::new(None),
-            freed: Condvar::new(),
+            pool: Mutex::new(Pool::default()),
+            changed: Condvar::new(),
             committed: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             failed: AtomicBool::new(false),
@@ -121,7 +93,9 @@ impl WalSync {
 
     /// Puts every commit recorded before this call on disk: one fdatasync of
     /// the log, or nothing when an earlier sync already covered them. Up to
-    /// [`HANDLES`] syncs run at once, each on a handle of its own.
+    /// [`pool::HANDLES`] syncs run at once, each on a handle of its own; each
+    /// reports success only once every sync that started before it has
+    /// finished without failing.
     pub fn sync(&self) -> std::io::Result<()> {
         if self.failed.load(Ordering::SeqCst) {
             return Err(Self::earlier_failure());
@@ -130,31 +104,42 @@ impl WalSync {
         let Some(path) = self.path.as_ref().filter(|_| self.synced.load(Ordering::SeqCst) < target) else {
             return Ok(());
         };
-        let (file, log) = match self.take(path, target) {
+        let Taken { file, log, ticket } = match self.take(path, target) {
             Ok(Some(taken)) => taken,
             Ok(None) => return Ok(()),
             Err(e) => {
-                self.failed.store(true, Ordering::SeqCst);
+                let _pool = self.lock();
+                self.fail();
                 return Err(e);
             }
         };
         let result = file.sync_data();
-        match &result {
-            Ok(()) => {
-                self.synced.fetch_max(target, Ordering::SeqCst);
-            }
-            Err(_) => self.failed.store(true, Ordering::SeqCst),
+        let mut pool = self.lock();
+        if result.is_err() {
+            self.fail();
         }
-        self.give_back(file, log);
-        result
+        pool.give_back(file, log);
+        pool.tickets.finish(ticket);
+        self.changed.notify_all();
+        while !pool.tickets.settled(ticket) {
+            pool = self.changed.wait(pool).unwrap_or_else(PoisonError::into_inner);
+        }
+        result?;
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Self::earlier_failure());
+        }
+        self.synced.fetch_max(target, Ordering::SeqCst);
+        // Those waiting for a handle may find their commits covered now.
+        self.changed.notify_all();
+        Ok(())
     }
 
-    /// A free handle on the log at `path`, waiting for one if all are in
-    /// use, and (re)opening them all (and syncing the directory) when the
-    /// path names another file than the one they are open on. `None` when
-    /// another sync covered `target` meanwhile.
-    fn take(&self, path: &Path, target: u64) -> std::io::Result<Option<(File, (u64, u64))>> {
-        let mut held = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+    /// A free handle on the log at `path` and its ticket, waiting for one if
+    /// all are in use, and (re)opening them all (and syncing the directory)
+    /// when the path names another file than the one they are open on.
+    /// `None` when another sync covered `target` meanwhile.
+    fn take(&self, path: &Path, target: u64) -> std::io::Result<Option<Taken>> {
+        let mut pool = self.lock();
         loop {
             // Another sync may have covered us (or failed) while we waited.
             if self.failed.load(Ordering::SeqCst) {
@@ -164,28 +149,31 @@ impl WalSync {
                 return Ok(None);
             }
             let now = std::fs::metadata(path)?;
-            match held.as_mut() {
+            let pool_now = &mut *pool;
+            match pool_now.handles.as_mut() {
                 Some(h) if h.log == (now.dev(), now.ino()) => match h.free.pop() {
-                    Some(file) => return Ok(Some((file, h.log))),
-                    None => held = self.freed.wait(held).unwrap_or_else(PoisonError::into_inner),
+                    Some(file) => return Ok(Some(Taken { file, log: h.log, ticket: pool_now.tickets.issue() })),
+                    None => pool = self.changed.wait(pool).unwrap_or_else(PoisonError::into_inner),
                 },
                 _ => {
                     if let Some(opened) = Handles::open(path)? {
-                        *held = Some(opened);
+                        pool_now.handles = Some(opened);
+                        self.changed.notify_all();
                     }
                 }
             }
         }
     }
 
-    /// Returns a handle taken by [`Self::take`]; one on a replaced log is
-    /// closed instead.
-    fn give_back(&self, file: File, log: (u64, u64)) {
-        let mut held = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(h) = held.as_mut().filter(|h| h.log == log) {
-            h.free.push(file);
-        }
-        self.freed.notify_one();
+    /// Marks the log failed for good and wakes everyone waiting (to fail
+    /// too); called with the pool's lock held, so no waiter misses it.
+    fn fail(&self) {
+        self.failed.store(true, Ordering::SeqCst);
+        self.changed.notify_all();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn earlier_failure() -> std::io::Error {
