@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use tether_protocol::ChatMessage;
-use tether_server::group_commit::GroupCommit;
+use tether_server::group_commit::{BatchResult, GroupCommit};
 use tether_server::{NewPost, SqliteStore, Store};
 
 /// A real SQLite store whose [`Store::sync`] waits until the test opens a
@@ -93,26 +93,42 @@ impl tether_server::Store for SlowSync {
     }
 }
 
+/// A committer on a [`SlowSync`] store with rooms `a` and `b`.
+struct Held {
+    _dir: tempfile::TempDir,
+    store: Arc<SlowSync>,
+    commits: prometheus_client::metrics::counter::Counter<u64>,
+    gc: Arc<GroupCommit>,
+}
+
+impl Held {
+    fn start() -> Self {
+        let _dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SlowSync::new(SqliteStore::open(&_dir.path().join("t.db")).unwrap()));
+        for room in ["a", "b"] {
+            store.ensure_room(room).unwrap();
+        }
+        let commits = prometheus_client::metrics::counter::Counter::<u64>::default();
+        let gc = Arc::new(GroupCommit::start(store.clone(), commits.clone()).unwrap());
+        Self { _dir, store, commits, gc }
+    }
+}
+
+/// Submits one post to `room` on a task of its own.
+fn submit_one(gc: &Arc<GroupCommit>, room: &str) -> tokio::task::JoinHandle<BatchResult> {
+    let gc = gc.clone();
+    let post = NewPost { room: room.into(), id: format!("id-{room}"), author: "x".into(), body: "hi".into(), ts_ms: 0 };
+    tokio::spawn(async move { gc.submit(vec![post]).await })
+}
+
 /// The committer writes the next batch while the disk syncs the last, but
 /// answers no post before the sync that covers it: with the sync held, two
 /// batches are committed and neither is answered; once it is let go, both
 /// are, as stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_post_is_answered_before_the_sync_that_covers_its_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let inner = SqliteStore::open(&dir.path().join("t.db")).unwrap();
-    let store = Arc::new(SlowSync::new(inner));
-    for room in ["a", "b"] {
-        store.ensure_room(room).unwrap();
-    }
-    let commits = prometheus_client::metrics::counter::Counter::<u64>::default();
-    let gc = Arc::new(GroupCommit::start(store.clone(), commits.clone()).unwrap());
-    let submit = |room: &str| {
-        let gc = gc.clone();
-        let post =
-            NewPost { room: room.into(), id: format!("id-{room}"), author: "x".into(), body: "hi".into(), ts_ms: 0 };
-        tokio::spawn(async move { gc.submit(vec![post]).await })
-    };
+    let Held { _dir, store, commits, gc } = Held::start();
+    let submit = |room: &str| submit_one(&gc, room);
     let mut first = submit("a");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while commits.get() < 1 || gc.pending() != (false, 0) {
@@ -143,19 +159,8 @@ async fn no_post_is_answered_before_the_sync_that_covers_its_commit() {
 /// Both are answered once the disk answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_written_during_a_sync_starts_its_own_sync_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SlowSync::new(SqliteStore::open(&dir.path().join("t.db")).unwrap()));
-    for room in ["a", "b"] {
-        store.ensure_room(room).unwrap();
-    }
-    let commits = prometheus_client::metrics::counter::Counter::<u64>::default();
-    let gc = Arc::new(GroupCommit::start(store.clone(), commits.clone()).unwrap());
-    let submit = |room: &str| {
-        let gc = gc.clone();
-        let post =
-            NewPost { room: room.into(), id: format!("id-{room}"), author: "x".into(), body: "hi".into(), ts_ms: 0 };
-        tokio::spawn(async move { gc.submit(vec![post]).await })
-    };
+    let Held { _dir, store, commits, gc } = Held::start();
+    let submit = |room: &str| submit_one(&gc, room);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let first = submit("a");
     while store.arrived.load(Ordering::SeqCst) < 1 {

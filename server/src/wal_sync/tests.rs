@@ -36,10 +36,7 @@ fn more_syncs_than_handles_all_return_and_cover_every_commit() {
             done.send(Ok(())).unwrap();
         });
     }
-    for _ in 0..threads {
-        let outcome = finished.recv_timeout(Duration::from_secs(60)).expect("a sync never returned");
-        outcome.expect("a sync failed");
-    }
+    all_succeed(&finished, threads, Duration::from_secs(60));
     assert_eq!(wal.unsynced(), 0);
 }
 
@@ -64,11 +61,16 @@ fn syncs_waiting_for_a_handle_wake_when_others_cover_them() {
                 done.send(wal.sync().map_err(|e| e.to_string())).unwrap();
             });
         }
-        for _ in 0..threads {
-            let outcome = finished.recv_timeout(Duration::from_secs(20)).expect("a sync was left waiting");
-            outcome.expect("a sync failed");
-        }
+        all_succeed(&finished, threads, Duration::from_secs(20));
         assert_eq!(wal.unsynced(), 0);
+    }
+}
+
+/// Waits for `threads` outcomes, each within `limit` of the one before.
+fn all_succeed(finished: &mpsc::Receiver<Result<(), String>>, threads: usize, limit: Duration) {
+    for _ in 0..threads {
+        let outcome = finished.recv_timeout(limit).expect("a sync never returned (left waiting?)");
+        outcome.expect("a sync failed");
     }
 }
 
