@@ -7,28 +7,21 @@
 //! over a channel and await a oneshot, so a post waiting for the disk parks
 //! no thread of its own. Whatever arrives during a commit goes into the
 //! next one, so under load commits grow instead of queueing up one fsync
-//! each. Other threads do the fsync ([`Store::sync`]) and answer the
+//! each. A second thread does the fsync ([`Store::sync`]) and answers the
 //! posts only after it: the committer writes the next batch meanwhile
-//! instead of waiting for the disk, one sync may cover several commits,
-//! and two syncs may be in flight at once. (The first version ran on the blocking pool with a leader and
+//! instead of waiting for the disk, and one sync may cover several
+//! commits. (The first version ran on the blocking pool with a leader and
 //! followers on a condition variable: every waiting room held a pool
 //! thread, and each commit woke all of them.)
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::oneshot;
 
 use crate::store::{Appended, NewPost, Store, StoreError};
-
-/// Syncer threads. With one, a commit written while the disk was busy
-/// waited for that sync to end before its own began (about 0.2 ms of each
-/// post's 2 ms round trip at 100 posters); with two, its sync starts at
-/// once and the disk works on both. Any sync covers every commit before
-/// it, so which thread answers first does not matter: a room has one batch
-/// in flight at a time (`Hub::post`). A third gained nothing measurable.
-const SYNCERS: usize = 2;
 
 /// One batch's outcome: per-post results, or why the whole commit failed.
 pub type BatchResult = Result<Vec<Result<Appended, StoreError>>, String>;
@@ -61,13 +54,10 @@ impl GroupCommit {
         let (written, to_sync) = mpsc::channel();
         let progress = Arc::new(Progress::default());
         let p = progress.clone();
-        let to_sync = Arc::new(Mutex::new(to_sync));
-        for _ in 0..SYNCERS {
-            let (syncing, to_sync) = (store.clone(), to_sync.clone());
-            std::thread::Builder::new()
-                .name("tether-sync".into())
-                .spawn(move || sync_and_answer(syncing.as_ref(), &to_sync))?;
-        }
+        let syncing = store.clone();
+        std::thread::Builder::new()
+            .name("tether-sync".into())
+            .spawn(move || sync_and_answer(syncing.as_ref(), &to_sync))?;
         std::thread::Builder::new()
             .name("tether-commit".into())
             .spawn(move || run(store.as_ref(), &rx, &p, &commits, &written))?;
@@ -100,7 +90,7 @@ struct Written {
 }
 
 /// The committer thread: waits for a batch, takes every other batch already
-/// queued, writes them in one commit and hands that to the syncers, then
+/// queued, writes them in one commit and hands that to the syncer, then
 /// goes on with what arrived meanwhile, while the disk syncs.
 fn run(
     store: &dyn Store,
@@ -129,19 +119,12 @@ fn run(
     }
 }
 
-/// A syncer thread: takes every commit written so far, puts them on disk
-/// with one sync, and only then answers their posts. The receiver is shared
-/// and held only while taking, so a commit written during another thread's
-/// sync starts its own at once.
-fn sync_and_answer(store: &dyn Store, rx: &Mutex<mpsc::Receiver<Written>>) {
-    loop {
-        let written = {
-            let Ok(rx) = rx.lock() else { return };
-            let Ok(first) = rx.recv() else { return };
-            let mut written = vec![first];
-            written.extend(rx.try_iter());
-            written
-        };
+/// The syncer thread: takes every commit written so far, puts them on disk
+/// with one sync, and only then answers their posts.
+fn sync_and_answer(store: &dyn Store, rx: &mpsc::Receiver<Written>) {
+    while let Ok(first) = rx.recv() {
+        let mut written = vec![first];
+        written.extend(rx.try_iter());
         let synced = guarded(|| store.sync());
         for Written { answers, outcome } in written {
             answer(answers, outcome.and_then(|r| synced.clone().map(|()| r)));
@@ -149,7 +132,7 @@ fn sync_and_answer(store: &dyn Store, rx: &Mutex<mpsc::Receiver<Written>>) {
     }
 }
 
-/// Runs a store call on the committer or a syncer thread. A panic in the store must
+/// Runs a store call on one of the two threads. A panic in the store must
 /// not end the thread (every later post would wait forever): the batches it
 /// was for fail instead.
 fn guarded<T>(call: impl FnOnce() -> Result<T, StoreError>) -> Result<T, String> {

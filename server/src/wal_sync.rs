@@ -6,10 +6,7 @@
 //! the connection runs with `synchronous=NORMAL` (commits reach the WAL
 //! file, not yet the disk) and [`WalSync::sync`] fsyncs that file itself:
 //! one fsync covers every commit written before it started, and the group
-//! committer runs it on other threads while the next batch is written.
-//! Several syncs may be in flight at once, each on a handle of its own,
-//! and none reports success before those that started earlier have
-//! finished (`pool`).
+//! committer runs it on another thread while the next batch is written.
 //! Nothing is acked, and no reader is shown a commit, before a sync covers
 //! it (see `SqliteStore`).
 //!
@@ -25,25 +22,18 @@
 //! (nothing more is acked, readers and `/healthz` report the error) until
 //! the server is restarted and SQLite recovers from what the disk holds.
 
+use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-
-use pool::{Handles, Pool, Taken};
-
-mod pool;
-#[cfg(test)]
-mod tests;
 
 /// Counts commits and what fsyncs have covered, for one database's log.
 pub struct WalSync {
     /// `<database>-wal`; `None` when SQLite syncs inside its commits.
     path: Option<PathBuf>,
-    /// The log's free handles, and the order syncs took them in.
-    pool: Mutex<Pool>,
-    /// Signalled when a handle comes back, a sync finishes, or one fails.
-    changed: Condvar,
+    /// The log as last opened, with its (device, inode).
+    file: Mutex<Option<(File, (u64, u64))>>,
     /// Commits written so far (bumped right after each, under the
     /// connection's lock).
     committed: AtomicU64,
@@ -56,7 +46,7 @@ pub struct WalSync {
 impl WalSync {
     /// For a database in WAL mode whose connection runs `synchronous=NORMAL`;
     /// `database` as SQLite resolved it (`Connection::path`: through links).
-    pub fn new(database: &Path) -> Self {
+    pub fn new(database: &std::path::Path) -> Self {
         let mut path = database.as_os_str().to_owned();
         path.push("-wal");
         Self { path: Some(path.into()), ..Self::inside_commits() }
@@ -66,8 +56,7 @@ impl WalSync {
     pub fn inside_commits() -> Self {
         Self {
             path: None,
-            pool: Mutex::new(Pool::default()),
-            changed: Condvar::new(),
+            file: Mutex::new(None),
             committed: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             failed: AtomicBool::new(false),
@@ -92,10 +81,7 @@ impl WalSync {
     }
 
     /// Puts every commit recorded before this call on disk: one fdatasync of
-    /// the log, or nothing when an earlier sync already covered them. Up to
-    /// [`pool::HANDLES`] syncs run at once, each on a handle of its own; each
-    /// reports success only once every sync that started before it has
-    /// finished without failing.
+    /// the log, or nothing when an earlier sync already covered them.
     pub fn sync(&self) -> std::io::Result<()> {
         if self.failed.load(Ordering::SeqCst) {
             return Err(Self::earlier_failure());
@@ -104,76 +90,39 @@ impl WalSync {
         let Some(path) = self.path.as_ref().filter(|_| self.synced.load(Ordering::SeqCst) < target) else {
             return Ok(());
         };
-        let Taken { file, log, ticket } = match self.take(path, target) {
-            Ok(Some(taken)) => taken,
-            Ok(None) => return Ok(()),
-            Err(e) => {
-                let _pool = self.lock();
-                self.fail();
-                return Err(e);
-            }
-        };
-        let result = file.sync_data();
-        let mut pool = self.lock();
-        if result.is_err() {
-            self.fail();
-        }
-        pool.give_back(file, log);
-        pool.tickets.finish(ticket);
-        self.changed.notify_all();
-        while !pool.tickets.settled(ticket) {
-            pool = self.changed.wait(pool).unwrap_or_else(PoisonError::into_inner);
-        }
-        result?;
+        let mut held = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Another sync may have covered us (or failed) while we waited.
         if self.failed.load(Ordering::SeqCst) {
             return Err(Self::earlier_failure());
         }
-        self.synced.fetch_max(target, Ordering::SeqCst);
-        // Those waiting for a handle may find their commits covered now.
-        self.changed.notify_all();
-        Ok(())
-    }
-
-    /// A free handle on the log at `path` and its ticket, waiting for one if
-    /// all are in use, and (re)opening them all (and syncing the directory)
-    /// when the path names another file than the one they are open on.
-    /// `None` when another sync covered `target` meanwhile.
-    fn take(&self, path: &Path, target: u64) -> std::io::Result<Option<Taken>> {
-        let mut pool = self.lock();
-        loop {
-            // Another sync may have covered us (or failed) while we waited.
-            if self.failed.load(Ordering::SeqCst) {
-                return Err(Self::earlier_failure());
-            }
-            if self.synced.load(Ordering::SeqCst) >= target {
-                return Ok(None);
-            }
-            let now = std::fs::metadata(path)?;
-            let pool_now = &mut *pool;
-            match pool_now.handles.as_mut() {
-                Some(h) if h.log == (now.dev(), now.ino()) => match h.free.pop() {
-                    Some(file) => return Ok(Some(Taken { file, log: h.log, ticket: pool_now.tickets.issue() })),
-                    None => pool = self.changed.wait(pool).unwrap_or_else(PoisonError::into_inner),
-                },
-                _ => {
-                    if let Some(opened) = Handles::open(path)? {
-                        pool_now.handles = Some(opened);
-                        self.changed.notify_all();
-                    }
-                }
-            }
+        if self.synced.load(Ordering::SeqCst) >= target {
+            return Ok(());
         }
+        let result = Self::sync_file(path, &mut held);
+        match &result {
+            Ok(()) => {
+                self.synced.fetch_max(target, Ordering::SeqCst);
+            }
+            Err(_) => self.failed.store(true, Ordering::SeqCst),
+        }
+        result
     }
 
-    /// Marks the log failed for good and wakes everyone waiting (to fail
-    /// too); called with the pool's lock held, so no waiter misses it.
-    fn fail(&self) {
-        self.failed.store(true, Ordering::SeqCst);
-        self.changed.notify_all();
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Pool> {
-        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    /// fdatasyncs the log at `path`, (re)opening it (and syncing its
+    /// directory) when `held` is not the file the path names.
+    fn sync_file(path: &std::path::Path, held: &mut Option<(File, (u64, u64))>) -> std::io::Result<()> {
+        let now = std::fs::metadata(path)?;
+        if held.as_ref().is_none_or(|(_, id)| *id != (now.dev(), now.ino())) {
+            let file = File::open(path)?;
+            let opened = file.metadata()?;
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            File::open(dir)?.sync_all()?;
+            *held = Some((file, (opened.dev(), opened.ino())));
+        }
+        match held.as_ref() {
+            Some((file, _)) => file.sync_data(),
+            None => Ok(()),
+        }
     }
 
     fn earlier_failure() -> std::io::Error {
