@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .tools/env.sh
 bash scripts/setup-bench.sh
+# The browser rows leave Chromium profile directories in the temp directory
+# (see scripts/test.sh); those this run made go at the end.
+run_marker=$(mktemp)
 root=$PWD
 out=target/bench
 mkdir -p "$out/pages/raw-js"
@@ -33,3 +36,6 @@ cargo bench -q -p tether-ws --bench storm | tee "$out/storm-sim.txt"
 
 echo "== measuring (about 5 minutes)"
 target/release/tether-bench --storm-sim "$out/storm-sim.txt" --out "$out/results.json" "$@"
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.scoped_dir.*' -newer "$run_marker" \
+  -exec rm -rf {} + 2>/dev/null || true
+rm -f "$run_marker"

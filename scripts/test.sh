@@ -13,6 +13,15 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 what=${1:-all}
 start=$(date +%s)
+# Chromium keeps a profile directory per session in the temp directory (tens
+# of MB each), and chromedriver leaves it behind when it is stopped rather
+# than asked to quit: one per test file and run, and repeated runs filled this
+# machine's disk. After each browser step, the ones this run made go.
+run_marker=$(mktemp)
+drop_browser_profiles() {
+  find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.scoped_dir.*' -newer "$run_marker" \
+    -exec rm -rf {} + 2>/dev/null || true
+}
 
 if [ "$what" = all ] || [ "$what" = native ]; then
   echo "== [$(( $(date +%s) - start )) s] native tests (cargo test --workspace)"
@@ -127,6 +136,7 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
   page_port=$(free_port)
   ctl_port=$(free_port)
   for b in "${browsers[@]}"; do browser_suite "$b" "$page_port" "$ctl_port"; done
+  drop_browser_profiles
 fi
 if [ "$what" = all ] || [ "$what" = tabs ]; then
   echo "== [$(( $(date +%s) - start )) s] WebDriver tests: tabs and static deploy (browser windows, real server, nginx, built app)"
@@ -144,6 +154,7 @@ if [ "$what" = all ] || [ "$what" = tabs ]; then
     TETHER_BROWSER=$b "${display[@]}" cargo test -p tether-testkit --test browser_tabs --test browser_deploy -- \
       --ignored --test-threads=1 --nocapture
   done
+  drop_browser_profiles
 fi
 # Skipped (saying what is missing) only on a machine without apt-get;
 # elsewhere a missing PostgreSQL, Redis or nginx fails here.
@@ -163,5 +174,7 @@ if { [ "$what" = all ] || [ "$what" = multi ]; } && ! multi_skip; then
   if [ "$what" = multi ]; then wasm_env trunk build --dist target/tabs-dist >/dev/null; fi
   TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server \
     cargo test -p tether-testkit --test browser_multi --test browser_multi_fallback -- --ignored --test-threads=1 --nocapture
+  drop_browser_profiles
 fi
+rm -f "$run_marker"
 echo "== all requested tests passed in $(( $(date +%s) - start )) s"
