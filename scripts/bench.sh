@@ -36,6 +36,6 @@ cargo bench -q -p tether-ws --bench storm | tee "$out/storm-sim.txt"
 
 echo "== measuring (about 5 minutes)"
 target/release/tether-bench --storm-sim "$out/storm-sim.txt" --out "$out/results.json" "$@"
-find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.scoped_dir.*' -newer "$run_marker" \
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.*' -newer "$run_marker" \
   -exec rm -rf {} + 2>/dev/null || true
 rm -f "$run_marker"

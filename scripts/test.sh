@@ -16,12 +16,14 @@ start=$(date +%s)
 # Chromium keeps a profile directory per session in the temp directory (tens
 # of MB each), and chromedriver leaves it behind when it is stopped rather
 # than asked to quit: one per test file and run, and repeated runs filled this
-# machine's disk. After each browser step, the ones this run made go.
+# machine's disk. After each browser step, and when the run stops (a failed
+# step included), the ones this run made go.
 run_marker=$(mktemp)
 drop_browser_profiles() {
-  find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.scoped_dir.*' -newer "$run_marker" \
+  find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.*' -newer "$run_marker" \
     -exec rm -rf {} + 2>/dev/null || true
 }
+trap 'drop_browser_profiles; rm -f "$run_marker"' EXIT
 
 if [ "$what" = all ] || [ "$what" = native ]; then
   echo "== [$(( $(date +%s) - start )) s] native tests (cargo test --workspace)"
@@ -73,7 +75,7 @@ browser_suite() {
   ctl_pid=$!
   exec 9>"$work/stdin"
   # shellcheck disable=SC2064
-  trap "exec 9>&-; kill $ctl_pid 2>/dev/null || true; wait $ctl_pid 2>/dev/null || true; rm -rf '$work'" EXIT
+  trap "exec 9>&-; kill $ctl_pid 2>/dev/null || true; wait $ctl_pid 2>/dev/null || true; rm -rf '$work'; drop_browser_profiles; rm -f '$run_marker'" EXIT
   ctl=$(wait_for_line "$ctl_pid" "$ctl_out" "$work/testctl.err" "control on " tether-testctl)
   echo "test control at $ctl"
   # TETHER_BROWSER_TESTS="--test browser_faults" runs one file. The hook
@@ -117,7 +119,7 @@ browser_suite() {
   kill "$ctl_pid" 2>/dev/null || true
   wait "$ctl_pid" 2>/dev/null || true
   rm -rf "$work"
-  trap - EXIT
+  trap 'drop_browser_profiles; rm -f "$run_marker"' EXIT
 }
 
 if [ "$what" = all ] || [ "$what" = browser ]; then

@@ -175,23 +175,34 @@ fn track_sockets_weakly() -> js_sys::Function {
     .into()
 }
 
-/// A function that makes the browser collect garbage: Chromium's `gc()`
-/// (`--js-flags=--expose-gc` in webdriver.json); Firefox exposes none to
-/// pages, so there it makes enough garbage for its collector to run by itself.
-fn garbage_collector() -> js_sys::Function {
+/// A function that makes the browser collect garbage, and how many 250 ms
+/// rounds of it to allow. Chromium: its `gc()` (`--js-flags=--expose-gc` in
+/// webdriver.json), at once. Firefox exposes nothing to pages: a closed
+/// WebSocket there goes only in a cycle collection, which Firefox runs when
+/// enough DOM objects are suspect (so each call drops a thousand detached
+/// elements, along with heap garbage for the collector) or at the latest
+/// every two minutes. A CI run once saw no collection in 20 s, so Firefox
+/// gets 150 s; the loop ends as soon as the count reaches zero.
+fn garbage_collector() -> (js_sys::Function, u32) {
     if let Ok(gc) = js_sys::Reflect::get(&js_sys::global(), &"gc".into()).and_then(|g| g.dyn_into()) {
-        return gc;
+        return (gc, 40);
     }
-    js_sys::eval(
-        "() => { let a = []; for (let i = 0; i < 64; i++) a.push(new Array(1 << 16).fill(i)); return a.length; }",
+    let make_garbage = js_sys::eval(
+        "() => {
+            const a = [];
+            for (let i = 0; i < 64; i++) a.push(new Array(1 << 16).fill(i));
+            const root = document.createElement('div');
+            for (let i = 0; i < 1000; i++) root.appendChild(document.createElement('span'));
+            return a.length + root.childNodes.length;
+        }",
     )
-    .expect("eval")
-    .into()
+    .expect("eval");
+    (make_garbage.into(), 600)
 }
 
 #[wasm_bindgen_test]
 async fn closed_sockets_are_garbage_collected_the_leak_registry_holds_none() {
-    let collect = garbage_collector();
+    let (collect, rounds) = garbage_collector();
     let url = ws_url().await;
     let alive = track_sockets_weakly();
     for i in 0..20 {
@@ -204,8 +215,7 @@ async fn closed_sockets_are_garbage_collected_the_leak_registry_holds_none() {
     assert!(wait_for_server_connections(5_000, 0).await);
     sleep(300).await;
     let mut left = u32::MAX;
-    // Firefox frees DOM objects in its cycle collector, on its own schedule.
-    for _ in 0..80 {
+    for _ in 0..rounds {
         collect.call0(&JsValue::NULL).unwrap();
         sleep(250).await;
         left = alive.call0(&JsValue::NULL).unwrap().as_f64().unwrap() as u32;
