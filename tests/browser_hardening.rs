@@ -129,3 +129,39 @@ async fn refusals_show_next_to_the_field_they_concern() {
     );
     drop(h);
 }
+
+/// "Load older messages" pressed while following the newest: the older rows
+/// show, the view moves up to them, and they stay when the next message
+/// arrives (which shows the pill instead of pulling the view back down).
+#[wasm_bindgen_test]
+async fn load_older_pressed_at_the_bottom_shows_them_and_the_next_message_keeps_them() {
+    const N: u64 = 300;
+    let url = ws_url().await;
+    let room = unique_room("olderbtn");
+    let (a, h) = mount(url, "reader", &room);
+    assert!(wait_for(10_000, || state(&a) == "open").await, "connected");
+    let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
+    list.set_attribute("style", "height: 300px; overflow: auto").unwrap();
+    ctl_post(&format!("/burst?room={room}&n={N}")).await;
+    // A long room: the newest 200 (the list's window), following them.
+    let window = || seqs(&a).len() == 200 && seqs(&a).last() == Some(&N);
+    assert!(wait_for(10_000, window).await, "the newest 200 show: {} rows", seqs(&a).len());
+    let at_bottom = || list.scroll_top() + list.client_height() >= list.scroll_height() - 30;
+    assert!(wait_for(2_000, at_bottom).await, "following the newest");
+
+    q(&a, "[data-testid=load-older]").expect("more above").unchecked_into::<HtmlElement>().click();
+    assert!(wait_for(2_000, || seqs(&a).len() > 200).await, "older rows show");
+    let shown = seqs(&a).len();
+    assert_eq!(seqs(&a), (N + 1 - shown as u64..=N).collect::<Vec<_>>(), "in order, each once");
+    assert!(wait_for(2_000, || !at_bottom()).await, "the view moved up to the older rows");
+
+    ctl_post(&format!("/burst?room={room}&n=1")).await;
+    assert!(wait_for(5_000, || seqs(&a).last() == Some(&(N + 1))).await, "the next message arrives");
+    sleep(300).await;
+    assert_eq!(seqs(&a).len(), shown + 1, "the older rows stay after the next message");
+    assert!(!at_bottom(), "the view stays on the older rows");
+    let pill = q(&a, "[data-testid=new-messages]").and_then(|p| p.text_content());
+    assert_eq!(pill.as_deref(), Some("1 new message"));
+    drop(h);
+    a.remove();
+}

@@ -5,8 +5,9 @@
 //!
 //! The list sticks to the bottom while the user is at the bottom; scrolled
 //! up, new messages show a "N new messages" pill instead of moving the view.
-//! Scrolling to the top (or the button there) loads the page before, and
-//! the view stays on the message the user was reading when it arrives.
+//! Scrolling to the top loads the page before, and the view stays on the
+//! message the user was reading when it arrives. The "Load older messages"
+//! button shows them: the view moves up to them and stops following.
 
 use super::message_row::{MessageRow, RowState, Rows, local_time};
 use crate::chat::Chat;
@@ -126,9 +127,11 @@ pub fn MessageList() -> impl IntoView {
             window.set(WINDOW);
         }
     };
-    // Shows older messages above, keeping the view where it is: more of
-    // those held, else the server's page before them.
-    let show_older = move || {
+    // Shows older messages above: more of those held, else the server's page
+    // before them. Scrolled to the top, the view stays on the row being
+    // read. From the button (`reveal`), the view moves up to them and stops
+    // following, so the next message does not take them away again.
+    let show_older = move |reveal: bool| {
         let Some(el) = list.get_untracked() else { return };
         if anchor.get_value().is_some() {
             return;
@@ -137,16 +140,21 @@ pub fn MessageList() -> impl IntoView {
         anchor.set_value(Some(el.scroll_height()));
         let r = room.get_untracked();
         let held = logs.with_untracked(|l| l.get(&r).map_or(0, |log| log.len()));
-        if held > window.get_untracked() {
-            window.update(|w| *w = w.saturating_add(PAGE));
-        } else if c1.load_older() {
-            window.set(usize::MAX); // the page goes in above everything held
-        } else {
+        let from_held = held > window.get_untracked();
+        if !from_held && !c1.load_older() {
             anchor.set_value(None);
             return;
         }
+        if reveal {
+            stick.set(false);
+        }
+        if from_held {
+            window.update(|w| *w = w.saturating_add(PAGE));
+        } else {
+            window.set(usize::MAX); // the page goes in above everything held
+        }
         // About five seconds of frames for the page to arrive.
-        keep_view(list, anchor, 300);
+        keep_view(list, anchor, reveal, 300);
     };
     // After rows for new messages are in: follow them, or count them. Only
     // rows after the previous last one are new; an older page goes above.
@@ -187,7 +195,7 @@ pub fn MessageList() -> impl IntoView {
             unseen.set(0);
         }
         if el.scroll_top() <= 0 {
-            show_older();
+            show_older(false);
         }
     };
     view! {
@@ -195,7 +203,7 @@ pub fn MessageList() -> impl IntoView {
             <Show when=move || more_above.get()>
                 {
                     let older = older_button.clone();
-                    view! { <button class="older" data-testid="load-older" on:click=move |_| older()>
+                    view! { <button class="older" data-testid="load-older" on:click=move |_| older(true)>
                         "Load older messages"</button> }
                 }
             </Show>
@@ -214,10 +222,11 @@ pub fn MessageList() -> impl IntoView {
     }
 }
 
-/// Rows went in above: scrolls `list` down by what it grew since `anchor`
-/// was taken, on the first frame that shows growth, trying for at most
-/// `frames` frames (then gives up and clears the anchor).
-fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, frames: u32) {
+/// Rows went in above: on the first frame that shows growth since `anchor`
+/// was taken, scrolls `list` down by that growth (the view stays on the
+/// same rows), or with `reveal` up to the end of the new rows. Tries for at
+/// most `frames` frames, then gives up and clears the anchor.
+fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, reveal: bool, frames: u32) {
     request_animation_frame(move || {
         // The list may have been unmounted since.
         let (Some(el), Some(old)) = (list.try_get_untracked().flatten(), anchor.try_get_value().flatten()) else {
@@ -226,9 +235,12 @@ fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, frames: u32) {
         let grown = el.scroll_height() - old;
         if grown > 0 {
             anchor.set_value(None);
-            el.set_scroll_top(el.scroll_top() + grown);
+            // Revealed: the newest of the older rows at the bottom edge. Not
+            // 0, which would read as a scroll to the top (the page before).
+            let top = if reveal { (grown - el.client_height()).max(1) } else { el.scroll_top() + grown };
+            el.set_scroll_top(top);
         } else if frames > 1 {
-            keep_view(list, anchor, frames - 1);
+            keep_view(list, anchor, reveal, frames - 1);
         } else {
             anchor.set_value(None);
         }
