@@ -145,9 +145,10 @@ pub fn MessageList() -> impl IntoView {
             anchor.set_value(None);
             return;
         }
-        if reveal {
+        let reveal = reveal.then(|| {
             stick.set(false);
-        }
+            stick
+        });
         if from_held {
             window.update(|w| *w = w.saturating_add(PAGE));
         } else {
@@ -224,9 +225,11 @@ pub fn MessageList() -> impl IntoView {
 
 /// Rows went in above: on the first frame that shows growth since `anchor`
 /// was taken, scrolls `list` down by that growth (the view stays on the
-/// same rows), or with `reveal` up to the end of the new rows. Tries for at
-/// most `frames` frames, then gives up and clears the anchor.
-fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, reveal: bool, frames: u32) {
+/// same rows), or, revealing them (`reveal` holds the list's follow flag),
+/// up to the end of the new rows. Tries for at most `frames` frames, then
+/// gives up: the anchor is cleared, and a reveal that found nothing follows
+/// again if the view is still at the bottom.
+fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, reveal: Option<RwSignal<bool>>, frames: u32) {
     request_animation_frame(move || {
         // The list may have been unmounted since.
         let (Some(el), Some(old)) = (list.try_get_untracked().flatten(), anchor.try_get_value().flatten()) else {
@@ -237,12 +240,15 @@ fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, reveal: bool, 
             anchor.set_value(None);
             // Revealed: the newest of the older rows at the bottom edge. Not
             // 0, which would read as a scroll to the top (the page before).
-            let top = if reveal { (grown - el.client_height()).max(1) } else { el.scroll_top() + grown };
+            let top = if reveal.is_some() { (grown - el.client_height()).max(1) } else { el.scroll_top() + grown };
             el.set_scroll_top(top);
         } else if frames > 1 {
             keep_view(list, anchor, reveal, frames - 1);
         } else {
             anchor.set_value(None);
+            if let Some(stick) = reveal {
+                stick.try_set(at_bottom(&el));
+            }
         }
     });
 }

@@ -63,6 +63,18 @@ pub struct Burst {
     pub longest_task_ms: f64,
 }
 
+impl Burst {
+    /// The run of median time, with the longest task of all runs (a long
+    /// task in any run is one a user could have met). `None` if any run did
+    /// not finish: a page that sometimes fails has no figure.
+    pub fn median(runs: Vec<Option<Burst>>) -> Option<Burst> {
+        let mut runs: Vec<Burst> = runs.into_iter().collect::<Option<_>>()?;
+        let longest_task_ms = runs.iter().map(|b| b.longest_task_ms).fold(0.0, f64::max);
+        runs.sort_by(|a, b| a.ms.total_cmp(&b.ms));
+        runs.get(runs.len() / 2).map(|b| Burst { ms: b.ms, longest_task_ms })
+    }
+}
+
 impl Browser {
     pub async fn start(webdriver_json: &Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
