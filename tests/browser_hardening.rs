@@ -10,6 +10,7 @@ mod common;
 use common::client::client;
 use common::dom::*;
 use common::*;
+use leptos::prelude::GetUntracked;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
@@ -24,25 +25,42 @@ fn error_texts(root: &HtmlElement) -> Vec<String> {
     all(root, "[data-testid=message-error]").iter().filter_map(|e| e.text_content()).collect()
 }
 
+/// Two writers (each within its post burst) fill `room` with `total`
+/// messages big enough that a page of history holds only some of them.
+async fn fill_with_big_messages(url: &str, room: &str, total: u64) {
+    let writers = [client(url, "w1", room), client(url, "w2", room)];
+    for w in &writers {
+        w.wait_open().await;
+    }
+    for i in 0..total {
+        let w = &writers[(i % 2) as usize];
+        let id = format!("{room}-{i}"); // ids are unique across rooms
+        w.post(room, &id, &format!("{i} {}", "x".repeat(3990))).unwrap();
+        // Keep the two writers' order deterministic.
+        let acked = wait_for(3_000, || w.acked().iter().any(|(acked_id, _)| *acked_id == id)).await;
+        assert!(
+            acked,
+            "post {i} not acked: {:?}, {:?}, last {:?}",
+            w.state(),
+            w.ws.error.get_untracked(),
+            w.inbox.borrow().last()
+        );
+    }
+}
+
+/// The row of message `seq` is at least partly inside the list's viewport.
+fn on_screen(root: &HtmlElement, list: &HtmlElement, seq: u64) -> bool {
+    let Some(row) = q(root, &format!("[data-testid=message][data-seq='{seq}']")) else { return false };
+    let (r, l) = (row.get_bounding_client_rect(), list.get_bounding_client_rect());
+    r.bottom() > l.top() && r.top() < l.bottom()
+}
+
 #[wasm_bindgen_test]
 async fn scrolling_to_the_top_loads_older_messages_until_the_start() {
     const TOTAL: u64 = 40;
     let url = ws_url().await;
     let room = unique_room("older");
-    // Two writers (each within its post burst) fill the room with messages
-    // big enough that a page holds only some of them.
-    let writers = [client(&url, "w1", &room), client(&url, "w2", &room)];
-    for w in &writers {
-        w.wait_open().await;
-    }
-    for i in 0..TOTAL {
-        let w = &writers[(i % 2) as usize];
-        w.post(&room, &format!("old-{i}"), &format!("{i} {}", "x".repeat(3990))).unwrap();
-        // Keep the two writers' order deterministic.
-        assert!(wait_for(3_000, || w.acked().iter().any(|(id, _)| *id == format!("old-{i}"))).await);
-    }
-    drop(writers);
-
+    fill_with_big_messages(&url, &room, TOTAL).await;
     let (a, h) = mount(url, "reader", &room);
     assert!(wait_for(5_000, || !seqs(&a).is_empty()).await, "the newest page shows");
     let first = seqs(&a);
@@ -148,18 +166,61 @@ async fn load_older_pressed_at_the_bottom_shows_them_and_the_next_message_keeps_
     assert!(wait_for(10_000, window).await, "the newest 200 show: {} rows", seqs(&a).len());
     let at_bottom = || list.scroll_top() + list.client_height() >= list.scroll_height() - 30;
     assert!(wait_for(2_000, at_bottom).await, "following the newest");
+    // The scroll events of getting there go first (a person's click comes
+    // frames after them).
+    sleep(100).await;
 
     q(&a, "[data-testid=load-older]").expect("more above").unchecked_into::<HtmlElement>().click();
     assert!(wait_for(2_000, || seqs(&a).len() > 200).await, "older rows show");
     let shown = seqs(&a).len();
     assert_eq!(seqs(&a), (N + 1 - shown as u64..=N).collect::<Vec<_>>(), "in order, each once");
-    assert!(wait_for(2_000, || !at_bottom()).await, "the view moved up to the older rows");
+    assert!(wait_for(2_000, || on_screen(&a, &list, N - 200)).await, "the view moved up to the older rows");
 
     ctl_post(&format!("/burst?room={room}&n=1")).await;
     assert!(wait_for(5_000, || seqs(&a).last() == Some(&(N + 1))).await, "the next message arrives");
     sleep(300).await;
     assert_eq!(seqs(&a).len(), shown + 1, "the older rows stay after the next message");
-    assert!(!at_bottom(), "the view stays on the older rows");
+    assert!(on_screen(&a, &list, N - 200), "the view stays on the older rows");
+    let pill = q(&a, "[data-testid=new-messages]").and_then(|p| p.text_content());
+    assert_eq!(pill.as_deref(), Some("1 new message"));
+    drop(h);
+    a.remove();
+}
+
+/// The same with the page coming from the server: a room joined with more
+/// history than a page, "Load older messages" pressed at the bottom.
+#[wasm_bindgen_test]
+async fn load_older_from_the_server_at_the_bottom_shows_that_page_and_keeps_it() {
+    const TOTAL: u64 = 40;
+    let url = ws_url().await;
+    let room = unique_room("olderpage");
+    fill_with_big_messages(&url, &room, TOTAL).await;
+    let (a, h) = mount(url, "reader", &room);
+    assert!(wait_for(5_000, || seqs(&a).last() == Some(&TOTAL)).await, "the newest page shows");
+    let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
+    list.set_attribute("style", "height: 200px; overflow: auto").unwrap();
+    let at_bottom = || list.scroll_top() + list.client_height() >= list.scroll_height() - 30;
+    sleep(100).await;
+    list.set_scroll_top(list.scroll_height());
+    assert!(wait_for(2_000, at_bottom).await, "following the newest");
+    // The scroll events of getting there go first (a person's click comes
+    // frames after them).
+    sleep(100).await;
+    let first = seqs(&a);
+    assert!(first.len() < TOTAL as usize, "one page, not everything: {first:?}");
+    let oldest = first[0];
+
+    q(&a, "[data-testid=load-older]").expect("more above").unchecked_into::<HtmlElement>().click();
+    assert!(wait_for(3_000, || seqs(&a).first().is_some_and(|s| *s < oldest)).await, "the page before arrives");
+    let shown = seqs(&a);
+    assert_eq!(shown, (shown[0]..=TOTAL).collect::<Vec<_>>(), "in order, each once");
+    assert!(wait_for(2_000, || on_screen(&a, &list, oldest - 1)).await, "the view moved up to the page");
+
+    ctl_post(&format!("/burst?room={room}&n=1")).await;
+    assert!(wait_for(5_000, || seqs(&a).last() == Some(&(TOTAL + 1))).await, "the next message arrives");
+    sleep(300).await;
+    assert_eq!(seqs(&a)[0], shown[0], "the page stays after the next message");
+    assert!(on_screen(&a, &list, oldest - 1), "the view stays on the page");
     let pill = q(&a, "[data-testid=new-messages]").and_then(|p| p.text_content());
     assert_eq!(pill.as_deref(), Some("1 new message"));
     drop(h);

@@ -114,8 +114,8 @@ pub fn MessageList() -> impl IntoView {
     });
     let c1 = chat.clone();
     let list = NodeRef::<Ul>::new();
-    // The list's height when an older page was asked for by scrolling up.
-    let anchor = StoredValue::new(None::<i32>);
+    // Where the first row was when older rows were asked for (until they are in).
+    let anchor = StoredValue::new_local(None::<Anchor>);
     let unseen = RwSignal::new(0usize);
     let to_bottom = move || {
         if let Some(el) = list.get_untracked() {
@@ -123,6 +123,9 @@ pub fn MessageList() -> impl IntoView {
         }
         unseen.set(0);
         stick.set(true);
+        // Older rows on their way no longer move the view (another room,
+        // or the user went back to the newest).
+        anchor.set_value(None);
         if window.get_untracked() != WINDOW {
             window.set(WINDOW);
         }
@@ -133,11 +136,11 @@ pub fn MessageList() -> impl IntoView {
     // following, so the next message does not take them away again.
     let show_older = move |reveal: bool| {
         let Some(el) = list.get_untracked() else { return };
-        if anchor.get_value().is_some() {
+        if anchor.with_value(Option::is_some) {
             return;
         }
         // Taken first: the rows may render as soon as the window changes.
-        anchor.set_value(Some(el.scroll_height()));
+        anchor.set_value(Some(Anchor::take(&el)));
         let r = room.get_untracked();
         let held = logs.with_untracked(|l| l.get(&r).map_or(0, |log| log.len()));
         let from_held = held > window.get_untracked();
@@ -223,31 +226,76 @@ pub fn MessageList() -> impl IntoView {
     }
 }
 
-/// Rows went in above: on the first frame that shows growth since `anchor`
-/// was taken, scrolls `list` down by that growth (the view stays on the
-/// same rows), or, revealing them (`reveal` holds the list's follow flag),
-/// up to the end of the new rows. Tries for at most `frames` frames, then
-/// gives up: the anchor is cleared, and a reveal that found nothing follows
-/// again if the view is still at the bottom.
-fn keep_view(list: NodeRef<Ul>, anchor: StoredValue<Option<i32>>, reveal: Option<RwSignal<bool>>, frames: u32) {
+/// Where the list's first row was when older rows were asked for. They go
+/// in above it, so how far it moved down the list's content is how much
+/// went in; a new message at the bottom, or the page around the list
+/// changing (the button above it going), does not count. (An empty list:
+/// its height.)
+struct Anchor {
+    row: Option<web_sys::Element>,
+    at: f64,
+}
+
+/// Where `row` starts in `list`'s content, whatever the scroll position.
+fn offset_in(list: &web_sys::Element, row: &web_sys::Element) -> f64 {
+    row.get_bounding_client_rect().top() - list.get_bounding_client_rect().top() + f64::from(list.scroll_top())
+}
+
+impl Anchor {
+    fn take(list: &web_sys::Element) -> Self {
+        match list.first_element_child() {
+            Some(row) => Self { at: offset_in(list, &row), row: Some(row) },
+            None => Self { row: None, at: f64::from(list.scroll_height()) },
+        }
+    }
+
+    /// How much went in above since (whole pixels); `None` once the row has
+    /// left the list.
+    fn grown(&self, list: &web_sys::Element) -> Option<i32> {
+        let now = match &self.row {
+            Some(row) if row.is_connected() => offset_in(list, row),
+            Some(_) => return None,
+            None => f64::from(list.scroll_height()),
+        };
+        Some((now - self.at).round() as i32)
+    }
+}
+
+/// Rows went in above: on the first frame that shows them, scrolls `list`
+/// down by their height (the view stays on the same rows), or, revealing
+/// them (`reveal` holds the list's follow flag), up to the end of the new
+/// rows. Tries for at most `frames` frames, then gives up: the anchor is
+/// cleared, and a reveal that found nothing follows again if the view is
+/// still at the bottom.
+fn keep_view(
+    list: NodeRef<Ul>,
+    anchor: StoredValue<Option<Anchor>, LocalStorage>,
+    reveal: Option<RwSignal<bool>>,
+    frames: u32,
+) {
     request_animation_frame(move || {
         // The list may have been unmounted since.
-        let (Some(el), Some(old)) = (list.try_get_untracked().flatten(), anchor.try_get_value().flatten()) else {
-            return;
+        let Some(el) = list.try_get_untracked().flatten() else { return };
+        let Some(grown) = anchor.try_with_value(|a| a.as_ref().map(|a| a.grown(&el))).flatten() else {
+            return; // cleared: following again, or another room
         };
-        let grown = el.scroll_height() - old;
-        if grown > 0 {
-            anchor.set_value(None);
-            // Revealed: the newest of the older rows at the bottom edge. Not
-            // 0, which would read as a scroll to the top (the page before).
-            let top = if reveal.is_some() { (grown - el.client_height()).max(1) } else { el.scroll_top() + grown };
-            el.set_scroll_top(top);
-        } else if frames > 1 {
-            keep_view(list, anchor, reveal, frames - 1);
-        } else {
-            anchor.set_value(None);
-            if let Some(stick) = reveal {
-                stick.try_set(at_bottom(&el));
+        match grown {
+            Some(grown) if grown > 0 => {
+                anchor.set_value(None);
+                // Revealed: the newest of the older rows at the bottom edge. Not
+                // 0, which would read as a scroll to the top (the page before).
+                let top = if reveal.is_some() { (grown - el.client_height()).max(1) } else { el.scroll_top() + grown };
+                el.set_scroll_top(top);
+                if let Some(stick) = reveal {
+                    stick.try_set(at_bottom(&el));
+                }
+            }
+            Some(_) if frames > 1 => keep_view(list, anchor, reveal, frames - 1),
+            _ => {
+                anchor.set_value(None);
+                if let Some(stick) = reveal {
+                    stick.try_set(at_bottom(&el));
+                }
             }
         }
     });
