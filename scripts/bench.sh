@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 . .tools/env.sh
 bash scripts/setup-bench.sh
 # The browser rows leave Chromium profile directories in the temp directory
-# (see scripts/test.sh); those this run made go at the end.
-run_marker=$(mktemp)
+# (see scripts/test.sh): the measuring gets a temp directory of its own,
+# removed when the run stops.
+bench_tmp=$(mktemp -d)
+trap 'rm -rf "$bench_tmp"' EXIT
 root=$PWD
 out=target/bench
 mkdir -p "$out/pages/raw-js"
@@ -35,7 +37,4 @@ echo "== reconnect storm (pure simulation of 10,000 real drivers, deterministic)
 cargo bench -q -p tether-ws --bench storm | tee "$out/storm-sim.txt"
 
 echo "== measuring (about 5 minutes)"
-target/release/tether-bench --storm-sim "$out/storm-sim.txt" --out "$out/results.json" "$@"
-find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.*' -newer "$run_marker" \
-  -exec rm -rf {} + 2>/dev/null || true
-rm -f "$run_marker"
+TMPDIR=$bench_tmp target/release/tether-bench --storm-sim "$out/storm-sim.txt" --out "$out/results.json" "$@"

@@ -13,17 +13,18 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 what=${1:-all}
 start=$(date +%s)
-# Chromium keeps a profile directory per session in the temp directory (tens
-# of MB each), and chromedriver leaves it behind when it is stopped rather
-# than asked to quit: one per test file and run, and repeated runs filled this
-# machine's disk. After each browser step, and when the run stops (a failed
-# step included), the ones this run made go.
-run_marker=$(mktemp)
+# Browsers keep a profile directory per session in the temp directory (tens
+# of MB each), and chromedriver leaves Chromium's behind when it is stopped
+# rather than asked to quit: one per test file and run, and repeated runs
+# filled this machine's disk. Browser steps get a temp directory of their
+# own (TMPDIR), emptied after each step and removed when the run stops, a
+# failed step included; other processes' temp files are never touched.
+browser_tmp=$(mktemp -d)
 drop_browser_profiles() {
-  find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.*' -newer "$run_marker" \
-    -exec rm -rf {} + 2>/dev/null || true
+  find "$browser_tmp" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true
 }
-trap 'drop_browser_profiles; rm -f "$run_marker"' EXIT
+cleanup_run() { rm -rf "$browser_tmp"; }
+trap cleanup_run EXIT
 
 if [ "$what" = all ] || [ "$what" = native ]; then
   echo "== [$(( $(date +%s) - start )) s] native tests (cargo test --workspace)"
@@ -75,7 +76,7 @@ browser_suite() {
   ctl_pid=$!
   exec 9>"$work/stdin"
   # shellcheck disable=SC2064
-  trap "exec 9>&-; kill $ctl_pid 2>/dev/null || true; wait $ctl_pid 2>/dev/null || true; rm -rf '$work'; drop_browser_profiles; rm -f '$run_marker'" EXIT
+  trap "exec 9>&-; kill $ctl_pid 2>/dev/null || true; wait $ctl_pid 2>/dev/null || true; rm -rf '$work'; cleanup_run" EXIT
   ctl=$(wait_for_line "$ctl_pid" "$ctl_out" "$work/testctl.err" "control on " tether-testctl)
   echo "test control at $ctl"
   # TETHER_BROWSER_TESTS="--test browser_faults" runs one file. The hook
@@ -105,7 +106,7 @@ browser_suite() {
       firefox) unset CHROMEDRIVER; export GECKODRIVER=$TETHER_GECKODRIVER ;;
       webkit) unset CHROMEDRIVER; export SAFARIDRIVER=/usr/bin/WebKitWebDriver; display=(xvfb-run -a) ;;
     esac
-    export WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:$page_port TETHER_TESTCTL=$ctl
+    export WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:$page_port TETHER_TESTCTL=$ctl TMPDIR=$browser_tmp
     export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
     if [ "${#which[@]}" -gt 0 ]; then
       wasm_env "${display[@]}" "$WASM_CARGO" test -p tether --target wasm32-unknown-unknown "${which[@]}" -- --nocapture
@@ -119,7 +120,7 @@ browser_suite() {
   kill "$ctl_pid" 2>/dev/null || true
   wait "$ctl_pid" 2>/dev/null || true
   rm -rf "$work"
-  trap 'drop_browser_profiles; rm -f "$run_marker"' EXIT
+  trap cleanup_run EXIT
 }
 
 if [ "$what" = all ] || [ "$what" = browser ]; then
@@ -153,7 +154,7 @@ if [ "$what" = all ] || [ "$what" = tabs ]; then
     display=()
     [ "$b" = webkit ] && display=(xvfb-run -a)
     # One browser at a time: the tests count the server's connections.
-    TETHER_BROWSER=$b "${display[@]}" cargo test -p tether-testkit --test browser_tabs --test browser_deploy -- \
+    TETHER_BROWSER=$b TMPDIR=$browser_tmp "${display[@]}" cargo test -p tether-testkit --test browser_tabs --test browser_deploy -- \
       --ignored --test-threads=1 --nocapture
   done
   drop_browser_profiles
@@ -174,9 +175,8 @@ if { [ "$what" = all ] || [ "$what" = multi ]; } && ! multi_skip; then
   TETHER_TEST_STORE=postgres cargo test -q -p tether-server "${pg_suites[@]}"
   # In `all` the tabs step already built the app.
   if [ "$what" = multi ]; then wasm_env trunk build --dist target/tabs-dist >/dev/null; fi
-  TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server \
+  TETHER_TABS_DIST=$PWD/target/tabs-dist TETHER_SERVER_BIN=$PWD/target/debug/tether-server TMPDIR=$browser_tmp \
     cargo test -p tether-testkit --test browser_multi --test browser_multi_fallback -- --ignored --test-threads=1 --nocapture
   drop_browser_profiles
 fi
-rm -f "$run_marker"
 echo "== all requested tests passed in $(( $(date +%s) - start )) s"

@@ -137,15 +137,18 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
     }
     for n in [1_000usize, 10_000, 100_000] {
         let limit = Duration::from_secs(if n >= 100_000 { 90 } else { 45 });
-        // Each page takes the burst BURST_ROUNDS times, the pages in turn, and
-        // its median counts: one run each read 0.89x to 1.13x between the
-        // hook pages, which share all their rendering.
+        // Each page takes the burst BURST_ROUNDS times, the pages in turn,
+        // and its median counts: one run each read 0.89x to 1.13x between the
+        // hook pages, which share all their rendering. Each round starts at
+        // the next page, so none always follows the raw page's 100,000-row
+        // teardown.
         let mut runs = vec![Vec::new(); servers.len()];
         for round in 0..BURST_ROUNDS {
-            for (server, runs) in servers.iter().zip(&mut runs) {
-                let r = browser.burst(&format!("http://{}/?n={n}", server.addr), limit).await;
-                eprintln!("  burst {n} at {} (round {round}): {r:?}", server.addr);
-                runs.push(r);
+            for k in 0..servers.len() {
+                let i = (round + k) % servers.len();
+                let r = browser.burst(&format!("http://{}/?n={n}", servers[i].addr), limit).await;
+                eprintln!("  burst {n} at {} (round {round}): {r:?}", servers[i].addr);
+                runs[i].push(r);
             }
         }
         let got: Vec<Option<browser::Burst>> = runs.into_iter().map(browser::Burst::median).collect();
