@@ -20,6 +20,9 @@ start=$(date +%s)
 # own (TMPDIR), emptied after each step and removed when the run stops, a
 # failed step included; other processes' temp files are never touched.
 browser_tmp=$(mktemp -d)
+# Readable like /tmp: nginx's workers and PostgreSQL run as other users and
+# must reach their directories inside it.
+chmod 755 "$browser_tmp"
 drop_browser_profiles() {
   find "$browser_tmp" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true
 }

@@ -55,6 +55,17 @@ fn on_screen(root: &HtmlElement, list: &HtmlElement, seq: u64) -> bool {
     r.bottom() > l.top() && r.top() < l.bottom()
 }
 
+/// One more message arrives in `room` (after `last`): the view stays on
+/// `seq`'s row, and the pill counts the newcomer.
+async fn next_message_keeps_the_view(a: &HtmlElement, list: &HtmlElement, room: &str, last: u64, seq: u64) {
+    ctl_post(&format!("/burst?room={room}&n=1")).await;
+    assert!(wait_for(5_000, || seqs(a).last() == Some(&(last + 1))).await, "the next message arrives");
+    sleep(300).await;
+    assert!(on_screen(a, list, seq), "the view stays on the older rows");
+    let pill = q(a, "[data-testid=new-messages]").and_then(|p| p.text_content());
+    assert_eq!(pill.as_deref(), Some("1 new message"));
+}
+
 #[wasm_bindgen_test]
 async fn scrolling_to_the_top_loads_older_messages_until_the_start() {
     const TOTAL: u64 = 40;
@@ -176,13 +187,8 @@ async fn load_older_pressed_at_the_bottom_shows_them_and_the_next_message_keeps_
     assert_eq!(seqs(&a), (N + 1 - shown as u64..=N).collect::<Vec<_>>(), "in order, each once");
     assert!(wait_for(2_000, || on_screen(&a, &list, N - 200)).await, "the view moved up to the older rows");
 
-    ctl_post(&format!("/burst?room={room}&n=1")).await;
-    assert!(wait_for(5_000, || seqs(&a).last() == Some(&(N + 1))).await, "the next message arrives");
-    sleep(300).await;
+    next_message_keeps_the_view(&a, &list, &room, N, N - 200).await;
     assert_eq!(seqs(&a).len(), shown + 1, "the older rows stay after the next message");
-    assert!(on_screen(&a, &list, N - 200), "the view stays on the older rows");
-    let pill = q(&a, "[data-testid=new-messages]").and_then(|p| p.text_content());
-    assert_eq!(pill.as_deref(), Some("1 new message"));
     drop(h);
     a.remove();
 }
@@ -216,13 +222,8 @@ async fn load_older_from_the_server_at_the_bottom_shows_that_page_and_keeps_it()
     assert_eq!(shown, (shown[0]..=TOTAL).collect::<Vec<_>>(), "in order, each once");
     assert!(wait_for(2_000, || on_screen(&a, &list, oldest - 1)).await, "the view moved up to the page");
 
-    ctl_post(&format!("/burst?room={room}&n=1")).await;
-    assert!(wait_for(5_000, || seqs(&a).last() == Some(&(TOTAL + 1))).await, "the next message arrives");
-    sleep(300).await;
+    next_message_keeps_the_view(&a, &list, &room, TOTAL, oldest - 1).await;
     assert_eq!(seqs(&a)[0], shown[0], "the page stays after the next message");
-    assert!(on_screen(&a, &list, oldest - 1), "the view stays on the page");
-    let pill = q(&a, "[data-testid=new-messages]").and_then(|p| p.text_content());
-    assert_eq!(pill.as_deref(), Some("1 new message"));
     drop(h);
     a.remove();
 }
