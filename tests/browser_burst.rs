@@ -97,8 +97,7 @@ async fn burst(n: u64) -> (HtmlElement, Box<dyn std::any::Any>) {
     let room = unique_room("burst");
     let (a, h) = mount(url, "reader", &room);
     assert!(wait_for(10_000, || state(&a) == "open").await, "connected");
-    let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
-    list.set_attribute("style", "height: 400px; overflow: auto").unwrap();
+    scrolling_list(&a, 400);
 
     let probe =
         js_sys::Function::new_with_args("root, n", PROBE).call2(&JsValue::NULL, &a, &JsValue::from_f64(n as f64));

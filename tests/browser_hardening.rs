@@ -78,9 +78,7 @@ async fn scrolling_to_the_top_loads_older_messages_until_the_start() {
     assert_eq!(first.last(), Some(&TOTAL));
     assert!(first.len() < TOTAL as usize, "one page, not everything: {first:?}");
     assert!(q(&a, "[data-testid=load-older]").is_some(), "the list says there is more");
-    let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
-    // A scrolling list, as the app's stylesheet makes it.
-    list.set_attribute("style", "height: 200px; overflow: auto").unwrap();
+    let list = scrolling_list(&a, 200);
     for _ in 0..TOTAL {
         if seqs(&a).len() == TOTAL as usize {
             break;
@@ -169,8 +167,7 @@ async fn load_older_pressed_at_the_bottom_shows_them_and_the_next_message_keeps_
     let room = unique_room("olderbtn");
     let (a, h) = mount(url, "reader", &room);
     assert!(wait_for(10_000, || state(&a) == "open").await, "connected");
-    let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
-    list.set_attribute("style", "height: 300px; overflow: auto").unwrap();
+    let list = scrolling_list(&a, 300);
     ctl_post(&format!("/burst?room={room}&n={N}")).await;
     // A long room: the newest 200 (the list's window), following them.
     let window = || seqs(&a).len() == 200 && seqs(&a).last() == Some(&N);
@@ -203,8 +200,7 @@ async fn load_older_from_the_server_at_the_bottom_shows_that_page_and_keeps_it()
     fill_with_big_messages(&url, &room, TOTAL).await;
     let (a, h) = mount(url, "reader", &room);
     assert!(wait_for(5_000, || seqs(&a).last() == Some(&TOTAL)).await, "the newest page shows");
-    let list: HtmlElement = q(&a, "[data-testid=message-list]").unwrap().unchecked_into();
-    list.set_attribute("style", "height: 200px; overflow: auto").unwrap();
+    let list = scrolling_list(&a, 200);
     let at_bottom = || list.scroll_top() + list.client_height() >= list.scroll_height() - 30;
     sleep(100).await;
     list.set_scroll_top(list.scroll_height());

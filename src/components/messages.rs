@@ -281,22 +281,21 @@ fn keep_view(
         };
         match grown {
             Some(grown) if grown > 0 => {
-                anchor.set_value(None);
                 // Revealed: the newest of the older rows at the bottom edge. Not
                 // 0, which would read as a scroll to the top (the page before).
                 let top = if reveal.is_some() { (grown - el.client_height()).max(1) } else { el.scroll_top() + grown };
                 el.set_scroll_top(top);
-                if let Some(stick) = reveal {
-                    stick.try_set(at_bottom(&el));
-                }
             }
-            Some(_) if frames > 1 => keep_view(list, anchor, reveal, frames - 1),
-            _ => {
-                anchor.set_value(None);
-                if let Some(stick) = reveal {
-                    stick.try_set(at_bottom(&el));
-                }
+            Some(_) if frames > 1 => {
+                keep_view(list, anchor, reveal, frames - 1);
+                return;
             }
+            _ => {} // gave up, or the row left the list
+        }
+        // Done. After a reveal, following goes by where the view now is.
+        anchor.set_value(None);
+        if let Some(stick) = reveal {
+            stick.try_set(at_bottom(&el));
         }
     });
 }

@@ -6,6 +6,14 @@ use tether::components::app::ChatView;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent, KeyboardEventInit};
 
+/// The message list of the chat mounted at `root`, made a scrolling box
+/// `px` high as the app's stylesheet makes it (the tests mount it bare).
+pub fn scrolling_list(root: &HtmlElement, px: u32) -> HtmlElement {
+    let list: HtmlElement = q(root, "[data-testid=message-list]").expect("the message list").unchecked_into();
+    list.set_attribute("style", &format!("height: {px}px; overflow: auto")).expect("style set");
+    list
+}
+
 /// Mount the chat into a fresh element; dropping the handle unmounts it.
 pub fn mount(url: String, nick: &str, room: &str) -> (HtmlElement, Box<dyn std::any::Any>) {
     mount_with(url, nick, room, None)

@@ -68,10 +68,9 @@ impl Burst {
     /// task in any run is one a user could have met). `None` if any run did
     /// not finish: a page that sometimes fails has no figure.
     pub fn median(runs: Vec<Option<Burst>>) -> Option<Burst> {
-        let mut runs: Vec<Burst> = runs.into_iter().collect::<Option<_>>()?;
+        let runs: Vec<Burst> = runs.into_iter().collect::<Option<_>>()?;
         let longest_task_ms = runs.iter().map(|b| b.longest_task_ms).fold(0.0, f64::max);
-        runs.sort_by(|a, b| a.ms.total_cmp(&b.ms));
-        runs.get(runs.len() / 2).map(|b| Burst { ms: b.ms, longest_task_ms })
+        Some(Burst { ms: crate::median(runs.iter().map(|b| b.ms).collect())?, longest_task_ms })
     }
 }
 

@@ -144,8 +144,7 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
         // teardown.
         let mut runs = vec![Vec::new(); servers.len()];
         for round in 0..BURST_ROUNDS {
-            for k in 0..servers.len() {
-                let i = (round + k) % servers.len();
+            for i in in_turn(round, servers.len()) {
                 let r = browser.burst(&format!("http://{}/?n={n}", servers[i].addr), limit).await;
                 eprintln!("  burst {n} at {} (round {round}): {r:?}", servers[i].addr);
                 runs[i].push(r);
@@ -175,9 +174,8 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
         let (mut ours, mut peer) = (Vec::new(), Vec::new());
         for round in 0..BURST_ROUNDS {
             let room = format!("burst{n}-{round}");
-            let order = if round % 2 == 0 { [true, false] } else { [false, true] };
-            for app_turn in order {
-                if app_turn {
+            for turn in in_turn(round, 2) {
+                if turn == 0 {
                     let page = format!("http://{}/?name=bench&room={room}", app.addr);
                     ours.push(browser.chat_burst(&page, app.addr, &room, n, limit).await);
                 } else {
@@ -219,9 +217,8 @@ async fn write_rows(tether: &TetherCmd, rows: &mut Vec<Row>) {
         // 100 posters anywhere from 9.7x to 11.0x with the same code.
         let (mut ours, mut peer) = (Vec::new(), Vec::new());
         for round in 0..WRITE_ROUNDS {
-            let order = if round % 2 == 0 { [true, false] } else { [false, true] };
-            for group_turn in order {
-                if group_turn {
+            for turn in in_turn(round, 2) {
+                if turn == 0 {
                     let group = tether.start(&format!("write-group-{posters}"), "127.0.0.1:0", &[]).await;
                     ours.push(posts::posts_per_sec(&group, posters, 4.0).await);
                     group.kill().await;
@@ -243,6 +240,12 @@ async fn write_rows(tether: &TetherCmd, rows: &mut Vec<Row>) {
 fn median(mut v: Vec<f64>) -> Option<f64> {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied()
+}
+
+/// The order of `n` contenders in `round`: each round starts one later, so
+/// none always runs right after the same other one.
+fn in_turn(round: usize, n: usize) -> impl Iterator<Item = usize> {
+    (0..n).map(move |k| (round + k) % n)
 }
 
 /// Posts per side in the fan-out rows: p99 of 200 is the 3rd slowest.
