@@ -168,36 +168,57 @@ fn track_sockets_weakly() -> js_sys::Function {
             window.WebSocket = class extends Orig {
                 constructor(...args) { super(...args); refs.push(new WeakRef(this)); }
             };
-            return () => { window.WebSocket = Orig; return refs.filter(r => r.deref() !== undefined).length; };
+            return () => {
+                window.WebSocket = Orig;
+                const alive = refs.map((r, i) => [i, r.deref()]).filter(([, s]) => s !== undefined);
+                window.__survivors = alive.map(([i, s]) => `socket ${i} readyState ${s.readyState}`).join(', ');
+                return alive.length;
+            };
         })()",
     )
     .expect("eval")
     .into()
 }
 
-/// A function that makes the browser collect garbage, and how many 250 ms
-/// rounds of it to allow. Chromium: its `gc()` (`--js-flags=--expose-gc` in
-/// webdriver.json), at once. Firefox exposes nothing to pages: a closed
-/// WebSocket there goes only in a cycle collection, which Firefox runs when
-/// enough DOM objects are suspect (so each call drops a thousand detached
-/// elements, along with heap garbage for the collector) or at the latest
-/// every two minutes. A CI run once saw no collection in 20 s, so Firefox
-/// gets 150 s; the loop ends as soon as the count reaches zero.
+/// A function that makes the browser collect garbage (it may return a
+/// promise to await), and how many 250 ms rounds of it to allow.
+///
+/// Chromium: V8's `gc()` (`--js-flags=--expose-gc` in webdriver.json), as a
+/// major collection run as its own task (`execution: 'async'`). A `gc()`
+/// called from script scans the native stack conservatively for DOM
+/// objects, so a stale stack slot can keep a closed socket alive: a CI run
+/// once saw 2 of 20 survive 40 synchronous rounds, and that was never seen
+/// here again in dozens of runs.
+///
+/// Firefox exposes nothing to pages: a closed WebSocket there goes only in
+/// a cycle collection, which Firefox runs when enough DOM objects are
+/// suspect (so each call drops a thousand detached elements, along with
+/// heap garbage for the collector) or at the latest every two minutes. A CI
+/// run once saw no collection in 20 s, so Firefox gets 150 s.
+///
+/// The bounds are generous because the loop ends as soon as the count is
+/// zero; a socket something really holds stays alive however long it waits.
 fn garbage_collector() -> (js_sys::Function, u32) {
-    if let Ok(gc) = js_sys::Reflect::get(&js_sys::global(), &"gc".into()).and_then(|g| g.dyn_into()) {
-        return (gc, 40);
-    }
-    let make_garbage = js_sys::eval(
-        "() => {
-            const a = [];
-            for (let i = 0; i < 64; i++) a.push(new Array(1 << 16).fill(i));
-            const root = document.createElement('div');
-            for (let i = 0; i < 1000; i++) root.appendChild(document.createElement('span'));
-            return a.length + root.childNodes.length;
-        }",
+    let collect = js_sys::eval(
+        "(() => {
+            if (typeof gc === 'function') {
+                return async () => {
+                    await gc({ type: 'major', execution: 'async' });
+                    await gc({ type: 'major', execution: 'async' });
+                };
+            }
+            return () => {
+                const a = [];
+                for (let i = 0; i < 64; i++) a.push(new Array(1 << 16).fill(i));
+                const root = document.createElement('div');
+                for (let i = 0; i < 1000; i++) root.appendChild(document.createElement('span'));
+                return a.length + root.childNodes.length;
+            };
+        })()",
     )
     .expect("eval");
-    (make_garbage.into(), 600)
+    let rounds = if js_sys::Reflect::has(&js_sys::global(), &"gc".into()).unwrap_or(false) { 120 } else { 600 };
+    (collect.into(), rounds)
 }
 
 #[wasm_bindgen_test]
@@ -216,13 +237,17 @@ async fn closed_sockets_are_garbage_collected_the_leak_registry_holds_none() {
     sleep(300).await;
     let mut left = u32::MAX;
     for _ in 0..rounds {
-        collect.call0(&JsValue::NULL).unwrap();
+        let done = collect.call0(&JsValue::NULL).unwrap();
+        if let Ok(p) = done.dyn_into::<js_sys::Promise>() {
+            wasm_bindgen_futures::JsFuture::from(p).await.expect("gc");
+        }
         sleep(250).await;
         left = alive.call0(&JsValue::NULL).unwrap().as_f64().unwrap() as u32;
         if left == 0 {
             break;
         }
     }
-    assert_eq!(left, 0, "closed sockets still reachable after GC: something holds them");
+    let survivors = js_sys::eval("window.__survivors").ok().and_then(|v| v.as_string()).unwrap_or_default();
+    assert_eq!(left, 0, "closed sockets still reachable after GC (in creation order): {survivors}");
     assert_eq!(registry::live_sockets(), 0);
 }
