@@ -251,3 +251,75 @@ async fn closed_sockets_are_garbage_collected_the_leak_registry_holds_none() {
     assert_eq!(left, 0, "closed sockets still reachable after GC (in creation order): {survivors}");
     assert_eq!(registry::live_sockets(), 0);
 }
+
+/// A burst reaches `on_message` whole, once and in order, and in batches:
+/// an effect on what the messages update runs once per batch, not once per
+/// message (each WebSocket `message` event is a task of its own, and
+/// Leptos runs effects after every task).
+#[wasm_bindgen_test]
+async fn a_burst_arrives_once_in_order_and_effects_run_once_per_batch_not_per_message() {
+    const N: u64 = 2_000;
+    let url = ws_url().await.replace("/ws", &format!("/test/burst-ws?n={N}"));
+    let c = client(&url, "burst", "unused");
+    let runs = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let (r, message) = (runs.clone(), c.ws.message);
+    c.owner.with(|| {
+        Effect::new(move |_| {
+            message.track();
+            r.set(r.get() + 1);
+        })
+    });
+    assert!(wait_for(20_000, || c.bodies().len() as u64 >= N).await, "got {} of {N}", c.bodies().len());
+    sleep(100).await;
+    let seqs: Vec<u64> = c
+        .inbox
+        .borrow()
+        .iter()
+        .filter_map(|m| if let ServerMsg::Message { message } = m { Some(message.seq) } else { None })
+        .collect();
+    assert!(seqs == (1..=N).collect::<Vec<_>>(), "not each once in order: {} messages", seqs.len());
+    let last = message.get_untracked();
+    assert!(
+        matches!(&last, Some(tether_ws::Incoming::Message(ServerMsg::Message { message })) if message.seq == N),
+        "the message signal holds the newest"
+    );
+    let runs = runs.get();
+    web_sys::console::log_1(&format!("burst of {N}: the effect ran {runs} times").into());
+    assert!(runs <= (N / 10) as u32, "the effect ran {runs} times for {N} messages: once per message, not per batch");
+    c.owner.cleanup();
+    assert!(wait_for(3_000, || registry::live_sockets() == 0).await, "the socket closed");
+}
+
+/// The server closes right behind a burst: every message of it reaches
+/// `on_message`, in order, before `on_close` reports the close (the close
+/// event may be queued before the batch is handed over).
+#[wasm_bindgen_test]
+async fn a_close_right_behind_a_burst_is_reported_after_every_message_of_it() {
+    use std::{cell::RefCell, rc::Rc};
+    // More than one task's batch: the close event is queued between them.
+    const N: u64 = 10_000;
+    let url = ws_url().await.replace("/ws", &format!("/test/burst-ws?n={N}&close=1001"));
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let (on_msg, on_close) = (log.clone(), log.clone());
+    let c = client_with(Signal::stored(url), "burst", "unused", move |o| {
+        o.on_message(move |m| {
+            if let tether_ws::Incoming::Message(ServerMsg::Message { message }) = m {
+                on_msg.borrow_mut().push(format!("message {}", message.seq));
+            }
+        })
+        .on_close(move |code, _, _| on_close.borrow_mut().push(format!("close {code}")))
+    });
+    assert!(wait_for(10_000, || log.borrow().iter().any(|e| e.starts_with("close"))).await, "no close reported");
+    c.owner.cleanup();
+    let log = log.borrow();
+    let until_close: Vec<&str> = log.iter().map(String::as_str).take_while(|e| !e.starts_with("close")).collect();
+    let expected: Vec<String> = (1..=N).map(|s| format!("message {s}")).collect();
+    assert!(
+        until_close == expected.iter().map(String::as_str).collect::<Vec<_>>(),
+        "before the close: {} events, the last {:?}",
+        until_close.len(),
+        until_close.last()
+    );
+    assert_eq!(log[N as usize], "close 1001");
+    assert!(wait_for(3_000, || registry::live_sockets() == 0).await, "the socket closed");
+}

@@ -183,9 +183,14 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
         self
     }
 
-    /// Called synchronously for every inbound frame, in order. Unlike the
-    /// `message` signal (which only holds the latest), this never skips a
-    /// frame when several arrive at once. Default: nothing.
+    /// Called for every inbound frame, in order. Frames are handed over in
+    /// batches, in a task queued behind the frames already waiting (at most
+    /// 1,000 per task): a burst's frames are passed here back to back, so a
+    /// signal they update renders once per batch. Every other callback
+    /// (`on_open`, `on_close`, `on_error`) comes after the frames that
+    /// arrived before its event. Unlike the `message` signal (which only
+    /// holds the newest of a batch), this never skips a frame. Default:
+    /// nothing.
     pub fn on_message(mut self, f: impl Fn(&Incoming<Rx>) + 'static) -> Self {
         self.on_message = Rc::new(f);
         self

@@ -1,6 +1,8 @@
-//! `GET /test/burst-ws?n=N&size=B`, routed only with `--test-faults`: a plain
-//! WebSocket that sends N chat-shaped `message` frames (bodies of B bytes)
-//! as fast as the socket takes them, then stays open until the peer leaves.
+//! `GET /test/burst-ws?n=N&size=B&close=C`, routed only with `--test-faults`:
+//! a plain WebSocket that sends N chat-shaped `message` frames (bodies of B
+//! bytes) as fast as the socket takes them, then stays open until the peer
+//! leaves, or, with `close=C`, closes at once with code C (the hook's tests:
+//! a close right behind a burst).
 //! `make bench` points the hook pages (tether-ws, leptos-use, raw JS) at it
 //! to measure how fast each takes in a burst; nothing here is chat logic.
 
@@ -21,6 +23,7 @@ const MAX_N: usize = 1_000_000;
 pub struct BurstQuery {
     n: usize,
     size: Option<usize>,
+    close: Option<u16>,
 }
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, Query(q): Query<BurstQuery>) -> Response {
@@ -28,11 +31,11 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, Query(
     let size = q.size.unwrap_or(40).min(MAX_BODY_CHARS);
     ws.on_upgrade(move |socket| {
         let tracker = state.tracker().clone();
-        tracker.track_future(burst(socket, state, n, size))
+        tracker.track_future(burst(socket, state, n, size, q.close))
     })
 }
 
-async fn burst(mut socket: WebSocket, state: AppState, n: usize, size: usize) {
+async fn burst(mut socket: WebSocket, state: AppState, n: usize, size: usize, close: Option<u16>) {
     let body = "x".repeat(size);
     for seq in 1..=n as u64 {
         let message = ChatMessage {
@@ -50,6 +53,10 @@ async fn burst(mut socket: WebSocket, state: AppState, n: usize, size: usize) {
     }
     if socket.flush().await.is_err() {
         return;
+    }
+    if let Some(code) = close {
+        let frame = axum::extract::ws::CloseFrame { code, reason: "burst over".into() };
+        let _ = socket.send(Message::Close(Some(frame))).await;
     }
     let shutdown = state.shutdown_token().clone();
     loop {

@@ -14,17 +14,18 @@ use super::publish::Publisher;
 use super::registry;
 pub(crate) use super::settings::{ConnSettings, Stamp, Tap};
 
+mod arrivals;
 mod commands;
 mod events;
 use super::sub::{Sub, Subscribers};
 use super::transport::{Carrier, Host};
-use crate::codec::{Codec, Frame};
+use crate::codec::{Codec, Frame, Incoming};
 use crate::driver::{Driver, TimerKind};
 use crate::options::{PingFn, PongFn, UseWebSocketOptions};
 use crate::{ConnState, Metrics, WsError};
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::rc::{Rc, Weak};
 
@@ -58,6 +59,9 @@ pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
     /// Called once when the last subscriber leaves (shared mode forgets it).
     on_dispose: RefCell<Option<Box<dyn FnOnce()>>>,
     publisher: Publisher,
+    /// Decoded frames not yet handed to the subscribers (`arrivals`).
+    arrivals: RefCell<VecDeque<Incoming<Rx>>>,
+    delivery_queued: Cell<bool>,
     tap: RefCell<Option<Weak<dyn Tap>>>,
     /// Written into published metrics: the tab's role and cross-tab fields.
     stamp: RefCell<Stamp>,
@@ -98,6 +102,8 @@ where
             handshake_sent: RefCell::new(HashSet::new()),
             on_dispose: RefCell::new(None),
             publisher: Publisher::new(),
+            arrivals: RefCell::default(),
+            delivery_queued: Cell::new(false),
             tap: RefCell::new(None),
             stamp: RefCell::new(Stamp::default()),
         });
@@ -182,6 +188,11 @@ where
     pub fn step(&self, f: impl FnOnce(&mut Driver, f64)) {
         if !self.alive.get() {
             registry::late_event();
+            return;
+        }
+        self.hand_over_arrivals();
+        if !self.alive.get() {
+            // The app's `on_message` unmounted the last subscriber.
             return;
         }
         f(&mut self.driver.borrow_mut(), now_ms());
@@ -297,6 +308,7 @@ where
             return;
         }
         self.timers.borrow_mut().clear();
+        self.arrivals.borrow_mut().clear();
         self.publisher.cancel();
         self.page.borrow_mut().take();
         self.carrier.dispose("component unmounted");

@@ -3,6 +3,7 @@
 
 mod conn;
 mod link;
+mod next_task;
 mod page;
 mod publish;
 pub mod registry;

@@ -108,6 +108,7 @@ where
     }
 
     pub(super) fn closed(&self, code: u16, reason: &str, was_clean: bool) {
+        self.hand_over_arrivals();
         self.subs.closed(code, reason, was_clean);
         if let Some(tap) = self.tap() {
             tap.closed(code, reason, was_clean);
@@ -137,11 +138,7 @@ where
                 d.on_malformed();
             }
         });
-        if let Incoming::Undecodable { error, .. } = &incoming {
-            web_sys::console::warn_1(&format!("use_websocket: unreadable frame: {error}").into());
-            self.subs.report(&WsError::Decode(error.clone()));
-        }
-        self.subs.deliver(incoming);
+        self.arrived(incoming);
     }
 }
 
@@ -169,6 +166,9 @@ where
     }
 
     fn event(&self, ev: SocketEvent) {
+        if !matches!(ev, SocketEvent::Message(_)) {
+            self.hand_over_arrivals();
+        }
         match ev {
             SocketEvent::Open => self.step(|d, now| d.on_open(now)),
             SocketEvent::Close { code, reason, was_clean } => {
