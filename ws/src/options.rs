@@ -184,13 +184,16 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     }
 
     /// Called for every inbound frame, in order. Frames are handed over in
-    /// batches, in a task queued behind the frames already waiting (at most
-    /// 1,000 per task): a burst's frames are passed here back to back, so a
-    /// signal they update renders once per batch. Every other callback
-    /// (`on_open`, `on_close`, `on_error`) comes after the frames that
-    /// arrived before its event. Unlike the `message` signal (which only
-    /// holds the newest of a batch), this never skips a frame. Default:
-    /// nothing.
+    /// batches, in a task queued behind the frames already waiting (up to
+    /// 1,000 per task; an event in between hands over all before it): a
+    /// burst's frames are passed here back to back, so a signal they update
+    /// renders once per batch. `on_open` and `on_close` come after the
+    /// frames that arrived before their event. Never re-entered: a command
+    /// called from here (`close`, `reconnect_now`) lets the rest of the batch
+    /// follow once this returns. Frames not handed over yet are dropped when
+    /// the URL changes (they are the old URL's) or the hook unmounts. Unlike
+    /// the `message` signal (which only holds the newest of a batch), this
+    /// never skips a frame. Default: nothing.
     pub fn on_message(mut self, f: impl Fn(&Incoming<Rx>) + 'static) -> Self {
         self.on_message = Rc::new(f);
         self

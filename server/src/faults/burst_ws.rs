@@ -54,7 +54,8 @@ async fn burst(mut socket: WebSocket, state: AppState, n: usize, size: usize, cl
     if socket.flush().await.is_err() {
         return;
     }
-    if let Some(code) = close {
+    // Only codes a peer may send (RFC 6455 7.4): not 1005, 1006 or 1015.
+    if let Some(code) = close.filter(|c| matches!(c, 1000..=1003 | 1007..=1014 | 3000..=4999)) {
         let frame = axum::extract::ws::CloseFrame { code, reason: "burst over".into() };
         let _ = socket.send(Message::Close(Some(frame))).await;
     }

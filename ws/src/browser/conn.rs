@@ -62,6 +62,7 @@ pub(crate) struct Conn<Tx: 'static, Rx: Send + Sync + 'static, C> {
     /// Decoded frames not yet handed to the subscribers (`arrivals`).
     arrivals: RefCell<VecDeque<Incoming<Rx>>>,
     delivery_queued: Cell<bool>,
+    handing_over: Cell<bool>,
     tap: RefCell<Option<Weak<dyn Tap>>>,
     /// Written into published metrics: the tab's role and cross-tab fields.
     stamp: RefCell<Stamp>,
@@ -104,6 +105,7 @@ where
             publisher: Publisher::new(),
             arrivals: RefCell::default(),
             delivery_queued: Cell::new(false),
+            handing_over: Cell::new(false),
             tap: RefCell::new(None),
             stamp: RefCell::new(Stamp::default()),
         });
@@ -136,6 +138,11 @@ where
     /// returns what was still queued.
     #[cfg(feature = "tabs")]
     pub fn shutdown(&self) -> Vec<Frame> {
+        // Stepping down, this tab's subscribers stay (as followers): what
+        // they have not read yet is theirs. Unmounting, nobody is left.
+        if self.subs.any_mounted() {
+            self.hand_over_arrivals();
+        }
         let queued = self.driver.borrow_mut().take_queued();
         self.dispose();
         queued

@@ -100,12 +100,7 @@ where
                     conn
                 }
             };
-            conn.step(|d, now| {
-                d.set_url(url, now);
-                if open {
-                    d.open(now);
-                }
-            });
+            conn.set_url(url, open);
             return;
         }
         let key = shared::Key::new::<Tx, Rx, C>(url.as_ref().unwrap_or_else(|e| e));

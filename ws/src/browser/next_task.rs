@@ -45,7 +45,8 @@ fn open() -> Option<Channel> {
 
 /// Run `job` in a later task, after the tasks queued before it; jobs run in
 /// the order they were queued. Where there is no `MessageChannel` (or it
-/// refuses the post), `job` runs now: late is better than never.
+/// refuses the post), `job` runs now, synchronously: early is better than
+/// never.
 pub(crate) fn next_task(job: impl FnOnce() + 'static) {
     let job: Job = Box::new(job);
     let refused = CHANNEL.with(|c| match c {

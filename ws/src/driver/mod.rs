@@ -94,6 +94,11 @@ impl Driver {
         std::mem::take(&mut self.cmds)
     }
 
+    /// The URL in use (or why there is none).
+    pub fn url(&self) -> &Result<String, String> {
+        &self.url
+    }
+
     /// A new URL (or the reason it is not one). An active connection moves to
     /// it at once (a bad one closes it: nothing from the old URL may reach the
     /// app after it changed); otherwise it is used by the next `open()`. The

@@ -7,8 +7,16 @@
 //! every task).
 //!
 //! Order is kept with everything else the connection reports: any other
-//! event (open, close, error, a timer, the URL changing) first hands over
-//! what arrived before it.
+//! event (open, close, error, a timer, a command) first hands over what
+//! arrived before it. Two exceptions, each where the frames had no reader
+//! before batching either: a URL change drops what the old URL sent and was
+//! not handed over yet (nothing from the old URL reaches the app after it
+//! changed; frames its socket received after the change were always
+//! dropped), and unmounting drops what nobody is left to read.
+//!
+//! A command from inside `on_message` (`close`, `reconnect_now`) does not
+//! hand over the rest of the batch from inside that call: `on_message` is
+//! never re-entered, and the rest follows once it returns.
 
 use super::Conn;
 use crate::WsError;
@@ -46,14 +54,33 @@ where
     }
 
     /// Everything that arrived, now: before another event is reported.
+    /// Does nothing while a hand-over is under way (a command from inside
+    /// `on_message`): that one carries on once the callback returns.
     pub(super) fn hand_over_arrivals(&self) {
         self.hand_over(usize::MAX);
+    }
+
+    /// The URL is changing: what the old one sent and is still waiting goes
+    /// (the same URL again keeps it).
+    pub(super) fn drop_arrivals_for(&self, url: &Result<String, String>) {
+        if !(url.is_ok() && self.driver.borrow().url() == url) {
+            self.arrivals.borrow_mut().clear();
+        }
     }
 
     /// Up to `most` arrivals to the subscribers, oldest first; true if some
     /// are left. No borrow is held while the app runs: its `on_message` may
     /// send, reconnect or unmount, which may hand over the rest itself.
     fn hand_over(&self, most: usize) -> bool {
+        if self.handing_over.replace(true) {
+            return true;
+        }
+        let left = self.hand_over_unguarded(most);
+        self.handing_over.set(false);
+        left
+    }
+
+    fn hand_over_unguarded(&self, most: usize) -> bool {
         for _ in 0..most {
             if !self.alive.get() {
                 self.arrivals.borrow_mut().clear();

@@ -36,6 +36,17 @@ where
     Rx: Clone + Send + Sync + 'static,
     C: Codec<Tx, Rx> + 'static,
 {
+    /// The app's URL (or why it is not one), opening too if `open`.
+    pub fn set_url(&self, url: Result<String, String>, open: bool) {
+        self.drop_arrivals_for(&url);
+        self.step(|d, now| {
+            d.set_url(url, now);
+            if open {
+                d.open(now);
+            }
+        });
+    }
+
     pub(super) fn connect(&self, url: &str) {
         match self.carrier.connect(url) {
             Ok(true) => self.closed(crate::close_code::NORMAL, "replaced", true),
@@ -166,8 +177,12 @@ where
     }
 
     fn event(&self, ev: SocketEvent) {
-        if !matches!(ev, SocketEvent::Message(_)) {
+        if !matches!(ev, SocketEvent::Message(_)) && self.alive.get() {
             self.hand_over_arrivals();
+            if !self.alive.get() {
+                // The app's `on_message` unmounted the last subscriber.
+                return;
+            }
         }
         match ev {
             SocketEvent::Open => self.step(|d, now| d.on_open(now)),
