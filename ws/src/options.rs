@@ -190,7 +190,8 @@ impl<Tx, Rx, C> UseWebSocketOptions<Tx, Rx, C> {
     /// renders once per batch. `on_open` and `on_close` come after the
     /// frames that arrived before their event. Never re-entered: a command
     /// called from here (`close`, `reconnect_now`) lets the rest of the batch
-    /// follow once this returns. Frames not handed over yet are dropped when
+    /// follow once this returns (after the old socket's `on_close`, if the
+    /// command replaced it). Frames not handed over yet are dropped when
     /// the URL changes (they are the old URL's) or the hook unmounts. Unlike
     /// the `message` signal (which only holds the newest of a batch), this
     /// never skips a frame. Default: nothing.

@@ -134,18 +134,23 @@ where
         self.publish();
     }
 
-    /// Close the socket now and stop (a cross-tab leader stepping down);
-    /// returns what was still queued.
+    /// What is still queued, taken (a cross-tab leader stepping down hands
+    /// it to the follower side before anything else can be sent).
     #[cfg(feature = "tabs")]
-    pub fn shutdown(&self) -> Vec<Frame> {
-        // Stepping down, this tab's subscribers stay (as followers): what
-        // they have not read yet is theirs. Unmounting, nobody is left.
-        if self.subs.any_mounted() {
+    pub fn take_queued(&self) -> Vec<Frame> {
+        self.driver.borrow_mut().take_queued()
+    }
+
+    /// Close the socket now and stop (a cross-tab leader stepping down).
+    /// With `hand_over`, what arrived and was not read yet goes to the
+    /// subscribers first: they stay, as followers. Without it (the tab's
+    /// last hook unmounted, or moved to another URL) it is dropped.
+    #[cfg(feature = "tabs")]
+    pub fn shutdown(&self, hand_over: bool) {
+        if hand_over {
             self.hand_over_arrivals();
         }
-        let queued = self.driver.borrow_mut().take_queued();
         self.dispose();
-        queued
     }
 
     /// Queue a frame encoded elsewhere (a follower's, when its tab leads).

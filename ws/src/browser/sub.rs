@@ -158,11 +158,6 @@ impl<Tx: 'static, Rx: Clone + Send + Sync + 'static> Subscribers<Tx, Rx> {
         self.0.borrow().clone()
     }
 
-    #[cfg(feature = "tabs")]
-    pub fn any_mounted(&self) -> bool {
-        self.0.borrow().iter().any(|s| s.mounted())
-    }
-
     pub fn report(&self, e: &WsError) {
         for sub in self.all() {
             sub.report(e.clone());

@@ -65,13 +65,17 @@ where
         self.leader.borrow_mut().take();
         let Some(conn) = self.conn.borrow_mut().take() else { return };
         let state = conn.state();
-        for frame in conn.shutdown() {
+        for frame in conn.take_queued() {
             if let Err(e) = self.follower.borrow_mut().send(frame, now_ms()) {
                 self.subs.report(&WsError::QueueFull(e));
             }
         }
         self.follower.borrow_mut().leader_socket(None);
         self.mirror.borrow_mut().0 = if state.is_open() { ConnState::Connecting } else { state };
+        // Hooks still here (an election, not the last one leaving) read
+        // what the socket got before it closed; anything they send from
+        // `on_message` queues behind what was queued above.
+        conn.shutdown(!self.subs.all().is_empty());
     }
 
     /// A follower's frame: transmit it once, in order, and say so.
