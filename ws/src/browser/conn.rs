@@ -17,6 +17,8 @@ pub(crate) use super::settings::{ConnSettings, Stamp, Tap};
 mod arrivals;
 mod commands;
 mod events;
+#[cfg(feature = "tabs")]
+mod leader;
 use super::sub::{Sub, Subscribers};
 use super::transport::{Carrier, Host};
 use crate::codec::{Codec, Frame, Incoming};
@@ -117,49 +119,8 @@ where
         *self.on_dispose.borrow_mut() = Some(Box::new(f));
     }
 
-    #[cfg(feature = "tabs")]
-    pub fn set_tap(&self, tap: Weak<dyn Tap>) {
-        *self.tap.borrow_mut() = Some(tap);
-    }
-
     fn tap(&self) -> Option<Rc<dyn Tap>> {
         self.tap.borrow().as_ref().and_then(Weak::upgrade)
-    }
-
-    /// Role, why cross-tab sharing fell back, leader changes and term, as
-    /// shown in the metrics.
-    #[cfg(feature = "tabs")]
-    pub fn set_stamp(&self, stamp: Stamp) {
-        *self.stamp.borrow_mut() = stamp;
-        self.publish();
-    }
-
-    /// What is still queued, taken (a cross-tab leader stepping down hands
-    /// it to the follower side before anything else can be sent).
-    #[cfg(feature = "tabs")]
-    pub fn take_queued(&self) -> Vec<Frame> {
-        self.driver.borrow_mut().take_queued()
-    }
-
-    /// Close the socket now and stop (a cross-tab leader stepping down).
-    /// With `hand_over`, what arrived and was not read yet goes to the
-    /// subscribers first: they stay, as followers. Without it (the tab's
-    /// last hook unmounted, or moved to another URL) it is dropped.
-    #[cfg(feature = "tabs")]
-    pub fn shutdown(&self, hand_over: bool) {
-        if hand_over {
-            self.hand_over_arrivals();
-        }
-        self.dispose();
-    }
-
-    /// Queue a frame encoded elsewhere (a follower's, when its tab leads).
-    #[cfg(feature = "tabs")]
-    pub fn send_frame(&self, frame: Frame) -> Result<(), WsError> {
-        let r = self.driver.borrow_mut().send(frame, now_ms());
-        self.run_commands();
-        self.publish();
-        r.map_err(WsError::QueueFull)
     }
 
     pub fn state(&self) -> ConnState {
