@@ -70,7 +70,8 @@ where
 
     /// Up to `most` arrivals to the subscribers, oldest first; true if some
     /// are left. No borrow is held while the app runs: its `on_message` may
-    /// send, reconnect or unmount, which may hand over the rest itself.
+    /// send, reconnect or unmount (and the guard keeps any of those from
+    /// handing the rest over from inside it).
     fn hand_over(&self, most: usize) -> bool {
         if self.handing_over.replace(true) {
             return true;
