@@ -107,7 +107,7 @@ where
         let (conn, created) = shared::get_or_create(&key, || Conn::new(&self.opts, self.opts.codec.clone()));
         if created {
             conn.on_dispose(move || shared::forget(&key));
-            conn.step(|d, now| d.set_url(url, now));
+            conn.set_url(url, false);
             #[cfg(feature = "tabs")]
             if let Some(why) = fallback {
                 let stamp =

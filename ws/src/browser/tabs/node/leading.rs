@@ -49,13 +49,7 @@ where
                 self.subs.report(&e);
             }
         }
-        let (url, wanted) = (self.url.clone(), self.wanted.get());
-        conn.step(|d, now| {
-            d.set_url(url, now);
-            if wanted {
-                d.open(now);
-            }
-        });
+        conn.set_url(self.url.clone(), self.wanted.get());
         self.beat();
     }
 
