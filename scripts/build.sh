@@ -14,6 +14,12 @@ cargo build --release -p tether-server
 # builds.
 sysroot=$(wasm_env rustc --print sysroot)
 if [ -d "$sysroot/lib/rustlib/src/rust/library" ] || [ -d /usr/lib/rustlib/src/rust/library ]; then
+  # Trunk builds offline (Trunk.toml), so std's own dependencies must be in
+  # the registry first; without them the build fails on a new machine.
+  if [ -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" ]; then
+    wasm_env env RUSTC_BOOTSTRAP=1 "$WASM_CARGO" fetch -q --manifest-path "$sysroot/lib/rustlib/src/rust/library/Cargo.toml" \
+      || echo "note: could not fetch std's dependencies; the build below may fail offline"
+  fi
   wasm_env env CARGO_TARGET_DIR="${WASM_TARGET_DIR}-app" RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
     CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
     RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" trunk build --release

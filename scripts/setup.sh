@@ -75,6 +75,12 @@ rustup_has_wasm() {
   command -v rustup >/dev/null && timeout 20 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown
 }
 
+# The standard library's sources: scripts/build.sh rebuilds std with them,
+# for an app about 30 KB gzipped smaller (README, "App size").
+rustup_has_src() {
+  [ -d "$(rustc --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library" ]
+}
+
 choose_mode() {
   if [ -n "${TETHER_WASM_MODE:-}" ]; then echo "$TETHER_WASM_MODE"; return; fi
   if rustup_has_wasm; then echo rustup; return; fi
@@ -102,6 +108,7 @@ if [ -f "$ENV_FILE" ] && [ "$(cat "$STAMP_DIR/wbg-version" 2>/dev/null)" = "$(wb
   if command -v trunk >/dev/null && command -v wasm-bindgen-test-runner >/dev/null \
      && [ -x /usr/bin/chromedriver ] && [ -x "$BINARYEN_BIN/wasm-opt" ] && [ -f "$AXE_JS" ] \
      && { [ "$TETHER_WASM_MODE" = rustup ] || [ -x /usr/bin/rust-lld ]; } \
+     && { [ "$TETHER_WASM_MODE" != rustup ] || rustup_has_src || [ -f "$STAMP_DIR/rust-src-unreachable" ]; } \
      && [ -x "$HOME/.cargo/bin/geckodriver" ] && [ -x /usr/bin/brotli ] && [ -n "${TETHER_GECKODRIVER:-}" ] \
      && { ! command -v apt-get >/dev/null || { [ -x /usr/sbin/nginx ] && [ -x /usr/bin/redis-server ] \
           && [ -x /usr/lib/postgresql/15/bin/initdb ] && [ -x /usr/bin/firefox-esr ] && [ -x /usr/bin/xvfb-run ]; }; }; then
@@ -111,6 +118,13 @@ fi
 
 mode=$(choose_mode)
 say "wasm toolchain: $mode"
+if [ "$mode" = rustup ] && ! rustup_has_src && [ ! -f "$STAMP_DIR/rust-src-unreachable" ]; then
+  say "trying 'rustup component add rust-src' (at most 45 s)"
+  if ! timeout 45 rustup component add rust-src >/dev/null 2>&1; then
+    touch "$STAMP_DIR/rust-src-unreachable"
+    say "rustup could not fetch rust-src; the app builds without std rebuilt for size"
+  fi
+fi
 
 # Browser for the tests; node/npm for wasm-opt. Both modes need them.
 # brotli: scripts/build.sh writes a .br next to each built file.
