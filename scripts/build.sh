@@ -13,18 +13,23 @@ cargo build --release -p tether-server
 # gzipped less). Its own target dir, so these flags never invalidate the test
 # builds.
 sysroot=$(wasm_env rustc --print sysroot)
-if [ -d "$sysroot/lib/rustlib/src/rust/library" ] || [ -d /usr/lib/rustlib/src/rust/library ]; then
-  # Trunk builds offline (Trunk.toml), so std's own dependencies must be in
-  # the registry first; without them the build fails on a new machine.
-  if [ -f "$sysroot/lib/rustlib/src/rust/library/Cargo.lock" ]; then
-    wasm_env env RUSTC_BOOTSTRAP=1 "$WASM_CARGO" fetch -q --manifest-path "$sysroot/lib/rustlib/src/rust/library/Cargo.toml" \
-      || echo "note: could not fetch std's dependencies; the build below may fail offline"
-  fi
+has_std_src() {
+  [ -d "$sysroot/lib/rustlib/src/rust/library" ] \
+    || { [ "$TETHER_WASM_MODE" = debian ] && [ -d /usr/lib/rustlib/src/rust/library ]; }
+}
+# Trunk builds offline (Trunk.toml), so std's own dependencies must be in the
+# registry before std is rebuilt: on a new machine they are not. Offline
+# first (free once they are there), then once from the network, bounded.
+std_deps_fetched() {
+  local fetch=(env RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort "$WASM_CARGO" fetch -q --target wasm32-unknown-unknown)
+  wasm_env "${fetch[@]}" --offline 2>/dev/null || wasm_env timeout 60 "${fetch[@]}"
+}
+if has_std_src && std_deps_fetched; then
   wasm_env env CARGO_TARGET_DIR="${WASM_TARGET_DIR}-app" RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
     CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
     RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" trunk build --release
 else
-  echo "note: no standard library sources (rustup component add rust-src): building without panic=immediate-abort"
+  echo "note: no standard library sources (rustup component add rust-src) or its dependencies could not be fetched: building without panic=immediate-abort"
   wasm_env trunk build --release
 fi
 # Precompressed copies, sent by the server to browsers that accept them

@@ -77,8 +77,10 @@ rustup_has_wasm() {
 
 # The standard library's sources: scripts/build.sh rebuilds std with them,
 # for an app about 30 KB gzipped smaller (README, "App size").
+# rustup's own record: written only once an install completes, for the
+# toolchain `component add` works on.
 rustup_has_src() {
-  [ -d "$(rustc --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library" ]
+  command -v rustup >/dev/null && timeout 20 rustup component list --installed 2>/dev/null | grep -q '^rust-src'
 }
 
 choose_mode() {
@@ -122,7 +124,7 @@ if [ "$mode" = rustup ] && ! rustup_has_src && [ ! -f "$STAMP_DIR/rust-src-unrea
   say "trying 'rustup component add rust-src' (at most 45 s)"
   if ! timeout 45 rustup component add rust-src >/dev/null 2>&1; then
     touch "$STAMP_DIR/rust-src-unreachable"
-    say "rustup could not fetch rust-src; the app builds without std rebuilt for size"
+    say "rustup could not fetch rust-src; the app builds without std rebuilt for size (rm $STAMP_DIR/rust-src-unreachable to try again)"
   fi
 fi
 
