@@ -20,13 +20,14 @@ has_std_src() {
 # Trunk builds offline (Trunk.toml), so std's own dependencies must be in the
 # registry before std is rebuilt: on a new machine they are not. Offline
 # first (free once they are there), then once from the network, bounded.
+# One std-rebuild setting for both, so the fetch resolves what the build needs.
+build_std=(env RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort)
 std_deps_fetched() {
-  local fetch=(env RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort "$WASM_CARGO" fetch -q --target wasm32-unknown-unknown)
+  local fetch=("${build_std[@]}" "$WASM_CARGO" fetch -q --target wasm32-unknown-unknown)
   wasm_env "${fetch[@]}" --offline 2>/dev/null || wasm_env timeout 60 "${fetch[@]}"
 }
 if has_std_src && std_deps_fetched; then
-  wasm_env env CARGO_TARGET_DIR="${WASM_TARGET_DIR}-app" RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
-    CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
+  wasm_env "${build_std[@]}" CARGO_TARGET_DIR="${WASM_TARGET_DIR}-app" CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
     RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" trunk build --release
 else
   echo "note: no standard library sources (rustup component add rust-src) or its dependencies could not be fetched: building without panic=immediate-abort"

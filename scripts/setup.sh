@@ -76,8 +76,8 @@ rustup_has_wasm() {
 }
 
 # The standard library's sources: scripts/build.sh rebuilds std with them,
-# for an app about 30 KB gzipped smaller (README, "App size").
-# rustup's own record: written only once an install completes, for the
+# for an app about 30 KB gzipped smaller (README, "App size"). Asked of
+# rustup, whose record is written only once an install completes, for the
 # toolchain `component add` works on.
 rustup_has_src() {
   command -v rustup >/dev/null && timeout 20 rustup component list --installed 2>/dev/null | grep -q '^rust-src'
