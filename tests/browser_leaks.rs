@@ -1,8 +1,8 @@
 //! Proof that nothing leaks, in real headless Chromium against the real
 //! server: 1,000 mounts and unmounts of a component using the hook (with URL
 //! changes and unmounts mid-handshake) leave no socket in the page or on the
-//! server and little JS heap behind; switching rooms 40 times in the app
-//! leaves exactly one socket.
+//! server, no false leak warning and at most 1 MB of JS heap behind;
+//! switching rooms 40 times in the app leaves exactly one socket.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -33,6 +33,20 @@ async fn heap_after_gc() -> Option<f64> {
     js_sys::Reflect::get(&mem, &"usedJSHeapSize".into()).ok()?.as_f64()
 }
 
+/// Count the hook's "may have leaked" warnings from now on; the returned
+/// function reads the count. `console.warn` still prints.
+fn count_leak_warnings() -> impl Fn() -> u32 {
+    let console = js_sys::Reflect::get(&js_sys::global(), &"console".into()).unwrap();
+    let wrap = js_sys::Function::new_with_args(
+        "console",
+        "const warn = console.warn; let n = 0; \
+         console.warn = (...a) => { if (String(a[0]).includes('may have leaked')) n++; warn.apply(console, a); }; \
+         return () => n;",
+    );
+    let read: js_sys::Function = wrap.call1(&JsValue::NULL, &console).unwrap().dyn_into().unwrap();
+    move || read.call0(&JsValue::NULL).ok().and_then(|n| n.as_f64()).unwrap_or(0.0) as u32
+}
+
 #[wasm_bindgen_test]
 async fn a_thousand_mounts_with_url_changes_and_mid_handshake_unmounts_leave_nothing() {
     ctl_post("/start").await;
@@ -48,6 +62,7 @@ async fn a_thousand_mounts_with_url_changes_and_mid_handshake_unmounts_leave_not
         c.owner.cleanup();
     }
     assert!(wait_for_server_connections(5_000, 0).await);
+    let warnings = count_leak_warnings();
     let before = heap_after_gc().await;
     for i in 0..1_000u32 {
         let url_sig = RwSignal::new(format!("{url}?n={i}"));
@@ -72,6 +87,9 @@ async fn a_thousand_mounts_with_url_changes_and_mid_handshake_unmounts_leave_not
     assert_eq!(registry::late_events(), 0);
     // Let the debug build's delayed leak checks (4 s after each unmount) run out.
     sleep(4_500).await;
+    // Sockets still closing after an unmount are not leaks; a warning for
+    // them would be noise for every app that mounts and unmounts often.
+    assert_eq!(warnings(), 0, "the debug build's leak check warned during churn");
     let (Some(before), Some(after)) = (before, heap_after_gc().await) else {
         web_sys::console::log_1(&"JS heap not measured: this browser exposes no gc() or performance.memory".into());
         return;
@@ -80,11 +98,10 @@ async fn a_thousand_mounts_with_url_changes_and_mid_handshake_unmounts_leave_not
     web_sys::console::log_1(
         &format!("JS heap: {before:.0} -> {after:.0} bytes, growth {growth:.0} bytes over 1,000 mounts").into(),
     );
-    // The goal is at most 1 MB; measured here it is about 2.6 MB, all of it
-    // from unmounting while open (about 1.2 KB each; unmounting after a close
-    // or mid-handshake adds nothing measurable). The bound catches a real
-    // leak: a socket and its handlers kept per mount cost far more.
-    assert!(growth < 6.0 * 1_048_576.0, "JS heap grew {growth:.0} bytes over 1,000 mounts");
+    // Measured here: 40 to 170 bytes per mount, as for a raw `WebSocket`
+    // opened and closed (50 to 80). 2.6 MB was once measured: each false
+    // leak warning kept about 8 KB alive in the console.
+    assert!(growth < 1_048_576.0, "JS heap grew {growth:.0} bytes over 1,000 mounts");
 }
 
 #[wasm_bindgen_test]

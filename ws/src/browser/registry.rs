@@ -3,39 +3,69 @@
 //! not yet disposed, and events that reached a disposed hook (always 0 unless
 //! a handler was left attached).
 //!
-//! Only counters: the registry never holds a socket, so it cannot keep one
-//! alive, and it costs nothing when nobody reads it. A socket is counted as
-//! closed by one page-wide `close` listener (added once per socket with
-//! `{ once: true }`, so the browser drops it after it fires), which still
-//! hears the close after the hook has detached its own handlers.
+//! Only counters and flags: the registry never holds a socket, so it cannot
+//! keep one alive, and it costs nothing when nobody reads it. A socket is
+//! counted as closed by its own `close` listener (added with `{ once: true }`
+//! and freed by JS once it has run), which still hears the close after the
+//! hook has detached its own handlers.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{AddEventListenerOptions, WebSocket};
 
 thread_local! {
     static SOCKETS: Cell<u32> = const { Cell::new(0) };
+    static HELD: Cell<u32> = const { Cell::new(0) };
     static HOOKS: Cell<u32> = const { Cell::new(0) };
     static LATE: Cell<u32> = const { Cell::new(0) };
     static EVENT_SOURCES: Cell<u32> = const { Cell::new(0) };
     static POLLS: Cell<u32> = const { Cell::new(0) };
     static SESSIONS: Cell<u32> = const { Cell::new(0) };
-    static ON_CLOSE: OnceCell<JsValue> = const { OnceCell::new() };
 }
 
 fn bump(c: &'static std::thread::LocalKey<Cell<u32>>, up: bool) {
     c.with(|c| c.set(if up { c.get() + 1 } else { c.get().saturating_sub(1) }));
 }
 
-pub(crate) fn socket_created(ws: &WebSocket) {
+/// One socket as the registry sees it, shared by the socket's owner and its
+/// `close` listener. A socket the owner has let go of (detached and asked to
+/// close) is no longer *held*: it may take a while to finish closing, and
+/// that is not a leak.
+#[derive(Default)]
+pub(crate) struct SocketMark {
+    closed: Cell<bool>,
+    released: Cell<bool>,
+}
+
+impl SocketMark {
+    /// The owner let go of the socket. Idempotent.
+    pub fn release(&self) {
+        if !self.released.replace(true) && !self.closed.get() {
+            bump(&HELD, false);
+        }
+    }
+
+    fn closed(&self) {
+        bump(&SOCKETS, false);
+        if !self.closed.replace(true) && !self.released.get() {
+            bump(&HELD, false);
+        }
+    }
+}
+
+pub(crate) fn socket_created(ws: &WebSocket) -> Rc<SocketMark> {
     bump(&SOCKETS, true);
-    ON_CLOSE.with(|f| {
-        let f = f.get_or_init(|| Closure::<dyn Fn()>::new(|| bump(&SOCKETS, false)).into_js_value());
-        let opts = AddEventListenerOptions::new();
-        opts.set_once(true);
-        let _ = ws.add_event_listener_with_callback_and_add_event_listener_options("close", f.unchecked_ref(), &opts);
-    });
+    bump(&HELD, true);
+    let mark = Rc::new(SocketMark::default());
+    let m = mark.clone();
+    // `once_into_js` + `{ once: true }`: run at most once, then freed by JS.
+    let f = Closure::once_into_js(move || m.closed());
+    let opts = AddEventListenerOptions::new();
+    opts.set_once(true);
+    let _ = ws.add_event_listener_with_callback_and_add_event_listener_options("close", f.unchecked_ref(), &opts);
+    mark
 }
 
 /// Sockets created by the hook whose `close` event has not fired yet.
@@ -53,21 +83,22 @@ pub(crate) fn hook_disposed() {
     check_soon();
 }
 
-/// Debug builds: a little after a hook goes away (its socket has had time
-/// to finish closing), warn if more sockets are alive than hooks could own.
+/// Debug builds: a little after a hook goes away, warn if more sockets are
+/// held than hooks could own. Sockets let go of and still closing are not
+/// counted: under churn (a component mounted and unmounted many times) some
+/// always are, and counting them made this warn falsely, once per unmount.
 #[cfg(debug_assertions)]
 fn check_soon() {
-    /// Longer than the driver's close timeout (3 s), so a socket that is
-    /// still closing normally is not reported.
+    /// Longer than the driver's close timeout (3 s), so a hook's socket has
+    /// been let go of by then even if the hook was closing it when disposed.
     const AFTER_MS: i32 = 4_000;
     let Some(window) = web_sys::window() else { return };
     // `once_into_js`: freed by JS after it runs, never leaked.
     let check = Closure::once_into_js(|| {
-        let (sockets, hooks) = (live_sockets(), live_hooks());
-        if sockets > hooks {
+        let (held, hooks) = (HELD.with(Cell::get), live_hooks());
+        if held > hooks {
             web_sys::console::warn_1(
-                &format!("use_websocket: {sockets} live sockets but {hooks} live hooks: a socket may have leaked")
-                    .into(),
+                &format!("use_websocket: {held} sockets held but {hooks} live hooks: a socket may have leaked").into(),
             );
         }
     });

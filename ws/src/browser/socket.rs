@@ -7,6 +7,7 @@
 
 use super::registry;
 use crate::codec::Frame;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
@@ -32,6 +33,7 @@ pub(crate) struct Live {
     on_message: Closure<dyn FnMut(MessageEvent)>,
     on_error: Closure<dyn FnMut(Event)>,
     on_close: Closure<dyn FnMut(CloseEvent)>,
+    mark: Rc<registry::SocketMark>,
 }
 
 impl Live {
@@ -49,7 +51,7 @@ impl Live {
         }
         .map_err(|e| js_error_text(&e, "the browser refused the URL"))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
-        registry::socket_created(&ws);
+        let mark = registry::socket_created(&ws);
         let s = sink.clone();
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_| s(SocketEvent::Open));
         let s = sink.clone();
@@ -77,7 +79,7 @@ impl Live {
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(Self { ws, on_open, on_message, on_error, on_close })
+        Ok(Self { ws, on_open, on_message, on_error, on_close, mark })
     }
 
     /// Hand a frame to the browser. Only while OPEN: after the socket starts
@@ -104,6 +106,7 @@ impl Live {
         self.ws.set_onerror(None);
         self.ws.set_onclose(None);
         self.close(code, reason);
+        self.mark.release();
     }
 }
 
