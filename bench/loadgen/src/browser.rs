@@ -14,11 +14,24 @@ use fantoccini::{Client, ClientBuilder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
-/// Starts collecting long tasks (buffered ones too); returns performance.now().
-const WATCH_LONG_TASKS: &str = "window.__lt = [];
+/// Starts collecting long tasks, and long animation frames for what caused
+/// them (buffered ones too); returns performance.now().
+const WATCH_LONG_TASKS: &str = "window.__lt = []; window.__loaf = [];
 try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__lt.push([e.startTime, e.duration]); })
   .observe({ type: 'longtask', buffered: true }); } catch (_) {}
+try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__loaf.push(e); })
+  .observe({ type: 'long-animation-frame', buffered: true }); } catch (_) {}
 return performance.now();";
+/// What made the most blocking animation frame that ended after
+/// `arguments[0]` long (Chromium's Long Animation Frames API): its scripts
+/// by what invoked them, and its rendering. `null` without one.
+const LONGEST_WHY: &str = "let b = null;
+for (const e of window.__loaf || []) if (e.startTime + e.duration >= arguments[0] && (!b || e.blockingDuration > b.blockingDuration)) b = e;
+if (!b) return null;
+const end = b.startTime + b.duration, r = (x) => Math.round(x);
+const scripts = b.scripts.map((x) => `${x.invoker} ${r(x.duration)} ms (forced layout ${r(x.forcedStyleAndLayoutDuration)} ms)`).join('; ');
+return `frame ${r(b.duration)} ms (blocking ${r(b.blockingDuration)} ms): rendering ${b.renderStart ? r(end - b.renderStart) : 0} ms, `
+  + `style and layout ${b.styleAndLayoutStart ? r(end - b.styleAndLayoutStart) : 0} ms; scripts: ${scripts || 'none'}`;";
 /// The longest task that ended after `arguments[0]`.
 const LONGEST: &str =
     "let m = 0; for (const [s, d] of window.__lt || []) if (s + d >= arguments[0]) m = Math.max(m, d); return m;";
@@ -141,6 +154,10 @@ impl Browser {
             if let Some(t1) = probe.ok().and_then(Result::ok).and_then(|v| v.as_f64()) {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 let longest = self.client.execute(LONGEST, vec![t0.into()]).await.ok()?.as_f64()?;
+                if longest > 50.0 {
+                    let why = self.client.execute(LONGEST_WHY, vec![t0.into()]).await.ok();
+                    eprintln!("    {page}: longest task {longest} ms; longest frame: {}", why.unwrap_or_default());
+                }
                 result = Some(Burst { ms: t1 - t0, longest_task_ms: longest });
                 break;
             }

@@ -46,6 +46,7 @@ struct Args {
     #[arg(long)]
     storm_sim: Option<PathBuf>,
     /// Sections to run (size, browser, write, scale, storm); all by default.
+    /// `chat` runs only the chat app's rows of `browser`.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -68,7 +69,7 @@ async fn main() {
     if args.runs("size") {
         size_rows(&args, &mut rows);
     }
-    if args.runs("browser") {
+    if args.runs("browser") || args.runs("chat") {
         browser_rows(&args, &tether, &mut rows).await;
     }
     if args.runs("write") {
@@ -135,7 +136,8 @@ async fn browser_rows(args: &Args, tether: &TetherCmd, rows: &mut Vec<Row>) {
         servers
             .push(tether.start(&format!("page-{page}"), "127.0.0.1:0", &["--test-faults", "--static-dir", &dir]).await);
     }
-    for n in [1_000usize, 10_000, 100_000] {
+    let hook_pages = if args.runs("browser") { [1_000usize, 10_000, 100_000].as_slice() } else { &[] };
+    for &n in hook_pages {
         let limit = Duration::from_secs(if n >= 100_000 { 90 } else { 45 });
         // Each page takes the burst BURST_ROUNDS times, the pages in turn,
         // and its median counts: one run each read 0.89x to 1.13x between the
