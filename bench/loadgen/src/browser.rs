@@ -31,7 +31,7 @@ if (!b) return null;
 const end = b.startTime + b.duration, r = (x) => Math.round(x);
 const scripts = b.scripts.map((x) => `${x.invoker} ${r(x.duration)} ms (forced layout ${r(x.forcedStyleAndLayoutDuration)} ms)`).join('; ');
 return `frame ${r(b.duration)} ms (blocking ${r(b.blockingDuration)} ms): rendering ${b.renderStart ? r(end - b.renderStart) : 0} ms, `
-  + `style and layout ${b.styleAndLayoutStart ? r(end - b.styleAndLayoutStart) : 0} ms; scripts: ${scripts || 'none'}`;";
+  + `of which style and layout ${b.styleAndLayoutStart ? r(end - b.styleAndLayoutStart) : 0} ms; scripts: ${scripts || 'none'}`;";
 /// The longest task that ended after `arguments[0]`.
 const LONGEST: &str =
     "let m = 0; for (const [s, d] of window.__lt || []) if (s + d >= arguments[0]) m = Math.max(m, d); return m;";
@@ -155,8 +155,11 @@ impl Browser {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 let longest = self.client.execute(LONGEST, vec![t0.into()]).await.ok()?.as_f64()?;
                 if longest > 50.0 {
-                    let why = self.client.execute(LONGEST_WHY, vec![t0.into()]).await.ok();
-                    eprintln!("    {page}: longest task {longest} ms; longest frame: {}", why.unwrap_or_default());
+                    let why = match self.client.execute(LONGEST_WHY, vec![t0.into()]).await {
+                        Ok(v) => v.as_str().unwrap_or("none recorded").to_owned(),
+                        Err(e) => format!("not read: {e}"),
+                    };
+                    eprintln!("    {page}: longest task {longest} ms; most blocking frame: {why}");
                 }
                 result = Some(Burst { ms: t1 - t0, longest_task_ms: longest });
                 break;

@@ -68,6 +68,13 @@ pub(crate) fn socket_created(ws: &WebSocket) -> Rc<SocketMark> {
     mark
 }
 
+/// Sockets created by the hook that it has neither let go of (detached and
+/// asked to close) nor seen closed: each belongs to a live hook. The debug
+/// build's leak check warns when there are more than [`live_hooks`].
+pub fn held_sockets() -> u32 {
+    HELD.with(Cell::get)
+}
+
 /// Sockets created by the hook whose `close` event has not fired yet.
 pub fn live_sockets() -> u32 {
     SOCKETS.with(Cell::get)
@@ -89,13 +96,13 @@ pub(crate) fn hook_disposed() {
 /// always are, and counting them made this warn falsely, once per unmount.
 #[cfg(debug_assertions)]
 fn check_soon() {
-    /// Longer than the driver's close timeout (3 s), so a hook's socket has
-    /// been let go of by then even if the hook was closing it when disposed.
+    /// A disposed hook lets go of its socket at once; the wait leaves room
+    /// for a subscriber's shared socket to follow when its last one goes.
     const AFTER_MS: i32 = 4_000;
     let Some(window) = web_sys::window() else { return };
     // `once_into_js`: freed by JS after it runs, never leaked.
     let check = Closure::once_into_js(|| {
-        let (held, hooks) = (HELD.with(Cell::get), live_hooks());
+        let (held, hooks) = (held_sockets(), live_hooks());
         if held > hooks {
             web_sys::console::warn_1(
                 &format!("use_websocket: {held} sockets held but {hooks} live hooks: a socket may have leaked").into(),
