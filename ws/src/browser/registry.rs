@@ -93,7 +93,8 @@ pub(crate) fn hook_disposed() {
 /// Debug builds: a little after a hook goes away, warn if more sockets are
 /// held than hooks could own. Sockets let go of and still closing are not
 /// counted: under churn (a component mounted and unmounted many times) some
-/// always are, and counting them made this warn falsely, once per unmount.
+/// always are, and counting them made this warn falsely after most unmounts
+/// of an open hook.
 #[cfg(debug_assertions)]
 fn check_soon() {
     /// A disposed hook lets go of its socket at once; the wait leaves room
