@@ -5,17 +5,16 @@
 //! Every frame gets a specific answer: a reply, an error or refusal naming
 //! the reason, or a close with a code that says why.
 
+mod join;
+mod post;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
-use tether_protocol::{
-    ClientMsg, Cursor, ErrorCode, MAX_BODY_CHARS, PROTOCOL_VERSION, RejectReason, ServerMsg, ValidationError,
-    close_code, validate_body, validate_id, validate_nick, validate_room,
-};
+use tether_protocol::{ClientMsg, ErrorCode, MAX_BODY_CHARS, PROTOCOL_VERSION, ServerMsg, close_code, validate_nick};
 
 use crate::AppState;
-use crate::hub::{Posted, RoomError};
 use crate::outbox::{ConnId, Outbox};
 use crate::post_order::PostOrder;
 use crate::rate::{TokenBucket, retry_ms};
@@ -199,132 +198,6 @@ impl Session {
                 let message = format!("too many {what} requests; retry in {:.1} s", ms as f64 / 1000.0);
                 self.outbox.push(&ServerMsg::Error { code: ErrorCode::RateLimited, message, retry_after_ms: Some(ms) });
                 false
-            }
-        }
-    }
-
-    async fn join(&mut self, room: String, since: Option<Cursor>) {
-        if let Err(e) = validate_room(&room) {
-            self.outbox.push(&error(ErrorCode::BadRoom, &e.to_string()));
-            return;
-        }
-        if !self.join_allowed("join") {
-            return;
-        }
-        let limits = &self.state.settings().limits;
-        if !self.joined.contains(&room) && self.joined.len() >= limits.rooms_joined_per_conn {
-            let message = format!("you are in {} rooms, the most allowed; leave one first", self.joined.len());
-            self.outbox.push(&error(ErrorCode::TooManyJoined, &message));
-            return;
-        }
-        let may_create = self.rooms_created < limits.rooms_created_per_conn;
-        let hub = self.state.hub();
-        let result = match hub.room(&room, may_create).await {
-            Ok((live, created)) => {
-                self.rooms_created += u32::from(created);
-                let nick = self.nick.clone().unwrap_or_default();
-                hub.join(&live, &self.outbox, &nick, since).await.map_err(RoomError::from)
-            }
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(()) => {
-                self.joined.insert(room);
-            }
-            Err(e @ (RoomError::CreateLimit | RoomError::TotalLimit)) => {
-                self.outbox.push(&error(ErrorCode::RoomLimit, &format!("cannot create room {room:?}: {e}")));
-            }
-            Err(RoomError::Hub(e)) => {
-                tracing::error!(conn = self.outbox.id, room, error = %e, "join failed");
-                self.outbox.push(&error(ErrorCode::Internal, "internal error"));
-            }
-        }
-    }
-
-    async fn history(&mut self, room: String, before: u64) {
-        if !self.joined.contains(&room) {
-            self.outbox.push(&error(ErrorCode::NotJoined, "join the room before asking for its history"));
-            return;
-        }
-        if !self.join_allowed("history") {
-            return;
-        }
-        if let Err(e) = self.state.hub().history(&room, before, &self.outbox).await {
-            tracing::error!(conn = self.outbox.id, room, error = %e, "history failed");
-            self.outbox.push(&error(ErrorCode::Internal, "internal error"));
-        }
-    }
-
-    async fn post(&mut self, author: String, room: String, id: String, body: String) {
-        let state = self.state.clone();
-        let reject = |reason, detail: String| {
-            state.metrics().rejected(reason);
-            ServerMsg::Rejected { id: id.clone(), room: room.clone(), reason, detail, retry_after_ms: None }
-        };
-        let now = Instant::now();
-        // Behind a refused post not sent again yet: refused too, so that a
-        // token refilled meanwhile cannot store it first.
-        let taken = if self.order.holds_back(&id, now) {
-            Err(Duration::from_secs_f64((1.0 / self.state.settings().limits.post_rate.max(0.001)).min(3600.0)))
-        } else {
-            self.posts.take(now)
-        };
-        if let Err(wait) = taken {
-            self.order.refused(&id, now);
-            self.state.metrics().rate_limited.inc();
-            if self.last_refused.is_none_or(|t| now.duration_since(t) >= ABUSE_GRACE) {
-                self.refused_since = Some(now);
-                self.post_strikes = 0;
-            }
-            self.last_refused = Some(now);
-            if self.refused_since.is_some_and(|t| now.duration_since(t) >= ABUSE_GRACE) {
-                self.post_strikes += 1;
-            }
-            if self.post_strikes >= self.state.settings().limits.post_strikes {
-                self.outbox.closer.close(close_code::POLICY, "posting too fast");
-                return;
-            }
-            let ms = retry_ms(wait);
-            let detail = format!("sending too fast; retry in {:.1} s", ms as f64 / 1000.0);
-            let mut refusal = reject(RejectReason::RateLimited, detail);
-            if let ServerMsg::Rejected { retry_after_ms, .. } = &mut refusal {
-                *retry_after_ms = Some(ms);
-            }
-            self.outbox.push(&refusal);
-            return;
-        }
-        self.order.passed(&id);
-        let live = match self.joined.contains(&room) {
-            true => self.state.hub().existing_room(&room).await,
-            false => None,
-        };
-        let Some(live) = live else {
-            let detail = "join the room before posting to it".to_owned();
-            self.outbox.push(&reject(RejectReason::NotJoined, detail));
-            return;
-        };
-        if let Err(e) = validate_id(&id) {
-            self.outbox.push(&reject(RejectReason::BadId, e.to_string()));
-            return;
-        }
-        if let Err(e) = validate_body(&body) {
-            let reason = match e {
-                ValidationError::BodyTooLong(_) => RejectReason::BodyTooLong,
-                ValidationError::BodyControl(_) => RejectReason::ControlChars,
-                _ => RejectReason::EmptyBody,
-            };
-            self.outbox.push(&reject(reason, e.to_string()));
-            return;
-        }
-        match self.state.hub().post(&live, &self.outbox, id.clone(), author, body).await {
-            Ok(Posted::Stored | Posted::Duplicate) => {}
-            Ok(Posted::IdReused) => {
-                let detail = "this message id was already used in another room; send it with a new id".to_owned();
-                self.outbox.push(&reject(RejectReason::IdReused, detail));
-            }
-            Err(e) => {
-                tracing::error!(conn = self.outbox.id, room, error = %e, "post failed");
-                self.outbox.push(&reject(RejectReason::Internal, "internal error".to_owned()));
             }
         }
     }

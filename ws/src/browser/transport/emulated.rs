@@ -10,7 +10,6 @@
 //! hook falls back); a failed POST is retried with the same numbers. Every
 //! request is aborted and every listener detached when it ends.
 
-use super::DownEvent;
 use super::http::{Req, fetch};
 use super::poll::PollLoop;
 use super::sse::SseStream;
@@ -18,15 +17,15 @@ use crate::backoff::RandomSource;
 use crate::browser::registry;
 use crate::browser::socket::SocketEvent;
 use crate::codec::Frame;
-use crate::emulated::{Downstream, Endpoints, Reattach, SessionStarted, Upstream, WireError, accepted, send_body};
+use crate::emulated::{Downstream, Endpoints, Reattach, SessionStarted, Upstream, WireError};
 use crate::metrics::Transport;
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use web_sys::AbortController;
 
-/// POSTs failed in a row before the connection counts as lost.
-const MAX_POST_FAILURES: u32 = 6;
+mod receive;
+mod send;
 
 enum Stream {
     Sse(#[allow(dead_code)] SseStream),
@@ -133,133 +132,6 @@ impl Emulated {
 
     fn session(&self) -> Option<String> {
         self.session.borrow().clone()
-    }
-
-    /// Make the next POST, unless one is in flight or waiting to be retried.
-    fn pump(&self) {
-        if self.ended.get() || self.post_retry.borrow().is_some() {
-            return;
-        }
-        let Some(session) = self.session() else { return };
-        let Some(post) = self.up.borrow_mut().next_post() else { return };
-        let seq = post.seq.to_string();
-        let url = self.ends.url("send", &[("session", &session), ("seq", &seq)]);
-        let body = send_body(&post.frames);
-        let last = post.seq + post.frames.len() as u64 - 1;
-        let me = self.me.clone();
-        let signal = self.abort.as_ref().map(AbortController::signal);
-        wasm_bindgen_futures::spawn_local(async move {
-            let answer =
-                fetch(Req { method: "POST", url: &url, body: Some(&body), signal: signal.as_ref(), keepalive: false })
-                    .await;
-            let Some(me) = me.upgrade().filter(|m| !m.ended.get()) else { return };
-            let failure = match answer {
-                Ok((200, body)) => {
-                    me.up.borrow_mut().accepted(accepted(&body).unwrap_or(last));
-                    return me.pump();
-                }
-                Ok((status, body)) => WireError::from_status(status, &body),
-                Err(e) => WireError::network(&e),
-            };
-            match failure {
-                WireError::Closed(code, why) => me.end(code, why, false),
-                WireError::Retry(why) => {
-                    let (delay, failures) = me.up.borrow_mut().failed(me.rng.borrow_mut().as_mut());
-                    if failures > MAX_POST_FAILURES {
-                        return me.end(1006, format!("could not send: {why}"), false);
-                    }
-                    let again = me.me.clone();
-                    let t = Timeout::new(delay.ceil() as u32, move || {
-                        if let Some(me) = again.upgrade() {
-                            me.post_retry.borrow_mut().take();
-                            me.pump();
-                        }
-                    });
-                    *me.post_retry.borrow_mut() = Some(t);
-                }
-            }
-        });
-    }
-
-    /// Attach the stream or start the poll loop, asking for frames after
-    /// the last one processed.
-    fn attach(&self) {
-        let Some(session) = self.session() else { return };
-        let me = self.me.clone();
-        let sink: Rc<dyn Fn(DownEvent)> = Rc::new(move |ev| {
-            if let Some(me) = me.upgrade().filter(|m| !m.ended.get()) {
-                me.on_down(ev);
-            }
-        });
-        let stream = match self.mode {
-            Transport::LongPoll => {
-                let me = self.me.clone();
-                let next = move || {
-                    let me = me.upgrade().filter(|m| !m.ended.get())?;
-                    let after = me.down.get().after().to_string();
-                    Some(me.ends.url("poll", &[("session", &session), ("after", &after)]))
-                };
-                Stream::Poll(PollLoop::start(next, sink))
-            }
-            _ => {
-                let after = self.down.get().after().to_string();
-                let url = self.ends.url("sse", &[("session", &session), ("after", &after)]);
-                match SseStream::open(&url, sink) {
-                    Ok(s) => Stream::Sse(s),
-                    Err(e) => return self.end(1006, e, false),
-                }
-            }
-        };
-        *self.stream.borrow_mut() = Some(stream);
-    }
-
-    fn on_down(&self, ev: DownEvent) {
-        match ev {
-            DownEvent::Frame(n, frame) => {
-                self.alive();
-                let mut down = self.down.get();
-                let fresh = down.accept(n);
-                self.down.set(down);
-                match frame {
-                    Ok(frame) if fresh => (self.sink)(SocketEvent::Message(frame)),
-                    Ok(_) => {}
-                    Err(e) => web_sys::console::warn_1(&format!("use_websocket: fallback frame {n}: {e}").into()),
-                }
-            }
-            DownEvent::Alive => self.alive(),
-            DownEvent::Closed(info) => self.end(info.code, info.reason, true),
-            DownEvent::Refused(WireError::Closed(code, why)) => self.end(code, why, false),
-            DownEvent::Refused(WireError::Retry(why)) | DownEvent::Broken(why) => self.broke(why),
-        }
-    }
-
-    fn alive(&self) {
-        let mut r = self.revive.get();
-        r.alive();
-        self.revive.set(r);
-    }
-
-    /// The stream or poll broke: re-attach after a short pause, a bounded
-    /// number of times in a row; before anything arrived on it, end at once
-    /// (the hook then tries the next transport).
-    fn broke(&self, why: String) {
-        let old = self.stream.borrow_mut().take();
-        drop(old);
-        let mut r = self.revive.get();
-        let pause = r.broke();
-        self.revive.set(r);
-        let Some(pause) = pause else {
-            let when = if r.ever_alive() { "connection lost" } else { "broken before its first frame" };
-            return self.end(1006, format!("{when} ({why})"), false);
-        };
-        let me = self.me.clone();
-        let t = Timeout::new(pause, move || {
-            if let Some(me) = me.upgrade().filter(|m| !m.ended.get()) {
-                me.reattach.borrow_mut().take();
-                me.attach();
-            }
-        });
-        *self.reattach.borrow_mut() = Some(t);
     }
 
     /// Stop everything: stream or poll, timers, requests in flight.
