@@ -144,6 +144,19 @@ async fn burst(n: u64) -> (HtmlElement, Box<dyn std::any::Any>) {
         (from..=n).map(|s| (s, "burst".to_owned(), format!("burst {s}"))).collect();
     assert!(shown == expect, "not the newest in order: first {:?}, last {:?}", shown.first(), shown.last());
     assert!(q(&a, "[data-testid=load-older]").is_some(), "the list says there is more above");
+    // Nobody scrolled, so the view followed the burst to its end: the newest
+    // in view, no "new messages" pill (a list that lost track mid-burst
+    // stops at some earlier row and counts the rest as unseen).
+    let list = q(&a, "[data-testid=message-list]").expect("the message list");
+    let at_end = || list.scroll_top() + list.client_height() >= list.scroll_height() - 30;
+    assert!(
+        wait_for(2_000, || at_end() && q(&a, "[data-testid=new-messages]").is_none()).await,
+        "stopped following mid-burst: scrolled to {} of {} (view {}), pill {:?}",
+        list.scroll_top(),
+        list.scroll_height(),
+        list.client_height(),
+        q(&a, "[data-testid=new-messages]").and_then(|p| p.text_content())
+    );
     (a, h)
 }
 

@@ -136,6 +136,54 @@ async fn the_list_follows_new_messages_at_the_bottom_and_shows_a_pill_when_scrol
     drop(hw);
 }
 
+/// Rows can go in from a timer, between frames, while the browser still
+/// owes the scroll event of the list's last move to the end: that event then
+/// finds the view above the new rows without anyone having scrolled. The
+/// list must keep following (it used to stop and count them as unseen).
+#[wasm_bindgen_test]
+async fn a_scroll_event_before_new_rows_are_laid_out_does_not_stop_the_following() {
+    let url = ws_url().await;
+    let room = unique_room("follow");
+    let (reader, _frame, h) = mount_sized(url.clone(), "rea", &room, 800, 400).await;
+    let (writer, hw) = mount(url, "wri", &room);
+    assert!(wait_for(5_000, || state(&reader) == "open" && state(&writer) == "open").await);
+    for i in 0..40 {
+        type_and_enter(&writer, "message-input", &format!("line {i}"));
+    }
+    assert!(wait_for(5_000, || messages(&reader).len() == 40).await);
+    let l = list(&reader);
+    assert!(wait_for(1_000, || at_bottom(&l)).await, "at the bottom before");
+    // A scroll event right after each insertion, before any layout.
+    let probe = js_sys::Function::new_with_args(
+        "list",
+        "const p = { n: 0 };
+         p.mo = new MutationObserver(() => { p.n++; list.dispatchEvent(new Event('scroll')); });
+         p.mo.observe(list, { childList: true });
+         p.stop = () => p.mo.disconnect();
+         return p;",
+    )
+    .call1(&wasm_bindgen::JsValue::NULL, &l)
+    .expect("probe installed");
+    for i in 0..3 {
+        type_and_enter(&writer, "message-input", &format!("more {i}"));
+        assert!(wait_for(5_000, || messages(&reader).len() == 41 + i).await);
+    }
+    let got = |k: &str| js_sys::Reflect::get(&probe, &k.into()).unwrap();
+    got("stop").unchecked_into::<js_sys::Function>().call0(&wasm_bindgen::JsValue::NULL).expect("stopped");
+    assert!(got("n").as_f64().unwrap_or(0.0) >= 3.0, "the scroll events were sent");
+    let pill = || q(&reader, "[data-testid=new-messages]").and_then(|p| p.text_content());
+    assert!(
+        wait_for(1_000, || at_bottom(&l) && pill().is_none()).await,
+        "stopped following: scrolled to {} of {} (view {}), pill {:?}",
+        l.scroll_top(),
+        l.scroll_height(),
+        l.client_height(),
+        pill()
+    );
+    drop(h);
+    drop(hw);
+}
+
 fn key(root: &HtmlElement, text: &str, shift: bool, composing: bool) {
     let input = q(root, "[data-testid=message-input]").unwrap();
     js_sys::Reflect::set(&input, &"value".into(), &text.into()).unwrap();

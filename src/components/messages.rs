@@ -9,18 +9,12 @@
 //! message the user was reading when it arrives. The "Load older messages"
 //! button shows them: the view moves up to them and stops following.
 
+use super::list_scroll::{Anchor, Follow, at_bottom, keep_view};
 use super::message_row::{MessageRow, RowState, Rows, local_time};
 use crate::chat::Chat;
 use leptos::html::Ul;
 use leptos::prelude::*;
 use std::collections::HashMap;
-
-/// Within this many pixels of the end counts as "at the bottom".
-const BOTTOM_SLACK_PX: i32 = 24;
-
-fn at_bottom(el: &web_sys::Element) -> bool {
-    el.scroll_top() + el.client_height() >= el.scroll_height() - BOTTOM_SLACK_PX
-}
 
 /// Rows shown while following the newest messages: a long room renders this
 /// many, whatever arrives; scrolling up shows more (then older pages).
@@ -117,9 +111,16 @@ pub fn MessageList() -> impl IntoView {
     // Where the first row was when older rows were asked for (until they are in).
     let anchor = StoredValue::new_local(None::<Anchor>);
     let unseen = RwSignal::new(0usize);
-    let to_bottom = move || {
+    let follower = StoredValue::new_local(Follow::new(list, stick));
+    // To the newest: `now` for the user's own moves (the pill, another
+    // room); following new rows waits for the browser's layout instead.
+    let to_bottom = move |now: bool| {
         if let Some(el) = list.get_untracked() {
-            el.set_scroll_top(el.scroll_height());
+            if now {
+                el.set_scroll_top(el.scroll_height());
+            } else {
+                follower.with_value(|f| f.follow(&el));
+            }
         }
         unseen.set(0);
         stick.set(true);
@@ -172,7 +173,7 @@ pub fn MessageList() -> impl IntoView {
         match prev {
             Some((pr, pfirst, plast)) if pr == r => {
                 if stick.get_untracked() && (last != plast || first != pfirst) {
-                    to_bottom();
+                    to_bottom(false);
                 } else if last != plast {
                     let fresh = ids.with(|ids| match plast.and_then(|p| ids.iter().rposition(|i| *i == p)) {
                         Some(pos) => ids.len() - pos - 1,
@@ -186,13 +187,18 @@ pub fn MessageList() -> impl IntoView {
                     }
                 }
             }
-            _ => to_bottom(), // first rows, or another room
+            _ => to_bottom(true), // first rows, or another room
         }
         (r, first, last)
     });
     let older_button = show_older.clone();
     let on_scroll = move |_| {
         let Some(el) = list.get_untracked() else { return };
+        // Rows went in and the view follows them once laid out: still at
+        // the bottom (and reading the layout now would lay it out early).
+        if stick.get_untracked() && follower.with_value(Follow::pending) {
+            return;
+        }
         let bottom = at_bottom(&el);
         stick.set(bottom);
         if bottom {
@@ -218,84 +224,10 @@ pub fn MessageList() -> impl IntoView {
                 </For>
             </ul>
             <Show when=move || { unseen.get() > 0 }>
-                <button class="new-pill" data-testid="new-messages" on:click=move |_| to_bottom()>
+                <button class="new-pill" data-testid="new-messages" on:click=move |_| to_bottom(true)>
                     {move || match unseen.get() { 1 => "1 new message".to_owned(), n => format!("{n} new messages") }}
                 </button>
             </Show>
         </div>
     }
-}
-
-/// Where the list's first row was when older rows were asked for. They go
-/// in above it, so how far it moved down the list's content is how much
-/// went in; a new message at the bottom, or the page around the list
-/// changing (the button above it going), does not count. (An empty list:
-/// its height.)
-struct Anchor {
-    row: Option<web_sys::Element>,
-    at: f64,
-}
-
-/// Where `row` starts in `list`'s content, whatever the scroll position.
-fn offset_in(list: &web_sys::Element, row: &web_sys::Element) -> f64 {
-    row.get_bounding_client_rect().top() - list.get_bounding_client_rect().top() + f64::from(list.scroll_top())
-}
-
-impl Anchor {
-    fn take(list: &web_sys::Element) -> Self {
-        match list.first_element_child() {
-            Some(row) => Self { at: offset_in(list, &row), row: Some(row) },
-            None => Self { row: None, at: f64::from(list.scroll_height()) },
-        }
-    }
-
-    /// How much went in above since (whole pixels); `None` once the row has
-    /// left the list.
-    fn grown(&self, list: &web_sys::Element) -> Option<i32> {
-        let now = match &self.row {
-            Some(row) if row.is_connected() => offset_in(list, row),
-            Some(_) => return None,
-            None => f64::from(list.scroll_height()),
-        };
-        Some((now - self.at).round() as i32)
-    }
-}
-
-/// Rows went in above: on the first frame that shows them, scrolls `list`
-/// down by their height (the view stays on the same rows), or, revealing
-/// them (`reveal` holds the list's follow flag), up to the end of the new
-/// rows. Tries for at most `frames` frames, then gives up: the anchor is
-/// cleared, and a reveal that found nothing follows again if the view is
-/// still at the bottom.
-fn keep_view(
-    list: NodeRef<Ul>,
-    anchor: StoredValue<Option<Anchor>, LocalStorage>,
-    reveal: Option<RwSignal<bool>>,
-    frames: u32,
-) {
-    request_animation_frame(move || {
-        // The list may have been unmounted since.
-        let Some(el) = list.try_get_untracked().flatten() else { return };
-        let Some(grown) = anchor.try_with_value(|a| a.as_ref().map(|a| a.grown(&el))).flatten() else {
-            return; // cleared: following again, or another room
-        };
-        match grown {
-            Some(grown) if grown > 0 => {
-                // Revealed: the newest of the older rows at the bottom edge. Not
-                // 0, which would read as a scroll to the top (the page before).
-                let top = if reveal.is_some() { (grown - el.client_height()).max(1) } else { el.scroll_top() + grown };
-                el.set_scroll_top(top);
-            }
-            Some(_) if frames > 1 => {
-                keep_view(list, anchor, reveal, frames - 1);
-                return;
-            }
-            _ => {} // gave up, or the row left the list
-        }
-        // Done. After a reveal, following goes by where the view now is.
-        anchor.set_value(None);
-        if let Some(stick) = reveal {
-            stick.try_set(at_bottom(&el));
-        }
-    });
 }

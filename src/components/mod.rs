@@ -4,6 +4,7 @@ pub mod app;
 pub mod badge;
 pub mod composer;
 pub mod health;
+pub mod list_scroll;
 pub mod members;
 pub mod message_row;
 pub mod messages;

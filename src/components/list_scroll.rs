@@ -1,0 +1,166 @@
+//! Where the message list's view goes as rows come and go, kept apart from
+//! what the list shows. Two jobs: following the newest at the bottom, and
+//! keeping the view on the row being read when older rows go in above.
+//!
+//! Following waits for the browser's own layout: reading the list's height
+//! right after rows went in made the browser lay the list out there and
+//! then, mid-frame, once per batch of rows (`make bench` showed 30 to 50 ms
+//! of forced layout in the chat app's longest tasks on a slow machine).
+
+use leptos::html::Ul;
+use leptos::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+/// Within this many pixels of the end counts as "at the bottom".
+const BOTTOM_SLACK_PX: i32 = 24;
+/// A scroll waiting for layout longer than this is taken as never coming.
+const PENDING_MAX_MS: f64 = 500.0;
+
+pub fn at_bottom(el: &web_sys::Element) -> bool {
+    el.scroll_top() + el.client_height() >= el.scroll_height() - BOTTOM_SLACK_PX
+}
+
+/// Scrolls the list to its end after the browser has laid out the rows that
+/// just went in, in the same frame, before it paints. A `ResizeObserver`
+/// reports a newly observed element once it is laid out, so watching the
+/// list's first and last rows (the ones a burst, or the fill-in above,
+/// replaces) says when; by then reading the height costs nothing.
+pub struct Follow {
+    observer: Option<web_sys::ResizeObserver>,
+    /// When the scroll now waiting for layout was asked for (`-inf`: none).
+    asked: Rc<Cell<f64>>,
+    // Held, not forgotten: freed with the list (after the observer is
+    // disconnected, so it is never called once freed).
+    _on_laid_out: Closure<dyn FnMut()>,
+}
+
+impl Follow {
+    /// `stick` is read when the layout is reported: a user who scrolled up
+    /// in between is not pulled back down.
+    pub fn new(list: NodeRef<Ul>, stick: RwSignal<bool>) -> Self {
+        let asked = Rc::new(Cell::new(f64::NEG_INFINITY));
+        let done = asked.clone();
+        let on_laid_out = Closure::<dyn FnMut()>::new(move || {
+            done.set(f64::NEG_INFINITY);
+            if stick.try_get_untracked() == Some(true)
+                && let Some(el) = list.try_get_untracked().flatten()
+            {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+        // No ResizeObserver (a very old browser): `follow` scrolls at once.
+        let observer = web_sys::ResizeObserver::new(on_laid_out.as_ref().unchecked_ref()).ok();
+        Self { observer, asked, _on_laid_out: on_laid_out }
+    }
+
+    /// A scroll to the end is waiting for layout. Rows went in since the
+    /// last scroll, so a scroll event now finds the view above the end
+    /// without anyone having scrolled: it must not stop the following.
+    /// (Bounded in time: a report that never comes, say rows removed before
+    /// they were laid out, does not leave the user's scrolls ignored.)
+    pub fn pending(&self) -> bool {
+        js_sys::Date::now() - self.asked.get() < PENDING_MAX_MS
+    }
+
+    /// Goes to the end once the list's current first and last rows are laid
+    /// out (an empty list, or no observer: now).
+    pub fn follow(&self, el: &web_sys::Element) {
+        let (Some(observer), Some(first), Some(last)) =
+            (&self.observer, el.first_element_child(), el.last_element_child())
+        else {
+            el.set_scroll_top(el.scroll_height());
+            return;
+        };
+        // A fresh observation reports once laid out, even an element seen
+        // before; at most these two are ever watched.
+        observer.disconnect();
+        self.asked.set(js_sys::Date::now());
+        observer.observe(&first);
+        observer.observe(&last);
+    }
+}
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        if let Some(observer) = &self.observer {
+            observer.disconnect();
+        }
+    }
+}
+
+/// Where the list's first row was when older rows were asked for. They go
+/// in above it, so how far it moved down the list's content is how much
+/// went in; a new message at the bottom, or the page around the list
+/// changing (the button above it going), does not count. (An empty list:
+/// its height.)
+pub struct Anchor {
+    row: Option<web_sys::Element>,
+    at: f64,
+}
+
+/// Where `row` starts in `list`'s content, whatever the scroll position.
+fn offset_in(list: &web_sys::Element, row: &web_sys::Element) -> f64 {
+    row.get_bounding_client_rect().top() - list.get_bounding_client_rect().top() + f64::from(list.scroll_top())
+}
+
+impl Anchor {
+    pub fn take(list: &web_sys::Element) -> Self {
+        match list.first_element_child() {
+            Some(row) => Self { at: offset_in(list, &row), row: Some(row) },
+            None => Self { row: None, at: f64::from(list.scroll_height()) },
+        }
+    }
+
+    /// How much went in above since (whole pixels); `None` once the row has
+    /// left the list.
+    fn grown(&self, list: &web_sys::Element) -> Option<i32> {
+        let now = match &self.row {
+            Some(row) if row.is_connected() => offset_in(list, row),
+            Some(_) => return None,
+            None => f64::from(list.scroll_height()),
+        };
+        Some((now - self.at).round() as i32)
+    }
+}
+
+/// Rows went in above: on the first frame that shows them, scrolls `list`
+/// down by their height (the view stays on the same rows), or, revealing
+/// them (`reveal` holds the list's follow flag), up to the end of the new
+/// rows. Tries for at most `frames` frames, then gives up: the anchor is
+/// cleared, and a reveal that found nothing follows again if the view is
+/// still at the bottom.
+pub fn keep_view(
+    list: NodeRef<Ul>,
+    anchor: StoredValue<Option<Anchor>, LocalStorage>,
+    reveal: Option<RwSignal<bool>>,
+    frames: u32,
+) {
+    request_animation_frame(move || {
+        // The list may have been unmounted since.
+        let Some(el) = list.try_get_untracked().flatten() else { return };
+        let Some(grown) = anchor.try_with_value(|a| a.as_ref().map(|a| a.grown(&el))).flatten() else {
+            return; // cleared: following again, or another room
+        };
+        match grown {
+            Some(grown) if grown > 0 => {
+                // Revealed: the newest of the older rows at the bottom edge. Not
+                // 0, which would read as a scroll to the top (the page before).
+                let top = if reveal.is_some() { (grown - el.client_height()).max(1) } else { el.scroll_top() + grown };
+                el.set_scroll_top(top);
+            }
+            Some(_) if frames > 1 => {
+                keep_view(list, anchor, reveal, frames - 1);
+                return;
+            }
+            _ => {} // gave up, or the row left the list
+        }
+        // Done. After a reveal, following goes by where the view now is.
+        anchor.set_value(None);
+        if let Some(stick) = reveal {
+            stick.try_set(at_bottom(&el));
+        }
+    });
+}
