@@ -144,7 +144,7 @@ async fn the_list_follows_new_messages_at_the_bottom_and_shows_a_pill_when_scrol
 async fn a_scroll_event_before_new_rows_are_laid_out_does_not_stop_the_following() {
     let url = ws_url().await;
     let room = unique_room("follow");
-    let (reader, _frame, h) = mount_sized(url.clone(), "rea", &room, 800, 400).await;
+    let (reader, frame, h) = mount_sized(url.clone(), "rea", &room, 800, 400).await;
     let (writer, hw) = mount(url, "wri", &room);
     assert!(wait_for(5_000, || state(&reader) == "open" && state(&writer) == "open").await);
     for i in 0..40 {
@@ -153,23 +153,28 @@ async fn a_scroll_event_before_new_rows_are_laid_out_does_not_stop_the_following
     assert!(wait_for(5_000, || messages(&reader).len() == 40).await);
     let l = list(&reader);
     assert!(wait_for(1_000, || at_bottom(&l)).await, "at the bottom before");
-    // A scroll event right after each insertion, before any layout.
+    // A scroll event right after each insertion, before any layout; with
+    // `user` set, the user's wheel moving the view to the top first.
     let probe = js_sys::Function::new_with_args(
         "list",
-        "const p = { n: 0 };
-         p.mo = new MutationObserver(() => { p.n++; list.dispatchEvent(new Event('scroll')); });
+        "const p = { n: 0, user: false };
+         p.mo = new MutationObserver(() => {
+           p.n++;
+           if (p.user) { list.dispatchEvent(new WheelEvent('wheel', { deltaY: -120 })); list.scrollTop = 0; }
+           list.dispatchEvent(new Event('scroll'));
+         });
          p.mo.observe(list, { childList: true });
          p.stop = () => p.mo.disconnect();
          return p;",
     )
     .call1(&wasm_bindgen::JsValue::NULL, &l)
     .expect("probe installed");
+    // Two lines each: a row well over the list's slack for "at the bottom".
     for i in 0..3 {
-        type_and_enter(&writer, "message-input", &format!("more {i}"));
+        type_and_enter(&writer, "message-input", &format!("more {i}\nsecond line"));
         assert!(wait_for(5_000, || messages(&reader).len() == 41 + i).await);
     }
     let got = |k: &str| js_sys::Reflect::get(&probe, &k.into()).unwrap();
-    got("stop").unchecked_into::<js_sys::Function>().call0(&wasm_bindgen::JsValue::NULL).expect("stopped");
     assert!(got("n").as_f64().unwrap_or(0.0) >= 3.0, "the scroll events were sent");
     let pill = || q(&reader, "[data-testid=new-messages]").and_then(|p| p.text_content());
     assert!(
@@ -180,8 +185,22 @@ async fn a_scroll_event_before_new_rows_are_laid_out_does_not_stop_the_following
         l.client_height(),
         pill()
     );
+    // The user's own scroll at that moment is theirs: the view stays up.
+    js_sys::Reflect::set(&probe, &"user".into(), &true.into()).unwrap();
+    type_and_enter(&writer, "message-input", "up\nsecond line");
+    assert!(wait_for(5_000, || messages(&reader).len() == 44).await);
+    got("stop").unchecked_into::<js_sys::Function>().call0(&wasm_bindgen::JsValue::NULL).expect("stopped");
+    // (The pill may not count it: it went in while the list still followed.)
+    sleep(300).await;
+    assert!(
+        l.scroll_top() < 50 && !at_bottom(&l),
+        "pulled back down: scrolled to {} of {}",
+        l.scroll_top(),
+        l.scroll_height()
+    );
     drop(h);
     drop(hw);
+    frame.remove();
 }
 
 fn key(root: &HtmlElement, text: &str, shift: bool, composing: bool) {

@@ -7,17 +7,25 @@
 //! then, mid-frame, once per batch of rows (`make bench` showed 30 to 50 ms
 //! of forced layout in the chat app's longest tasks on a slow machine).
 
+use gloo_events::EventListener;
 use leptos::html::Ul;
 use leptos::prelude::*;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 /// Within this many pixels of the end counts as "at the bottom".
 const BOTTOM_SLACK_PX: i32 = 24;
+/// Keys that scroll the focused list up.
+const UP_KEYS: [&str; 3] = ["ArrowUp", "PageUp", "Home"];
 /// A scroll waiting for layout longer than this is taken as never coming.
 const PENDING_MAX_MS: f64 = 500.0;
+
+/// A clock that only goes forward (the wall clock can be set back).
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
 
 pub fn at_bottom(el: &web_sys::Element) -> bool {
     el.scroll_top() + el.client_height() >= el.scroll_height() - BOTTOM_SLACK_PX
@@ -35,6 +43,8 @@ pub struct Follow {
     // Held, not forgotten: freed with the list (after the observer is
     // disconnected, so it is never called once freed).
     _on_laid_out: Closure<dyn FnMut()>,
+    /// The input listeners of [`Follow::listen_for_input`].
+    inputs: RefCell<Vec<EventListener>>,
 }
 
 impl Follow {
@@ -53,16 +63,42 @@ impl Follow {
         });
         // No ResizeObserver (a very old browser): `follow` scrolls at once.
         let observer = web_sys::ResizeObserver::new(on_laid_out.as_ref().unchecked_ref()).ok();
-        Self { observer, asked, _on_laid_out: on_laid_out }
+        Self { observer, asked, _on_laid_out: on_laid_out, inputs: RefCell::default() }
     }
 
-    /// A scroll to the end is waiting for layout. Rows went in since the
-    /// last scroll, so a scroll event now finds the view above the end
-    /// without anyone having scrolled: it must not stop the following.
-    /// (Bounded in time: a report that never comes, say rows removed before
-    /// they were laid out, does not leave the user's scrolls ignored.)
+    /// A scroll to the end is waiting for layout. That happens across tasks
+    /// only when rows went in outside an animation frame (the inbox's
+    /// backup timer, one's own post): a scroll event delivered meanwhile
+    /// finds the view above the new rows without anyone having scrolled,
+    /// and must not stop the following. Input that scrolls up
+    /// ([`Follow::listen_for_input`]) ends the wait, so the user's own scroll is
+    /// never mistaken for it; a report that never comes (the rows removed
+    /// before they were laid out) ends it after [`PENDING_MAX_MS`].
     pub fn pending(&self) -> bool {
-        js_sys::Date::now() - self.asked.get() < PENDING_MAX_MS
+        now_ms() - self.asked.get() < PENDING_MAX_MS
+    }
+
+    /// Input that may scroll the list up (wheel up, touch, a pointer on the
+    /// scrollbar, keys) ends the wait: the scroll event after it is the
+    /// user's, judged by where the view is. Passive listeners (gloo's
+    /// default), so scrolling never waits for them; removed with the list.
+    pub fn listen_for_input(&self, el: &web_sys::Element) {
+        let on = |kind: &'static str, up: fn(&web_sys::Event) -> bool| {
+            let asked = self.asked.clone();
+            EventListener::new(el, kind, move |e| {
+                if up(e) {
+                    asked.set(f64::NEG_INFINITY);
+                }
+            })
+        };
+        *self.inputs.borrow_mut() = vec![
+            on("wheel", |e| e.dyn_ref::<web_sys::WheelEvent>().is_some_and(|w| w.delta_y() < 0.0)),
+            on("touchmove", |_| true),
+            on("pointerdown", |_| true),
+            on("keydown", |e| {
+                e.dyn_ref::<web_sys::KeyboardEvent>().is_some_and(|k| UP_KEYS.contains(&k.key().as_str()))
+            }),
+        ];
     }
 
     /// Goes to the end once the list's current first and last rows are laid
@@ -75,9 +111,11 @@ impl Follow {
             return;
         };
         // A fresh observation reports once laid out, even an element seen
-        // before; at most these two are ever watched.
+        // before; at most these two are ever watched. They stay watched
+        // until the next call: the last row growing later (an error line
+        // under one's own message) brings the end into view again.
         observer.disconnect();
-        self.asked.set(js_sys::Date::now());
+        self.asked.set(now_ms());
         observer.observe(&first);
         observer.observe(&last);
     }

@@ -191,12 +191,15 @@ pub fn MessageList() -> impl IntoView {
         }
         (r, first, last)
     });
+    list.on_load(move |el| {
+        follower.with_value(|f| f.listen_for_input(&el));
+    });
     let older_button = show_older.clone();
     let on_scroll = move |_| {
-        let Some(el) = list.get_untracked() else { return };
+        let Some(el) = list.try_get_untracked().flatten() else { return };
         // Rows went in and the view follows them once laid out: still at
         // the bottom (and reading the layout now would lay it out early).
-        if stick.get_untracked() && follower.with_value(Follow::pending) {
+        if stick.try_get_untracked() == Some(true) && follower.try_with_value(Follow::pending) == Some(true) {
             return;
         }
         let bottom = at_bottom(&el);
