@@ -175,8 +175,7 @@ async fn a_burst_of_3000_arrives_once_in_order_and_older_rows_show_on_scrolling_
         if before == N as usize {
             break;
         }
-        list.set_scroll_top(0);
-        list.dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
+        user_scrolls_to_top(&list);
         assert!(
             wait_for(5_000, || all(&a, "[data-testid=message]").len() > before).await,
             "scrolling up showed nothing more at {before} (scroll {} of {})",

@@ -85,8 +85,7 @@ async fn scrolling_to_the_top_loads_older_messages_until_the_start() {
         }
         let before = seqs(&a).len();
         // The user scrolls to the top of the list.
-        list.set_scroll_top(0);
-        list.dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
+        user_scrolls_to_top(&list);
         assert!(wait_for(3_000, || seqs(&a).len() > before).await, "scrolling up loaded nothing at {before}");
         // The view stays where the user was reading, below the new rows.
         assert!(wait_for(1_000, || list.scroll_top() > 0).await, "the view jumped to the top of the new page");

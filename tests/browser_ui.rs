@@ -104,24 +104,39 @@ fn at_bottom(el: &web_sys::Element) -> bool {
     el.scroll_top() + el.client_height() >= el.scroll_height() - 30
 }
 
-#[wasm_bindgen_test]
-async fn the_list_follows_new_messages_at_the_bottom_and_shows_a_pill_when_scrolled_up() {
+/// A reader (in an 800×400 frame, with the app's stylesheet) and a writer in
+/// one room, after 40 messages: the reader's list overflows and follows.
+struct Following {
+    reader: HtmlElement,
+    frame: HtmlIFrameElement,
+    h: Box<dyn std::any::Any>,
+    writer: HtmlElement,
+    hw: Box<dyn std::any::Any>,
+    list: web_sys::Element,
+}
+
+async fn following_40(prefix: &str) -> Following {
     let url = ws_url().await;
-    let room = unique_room("pill");
-    let (reader, _frame, h) = mount_sized(url.clone(), "rea", &room, 800, 400).await;
+    let room = unique_room(prefix);
+    let (reader, frame, h) = mount_sized(url.clone(), "rea", &room, 800, 400).await;
     let (writer, hw) = mount(url, "wri", &room);
     assert!(wait_for(5_000, || state(&reader) == "open" && state(&writer) == "open").await);
     for i in 0..40 {
         type_and_enter(&writer, "message-input", &format!("line {i}"));
     }
     assert!(wait_for(5_000, || messages(&reader).len() == 40).await);
-    let l = list(&reader);
-    assert!(l.scroll_height() > l.client_height(), "the list overflows");
-    assert!(wait_for(1_000, || at_bottom(&l)).await, "at the bottom, new messages stay in view");
+    let list = list(&reader);
+    assert!(list.scroll_height() > list.client_height(), "the list overflows");
+    assert!(wait_for(1_000, || at_bottom(&list)).await, "at the bottom, new messages stay in view");
+    Following { reader, frame, h, writer, hw, list }
+}
+
+#[wasm_bindgen_test]
+async fn the_list_follows_new_messages_at_the_bottom_and_shows_a_pill_when_scrolled_up() {
+    let Following { reader, frame: _frame, h, writer, hw, list: l } = following_40("pill").await;
     assert!(q(&reader, "[data-testid=new-messages]").is_none());
 
-    l.set_scroll_top(0);
-    l.dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
+    user_scrolls_to_top(&l);
     sleep(50).await;
     for i in 0..3 {
         type_and_enter(&writer, "message-input", &format!("more {i}"));
@@ -142,17 +157,7 @@ async fn the_list_follows_new_messages_at_the_bottom_and_shows_a_pill_when_scrol
 /// list must keep following (it used to stop and count them as unseen).
 #[wasm_bindgen_test]
 async fn a_scroll_event_before_new_rows_are_laid_out_does_not_stop_the_following() {
-    let url = ws_url().await;
-    let room = unique_room("follow");
-    let (reader, frame, h) = mount_sized(url.clone(), "rea", &room, 800, 400).await;
-    let (writer, hw) = mount(url, "wri", &room);
-    assert!(wait_for(5_000, || state(&reader) == "open" && state(&writer) == "open").await);
-    for i in 0..40 {
-        type_and_enter(&writer, "message-input", &format!("line {i}"));
-    }
-    assert!(wait_for(5_000, || messages(&reader).len() == 40).await);
-    let l = list(&reader);
-    assert!(wait_for(1_000, || at_bottom(&l)).await, "at the bottom before");
+    let Following { reader, frame, h, writer, hw, list: l } = following_40("follow").await;
     // A scroll event right after each insertion, before any layout; with
     // `user` set, the user's wheel moving the view to the top first.
     let probe = js_sys::Function::new_with_args(

@@ -57,6 +57,24 @@ pub struct Entry {
     pub created_ms: f64,
 }
 
+impl Entry {
+    /// A message as the server stored it: one's own (by nickname `me`) is
+    /// acked, anyone else's delivered.
+    pub fn stored(m: ChatMessage, me: &str) -> Self {
+        let own = m.author == me;
+        Self {
+            id: m.id,
+            seq: Some(m.seq),
+            author: m.author,
+            body: m.body,
+            status: if own { Status::Acked } else { Status::Delivered },
+            own,
+            error: None,
+            created_ms: m.ts_ms as f64,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoomLog {
     /// Stored messages (by seq), then pending own messages.
@@ -191,18 +209,7 @@ impl RoomLog {
             self.place(e);
             return true;
         }
-        let own = m.author == me;
-        let status = if own { Status::Acked } else { Status::Delivered };
-        self.place(Entry {
-            id: m.id,
-            seq: Some(m.seq),
-            author: m.author,
-            body: m.body,
-            status,
-            own,
-            error: None,
-            created_ms: m.ts_ms as f64,
-        });
+        self.place(Entry::stored(m, me));
         true
     }
 

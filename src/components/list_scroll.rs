@@ -4,8 +4,8 @@
 //!
 //! Following waits for the browser's own layout: reading the list's height
 //! right after rows went in made the browser lay the list out there and
-//! then, mid-frame, once per batch of rows (`make bench` showed 30 to 50 ms
-//! of forced layout in the chat app's longest tasks on a slow machine).
+//! then, mid-frame, once per batch of rows (README, "Benchmarks", has the
+//! figures).
 
 use gloo_events::EventListener;
 use leptos::html::Ul;
@@ -15,18 +15,25 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-/// Within this many pixels of the end counts as "at the bottom".
+/// Within this many pixels of the end counts as "at the bottom": less than
+/// a row, so a new message is never taken as read, and more than the
+/// rounding of fractional scroll positions.
 const BOTTOM_SLACK_PX: i32 = 24;
-/// Keys that scroll the focused list up.
+/// Keys that scroll the focused list up (Shift+Space too, checked apart).
 const UP_KEYS: [&str; 3] = ["ArrowUp", "PageUp", "Home"];
-/// A scroll waiting for layout longer than this is taken as never coming.
-const PENDING_MAX_MS: f64 = 500.0;
+/// A scroll owed for longer than this is taken as never coming.
+const OWED_MAX_MS: f64 = 500.0;
+/// Scroll events this soon after the user's input are theirs, owed scroll or
+/// not: a key's smooth scroll, a fling, a scrollbar drag move the view over
+/// several frames after their one input event.
+const INPUT_MS: f64 = 500.0;
 
 /// A clock that only goes forward (the wall clock can be set back).
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
+/// Whether the view shows the end of the list: following goes by it.
 pub fn at_bottom(el: &web_sys::Element) -> bool {
     el.scroll_top() + el.client_height() >= el.scroll_height() - BOTTOM_SLACK_PX
 }
@@ -36,25 +43,27 @@ pub fn at_bottom(el: &web_sys::Element) -> bool {
 /// reports a newly observed element once it is laid out, so watching the
 /// list's first and last rows (the ones a burst, or the fill-in above,
 /// replaces) says when; by then reading the height costs nothing.
-pub struct Follow {
+pub struct Follower {
     observer: Option<web_sys::ResizeObserver>,
-    /// When the scroll now waiting for layout was asked for (`-inf`: none).
-    asked: Rc<Cell<f64>>,
+    /// Since when a scroll to the end is owed (`-inf`: none).
+    owed_since: Rc<Cell<f64>>,
+    /// When the user last gave input that may scroll the list up.
+    input_at: Rc<Cell<f64>>,
     // Held, not forgotten: freed with the list (after the observer is
     // disconnected, so it is never called once freed).
     _on_laid_out: Closure<dyn FnMut()>,
-    /// The input listeners of [`Follow::listen_for_input`].
-    inputs: RefCell<Vec<EventListener>>,
+    // Held so the listeners are removed with the list.
+    _inputs: RefCell<Vec<EventListener>>,
 }
 
-impl Follow {
+impl Follower {
     /// `stick` is read when the layout is reported: a user who scrolled up
     /// in between is not pulled back down.
     pub fn new(list: NodeRef<Ul>, stick: RwSignal<bool>) -> Self {
-        let asked = Rc::new(Cell::new(f64::NEG_INFINITY));
-        let done = asked.clone();
+        let owed_since = Rc::new(Cell::new(f64::NEG_INFINITY));
+        let owed = owed_since.clone();
         let on_laid_out = Closure::<dyn FnMut()>::new(move || {
-            done.set(f64::NEG_INFINITY);
+            owed.set(f64::NEG_INFINITY);
             if stick.try_get_untracked() == Some(true)
                 && let Some(el) = list.try_get_untracked().flatten()
             {
@@ -63,40 +72,46 @@ impl Follow {
         });
         // No ResizeObserver (a very old browser): `follow` scrolls at once.
         let observer = web_sys::ResizeObserver::new(on_laid_out.as_ref().unchecked_ref()).ok();
-        Self { observer, asked, _on_laid_out: on_laid_out, inputs: RefCell::default() }
+        let input_at = Rc::new(Cell::new(f64::NEG_INFINITY));
+        Self { observer, owed_since, input_at, _on_laid_out: on_laid_out, _inputs: RefCell::default() }
     }
 
-    /// A scroll to the end is waiting for layout. That happens across tasks
-    /// only when rows went in outside an animation frame (the inbox's
-    /// backup timer, one's own post): a scroll event delivered meanwhile
-    /// finds the view above the new rows without anyone having scrolled,
-    /// and must not stop the following. Input that scrolls up
-    /// ([`Follow::listen_for_input`]) ends the wait, so the user's own scroll is
-    /// never mistaken for it; a report that never comes (the rows removed
-    /// before they were laid out) ends it after [`PENDING_MAX_MS`].
-    pub fn pending(&self) -> bool {
-        now_ms() - self.asked.get() < PENDING_MAX_MS
+    /// A scroll event now is to be let by: a scroll to the end is owed and
+    /// the user gave no input just before. The scroll is owed across tasks
+    /// only when rows went in outside an animation frame (the inbox's backup
+    /// timer, one's own post); a scroll event delivered meanwhile finds the
+    /// view above the new rows without anyone having scrolled, and must not
+    /// stop the following. After the user's input (see
+    /// [`Follower::listen_for_input`]) the event is theirs, judged by where
+    /// the view is. A report that never comes (the rows removed before they
+    /// were laid out) ends the wait after [`OWED_MAX_MS`].
+    pub fn owed(&self) -> bool {
+        let now = now_ms();
+        now - self.owed_since.get() < OWED_MAX_MS && now - self.input_at.get() >= INPUT_MS
     }
 
-    /// Input that may scroll the list up (wheel up, touch, a pointer on the
-    /// scrollbar, keys) ends the wait: the scroll event after it is the
-    /// user's, judged by where the view is. Passive listeners (gloo's
-    /// default), so scrolling never waits for them; removed with the list.
+    /// Notes input that may scroll the list up: the wheel turned up, a touch
+    /// moving, a pointer pressed on the list's own box (its scrollbar, not a
+    /// row), keys. Passive listeners (gloo's default), so scrolling never
+    /// waits for them. Assistive technology that scrolls without such input,
+    /// and a scrollbar where the browser sends no pointer event (Firefox),
+    /// can be pulled back down once while a scroll is owed.
     pub fn listen_for_input(&self, el: &web_sys::Element) {
         let on = |kind: &'static str, up: fn(&web_sys::Event) -> bool| {
-            let asked = self.asked.clone();
+            let input_at = self.input_at.clone();
             EventListener::new(el, kind, move |e| {
                 if up(e) {
-                    asked.set(f64::NEG_INFINITY);
+                    input_at.set(now_ms());
                 }
             })
         };
-        *self.inputs.borrow_mut() = vec![
+        *self._inputs.borrow_mut() = vec![
             on("wheel", |e| e.dyn_ref::<web_sys::WheelEvent>().is_some_and(|w| w.delta_y() < 0.0)),
             on("touchmove", |_| true),
-            on("pointerdown", |_| true),
+            on("pointerdown", |e| e.target() == e.current_target()),
             on("keydown", |e| {
-                e.dyn_ref::<web_sys::KeyboardEvent>().is_some_and(|k| UP_KEYS.contains(&k.key().as_str()))
+                e.dyn_ref::<web_sys::KeyboardEvent>()
+                    .is_some_and(|k| UP_KEYS.contains(&k.key().as_str()) || (k.key() == " " && k.shift_key()))
             }),
         ];
     }
@@ -107,6 +122,7 @@ impl Follow {
         let (Some(observer), Some(first), Some(last)) =
             (&self.observer, el.first_element_child(), el.last_element_child())
         else {
+            self.cancel();
             el.set_scroll_top(el.scroll_height());
             return;
         };
@@ -115,13 +131,22 @@ impl Follow {
         // until the next call: the last row growing later (an error line
         // under one's own message) brings the end into view again.
         observer.disconnect();
-        self.asked.set(now_ms());
+        self.owed_since.set(now_ms());
         observer.observe(&first);
         observer.observe(&last);
     }
+
+    /// The view was just put at the end by other means (the pill, another
+    /// room): nothing is owed any more.
+    pub fn cancel(&self) {
+        if let Some(observer) = &self.observer {
+            observer.disconnect();
+        }
+        self.owed_since.set(f64::NEG_INFINITY);
+    }
 }
 
-impl Drop for Follow {
+impl Drop for Follower {
     fn drop(&mut self) {
         if let Some(observer) = &self.observer {
             observer.disconnect();

@@ -9,7 +9,7 @@
 //! message the user was reading when it arrives. The "Load older messages"
 //! button shows them: the view moves up to them and stops following.
 
-use super::list_scroll::{Anchor, Follow, at_bottom, keep_view};
+use super::list_scroll::{Anchor, Follower, at_bottom, keep_view};
 use super::message_row::{MessageRow, RowState, Rows, local_time};
 use crate::chat::Chat;
 use leptos::html::Ul;
@@ -111,12 +111,13 @@ pub fn MessageList() -> impl IntoView {
     // Where the first row was when older rows were asked for (until they are in).
     let anchor = StoredValue::new_local(None::<Anchor>);
     let unseen = RwSignal::new(0usize);
-    let follower = StoredValue::new_local(Follow::new(list, stick));
+    let follower = StoredValue::new_local(Follower::new(list, stick));
     // To the newest: `now` for the user's own moves (the pill, another
     // room); following new rows waits for the browser's layout instead.
     let to_bottom = move |now: bool| {
         if let Some(el) = list.get_untracked() {
             if now {
+                follower.with_value(Follower::cancel);
                 el.set_scroll_top(el.scroll_height());
             } else {
                 follower.with_value(|f| f.follow(&el));
@@ -192,14 +193,14 @@ pub fn MessageList() -> impl IntoView {
         (r, first, last)
     });
     list.on_load(move |el| {
-        follower.with_value(|f| f.listen_for_input(&el));
+        follower.try_with_value(|f| f.listen_for_input(&el));
     });
     let older_button = show_older.clone();
     let on_scroll = move |_| {
         let Some(el) = list.try_get_untracked().flatten() else { return };
         // Rows went in and the view follows them once laid out: still at
         // the bottom (and reading the layout now would lay it out early).
-        if stick.try_get_untracked() == Some(true) && follower.try_with_value(Follow::pending) == Some(true) {
+        if stick.try_get_untracked() == Some(true) && follower.try_with_value(Follower::owed) == Some(true) {
             return;
         }
         let bottom = at_bottom(&el);

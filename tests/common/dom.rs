@@ -14,6 +14,20 @@ pub fn scrolling_list(root: &HtmlElement, px: u32) -> HtmlElement {
     list
 }
 
+/// The user scrolls `list` to the top with the wheel: the wheel event the
+/// list listens for, then the move and its scroll event (the list ignores
+/// a bare scroll event while it owes a scroll to new rows).
+pub fn user_scrolls_to_top(list: &Element) {
+    js_sys::Function::new_with_args(
+        "list",
+        "list.dispatchEvent(new WheelEvent('wheel', { deltaY: -100 }));
+         list.scrollTop = 0;
+         list.dispatchEvent(new Event('scroll'));",
+    )
+    .call1(&wasm_bindgen::JsValue::NULL, list)
+    .expect("scrolled");
+}
+
 /// Mount the chat into a fresh element; dropping the handle unmounts it.
 pub fn mount(url: String, nick: &str, room: &str) -> (HtmlElement, Box<dyn std::any::Any>) {
     mount_with(url, nick, room, None)

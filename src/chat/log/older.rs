@@ -3,7 +3,7 @@
 //! hold put in front in one go, since placing its messages one at a time
 //! would shift every row after each of them.
 
-use super::{Entry, RoomLog, Status};
+use super::{Entry, RoomLog};
 use tether_protocol::ChatMessage;
 
 impl RoomLog {
@@ -45,19 +45,7 @@ impl RoomLog {
                 .into_iter()
                 .map(|m| {
                     self.seq_of.insert(m.id.clone(), m.seq);
-                    let own = m.author == me;
-                    let status = if own { Status::Acked } else { Status::Delivered };
-                    let created_ms = m.ts_ms as f64;
-                    Entry {
-                        id: m.id,
-                        seq: Some(m.seq),
-                        author: m.author,
-                        body: m.body,
-                        status,
-                        own,
-                        error: None,
-                        created_ms,
-                    }
+                    Entry::stored(m, me)
                 })
                 .collect();
             self.stored += page.len();
