@@ -148,9 +148,8 @@ async fn burst(n: u64) -> (HtmlElement, Box<dyn std::any::Any>) {
     // in view, no "new messages" pill (a list that lost track mid-burst
     // stops at some earlier row and counts the rest as unseen).
     let list = q(&a, "[data-testid=message-list]").expect("the message list");
-    let at_end = || list.scroll_top() + list.client_height() >= list.scroll_height() - 30;
     assert!(
-        wait_for(2_000, || at_end() && q(&a, "[data-testid=new-messages]").is_none()).await,
+        wait_for(2_000, || at_end(&list) && q(&a, "[data-testid=new-messages]").is_none()).await,
         "stopped following mid-burst: scrolled to {} of {} (view {}), pill {:?}",
         list.scroll_top(),
         list.scroll_height(),

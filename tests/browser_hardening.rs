@@ -171,8 +171,7 @@ async fn load_older_pressed_at_the_bottom_shows_them_and_the_next_message_keeps_
     // A long room: the newest 200 (the list's window), following them.
     let window = || seqs(&a).len() == 200 && seqs(&a).last() == Some(&N);
     assert!(wait_for(10_000, window).await, "the newest 200 show: {} rows", seqs(&a).len());
-    let at_bottom = || list.scroll_top() + list.client_height() >= list.scroll_height() - 30;
-    assert!(wait_for(2_000, at_bottom).await, "following the newest");
+    assert!(wait_for(2_000, || at_end(&list)).await, "following the newest");
     // The scroll events of getting there go first (a person's click comes
     // frames after them).
     sleep(100).await;
@@ -200,10 +199,9 @@ async fn load_older_from_the_server_at_the_bottom_shows_that_page_and_keeps_it()
     let (a, h) = mount(url, "reader", &room);
     assert!(wait_for(5_000, || seqs(&a).last() == Some(&TOTAL)).await, "the newest page shows");
     let list = scrolling_list(&a, 200);
-    let at_bottom = || list.scroll_top() + list.client_height() >= list.scroll_height() - 30;
     sleep(100).await;
     list.set_scroll_top(list.scroll_height());
-    assert!(wait_for(2_000, at_bottom).await, "following the newest");
+    assert!(wait_for(2_000, || at_end(&list)).await, "following the newest");
     // The scroll events of getting there go first (a person's click comes
     // frames after them).
     sleep(100).await;

@@ -100,10 +100,6 @@ fn list(root: &HtmlElement) -> web_sys::Element {
     q(root, "[data-testid=message-list]").unwrap()
 }
 
-fn at_bottom(el: &web_sys::Element) -> bool {
-    el.scroll_top() + el.client_height() >= el.scroll_height() - 30
-}
-
 /// A reader (in an 800×400 frame, with the app's stylesheet) and a writer in
 /// one room, after 40 messages: the reader's list overflows and follows.
 struct Following {
@@ -127,7 +123,7 @@ async fn following_40(prefix: &str) -> Following {
     assert!(wait_for(5_000, || messages(&reader).len() == 40).await);
     let list = list(&reader);
     assert!(list.scroll_height() > list.client_height(), "the list overflows");
-    assert!(wait_for(1_000, || at_bottom(&list)).await, "at the bottom, new messages stay in view");
+    assert!(wait_for(1_000, || at_end(&list)).await, "at the bottom, new messages stay in view");
     Following { reader, frame, h, writer, hw, list }
 }
 
@@ -146,7 +142,7 @@ async fn the_list_follows_new_messages_at_the_bottom_and_shows_a_pill_when_scrol
     assert!(wait_for(1_000, || pill().as_deref() == Some("3 new messages")).await, "{:?}", pill());
     assert_eq!(l.scroll_top(), 0, "scrolled up: the view is not yanked");
     click(&reader, "[data-testid=new-messages]");
-    assert!(wait_for(1_000, || at_bottom(&l) && pill().is_none()).await);
+    assert!(wait_for(1_000, || at_end(&l) && pill().is_none()).await);
     drop(h);
     drop(hw);
 }
@@ -183,7 +179,7 @@ async fn a_scroll_event_before_new_rows_are_laid_out_does_not_stop_the_following
     assert!(got("n").as_f64().unwrap_or(0.0) >= 3.0, "the scroll events were sent");
     let pill = || q(&reader, "[data-testid=new-messages]").and_then(|p| p.text_content());
     assert!(
-        wait_for(1_000, || at_bottom(&l) && pill().is_none()).await,
+        wait_for(1_000, || at_end(&l) && pill().is_none()).await,
         "stopped following: scrolled to {} of {} (view {}), pill {:?}",
         l.scroll_top(),
         l.scroll_height(),
@@ -198,7 +194,7 @@ async fn a_scroll_event_before_new_rows_are_laid_out_does_not_stop_the_following
     // (The pill may not count it: it went in while the list still followed.)
     sleep(300).await;
     assert!(
-        l.scroll_top() < 50 && !at_bottom(&l),
+        l.scroll_top() < 50 && !at_end(&l),
         "pulled back down: scrolled to {} of {}",
         l.scroll_top(),
         l.scroll_height()

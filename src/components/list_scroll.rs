@@ -76,7 +76,7 @@ impl Follower {
         Self { observer, owed_since, input_at, _on_laid_out: on_laid_out, _inputs: RefCell::default() }
     }
 
-    /// A scroll event now is to be let by: a scroll to the end is owed and
+    /// A scroll event now is to be ignored: a scroll to the end is owed and
     /// the user gave no input just before. The scroll is owed across tasks
     /// only when rows went in outside an animation frame (the inbox's backup
     /// timer, one's own post); a scroll event delivered meanwhile finds the
@@ -148,9 +148,7 @@ impl Follower {
 
 impl Drop for Follower {
     fn drop(&mut self) {
-        if let Some(observer) = &self.observer {
-            observer.disconnect();
-        }
+        self.cancel();
     }
 }
 

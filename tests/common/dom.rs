@@ -14,6 +14,11 @@ pub fn scrolling_list(root: &HtmlElement, px: u32) -> HtmlElement {
     list
 }
 
+/// Whether `list` shows its end (within 30 px, a row's height).
+pub fn at_end(list: &Element) -> bool {
+    list.scroll_top() + list.client_height() >= list.scroll_height() - 30
+}
+
 /// The user scrolls `list` to the top with the wheel: the wheel event the
 /// list listens for, then the move and its scroll event (the list ignores
 /// a bare scroll event while it owes a scroll to new rows).
