@@ -18,10 +18,32 @@ use web_sys::HtmlElement;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// Records, without the app's help: a timer chain (each tick notes the time
-/// and the newest seq shown, then schedules the next, until `n` shows), and
-/// the page's long tasks.
+/// and the newest seq shown, then schedules the next, until `n` shows), the
+/// page's long tasks, and, until `stop()`, how many frames showed the view
+/// part empty once the list had first filled it, and the most rows one
+/// update put in once that was laid out (before, the list goes by a guess
+/// of the rows' height). Rows are counted as they go in; the view is looked
+/// at in each animation frame, whose layout is already done (looking at it
+/// after every update would lay the list out there, which the list avoids).
 const PROBE: &str = r#"
-const probe = { ticks: [], longest: 0, longtasks: 0, start: performance.now() };
+const probe = { ticks: [], longest: 0, longtasks: 0, start: performance.now(), most: 0, full: false, measured: false, emptied: 0, on: true };
+const list = root.querySelector('[data-testid=message-list]');
+probe.rows = new MutationObserver(records => {
+  let added = 0;
+  for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1 && n.matches('[data-testid=message]')) added++;
+  if (probe.measured) probe.most = Math.max(probe.most, added);
+});
+probe.rows.observe(list, { childList: true });
+const look = () => {
+  if (!probe.on) return;
+  if (list.scrollHeight > list.clientHeight) {
+    if (!probe.full) requestAnimationFrame(() => requestAnimationFrame(() => { probe.measured = true; }));
+    probe.full = true;
+  } else if (probe.full) probe.emptied++;
+  requestAnimationFrame(look);
+};
+requestAnimationFrame(look);
+probe.stop = () => { probe.on = false; probe.rows.disconnect(); };
 try {
   probe.obs = new PerformanceObserver(l => {
     for (const e of l.getEntries()) { probe.longtasks++; probe.longest = Math.max(probe.longest, e.duration); }
@@ -137,6 +159,24 @@ async fn burst(n: u64) -> (HtmlElement, Box<dyn std::any::Any>) {
     // A bounded window of the newest, in order, newest last, each once (the
     // newest show at once, the window fills in above over the next frames).
     assert!(wait_for(5_000, || all(&a, "[data-testid=message]").len() >= 150).await, "the window never filled");
+    // Each update, the fill-in above included, put in about a view's worth
+    // of new rows (what fills the 400 px view, and a row above and below),
+    // and no frame showed the view part empty: more rows per update is
+    // layout nobody sees, and long tasks. (The burst's rows are all one
+    // line: the shortest shown is the shortest the list saw.)
+    sleep(300).await;
+    js_sys::Function::new_with_args("p", "p.stop()").call1(&JsValue::NULL, &probe).expect("probe stopped");
+    assert!(get(&probe, "measured").as_bool() == Some(true), "the list never filled its view");
+    let list = q(&a, "[data-testid=message-list]").expect("the message list");
+    let row = all(&a, "[data-testid=message]")
+        .iter()
+        .map(|m| m.get_bounding_client_rect().height())
+        .fold(f64::INFINITY, f64::min);
+    let fits = ((f64::from(list.client_height()) / row).ceil() as usize + 2).max(8);
+    let most = get(&probe, "most").as_f64().unwrap_or(f64::NAN);
+    assert!(most <= fits as f64, "one update put in {most} rows; {fits} fill the view ({row} px rows)");
+    let emptied = get(&probe, "emptied").as_f64().unwrap_or(f64::NAN);
+    assert!(emptied == 0.0, "{emptied} frames showed the view part empty while following the burst");
     let shown = rows(&a);
     assert!((150..=MAX_ROWS).contains(&shown.len()), "{} rows rendered for {n} messages", shown.len());
     let from = n - shown.len() as u64 + 1;
@@ -147,7 +187,6 @@ async fn burst(n: u64) -> (HtmlElement, Box<dyn std::any::Any>) {
     // Nobody scrolled, so the view followed the burst to its end: the newest
     // in view, no "new messages" pill (a list that lost track mid-burst
     // stops at some earlier row and counts the rest as unseen).
-    let list = q(&a, "[data-testid=message-list]").expect("the message list");
     assert!(
         wait_for(2_000, || at_end(&list) && q(&a, "[data-testid=new-messages]").is_none()).await,
         "stopped following mid-burst: scrolled to {} of {} (view {}), pill {:?}",

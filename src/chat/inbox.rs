@@ -12,7 +12,12 @@
 //! callback stays allocated for the page's life: one per batch in a busy
 //! room), and at most one animation frame is requested at a time (a hidden
 //! tab runs none, and would otherwise pile up one request per batch).
+//!
+//! A batch holds at most what [`FlushSize`] allows, from what the last
+//! batches cost: the rest waits for the next frame, so a flood never makes
+//! one long task (the page stays responsive).
 
+use super::flush_size::FlushSize;
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -22,9 +27,6 @@ const FALLBACK_MS: u32 = 16;
 /// ...unless a batch already went out by the timer since the last frame (a
 /// hidden tab's batches go out this often).
 const IDLE_MS: u32 = 100;
-/// Most items handed over per frame; the rest wait for the next one, so a
-/// flood never makes one long task (the page stays responsive).
-const MAX_PER_FLUSH: usize = 1000;
 
 struct Inner<T> {
     queue: RefCell<Vec<T>>,
@@ -37,6 +39,7 @@ struct Inner<T> {
     /// The latest batch's backup timer (dropping it cancels it if it has
     /// not fired, and frees its callback either way).
     timer: RefCell<Option<Timeout>>,
+    size: RefCell<FlushSize>,
     flush: Box<dyn Fn(Vec<T>)>,
 }
 
@@ -52,6 +55,7 @@ impl<T: 'static> Batcher<T> {
             early: Cell::new(false),
             frame_requested: Cell::new(false),
             timer: RefCell::default(),
+            size: RefCell::default(),
             flush: Box::new(flush),
         }))
     }
@@ -92,10 +96,11 @@ fn run<T: 'static>(inner: &Weak<Inner<T>>, frame: bool) {
     if !frame {
         inner.early.set(true);
     }
+    let most = inner.size.borrow().next();
     let (batch, more) = {
         let mut queue = inner.queue.borrow_mut();
-        if queue.len() > MAX_PER_FLUSH {
-            let rest = queue.split_off(MAX_PER_FLUSH);
+        if queue.len() > most {
+            let rest = queue.split_off(most);
             (std::mem::replace(&mut *queue, rest), true)
         } else {
             (std::mem::take(&mut *queue), false)
@@ -104,5 +109,16 @@ fn run<T: 'static>(inner: &Weak<Inner<T>>, frame: bool) {
     if more {
         schedule(&inner);
     }
+    let (items, start) = (batch.len(), tether_ws::now_ms());
     (inner.flush)(batch);
+    // Timed once the effects the batch set off have run too (Leptos queues
+    // them before this task, on the same queue): rendering a batch costs
+    // more than applying it. Effects those wake in turn run after it and go
+    // uncounted, so the figure is low rather than high.
+    let weak = Rc::downgrade(&inner);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(inner) = weak.upgrade() {
+            inner.size.borrow_mut().record(items, tether_ws::now_ms() - start);
+        }
+    });
 }

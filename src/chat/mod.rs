@@ -1,6 +1,7 @@
 //! Chat state: per-room message logs with delivery status (pure, in `log`),
 //! message ids, and the reactive store that connects them to the hook.
 pub mod attention;
+pub mod flush_size;
 pub mod ids;
 pub mod inbox;
 pub mod log;

@@ -7,6 +7,7 @@
 //! then, mid-frame, once per batch of rows (README, "Benchmarks", has the
 //! figures).
 
+use super::view_rows::ViewRows;
 use gloo_events::EventListener;
 use leptos::html::Ul;
 use leptos::prelude::*;
@@ -49,6 +50,8 @@ pub struct Follower {
     owed_since: Rc<Cell<f64>>,
     /// When the user last gave input that may scroll the list up.
     input_at: Rc<Cell<f64>>,
+    /// What the list measured when last laid out while following.
+    view_rows: Rc<RefCell<ViewRows>>,
     // Held, not forgotten: freed with the list (after the observer is
     // disconnected, so it is never called once freed).
     _on_laid_out: Closure<dyn FnMut()>,
@@ -62,18 +65,31 @@ impl Follower {
     pub fn new(list: NodeRef<Ul>, stick: RwSignal<bool>) -> Self {
         let owed_since = Rc::new(Cell::new(f64::NEG_INFINITY));
         let owed = owed_since.clone();
+        let inner_height = web_sys::window().and_then(|w| w.inner_height().ok()).and_then(|h| h.as_f64());
+        let view_rows = Rc::new(RefCell::new(ViewRows::new(inner_height.unwrap_or(f64::NAN))));
+        let seen = view_rows.clone();
         let on_laid_out = Closure::<dyn FnMut()>::new(move || {
             owed.set(f64::NEG_INFINITY);
             if stick.try_get_untracked() == Some(true)
                 && let Some(el) = list.try_get_untracked().flatten()
             {
+                // Laid out just now: reading costs nothing.
+                let row = |r: Option<web_sys::Element>| r.map_or(f64::NAN, |r| r.get_bounding_client_rect().height());
+                let shorter = row(el.first_element_child()).min(row(el.last_element_child()));
+                seen.borrow_mut().saw(f64::from(el.client_height()), shorter);
                 el.set_scroll_top(el.scroll_height());
             }
         });
         // No ResizeObserver (a very old browser): `follow` scrolls at once.
         let observer = web_sys::ResizeObserver::new(on_laid_out.as_ref().unchecked_ref()).ok();
         let input_at = Rc::new(Cell::new(f64::NEG_INFINITY));
-        Self { observer, owed_since, input_at, _on_laid_out: on_laid_out, _inputs: RefCell::default() }
+        Self { observer, owed_since, input_at, view_rows, _on_laid_out: on_laid_out, _inputs: RefCell::default() }
+    }
+
+    /// Rows to put in per update while following: [`ViewRows::rows`] of
+    /// what the list measured.
+    pub fn rows_per_update(&self) -> usize {
+        self.view_rows.borrow().rows()
     }
 
     /// A scroll event now is to be ignored: a scroll to the end is owed and

@@ -11,6 +11,7 @@
 
 use super::list_scroll::{Anchor, Follower, at_bottom, keep_view};
 use super::message_row::{MessageRow, RowState, Rows, local_time};
+use super::row_list::{Shown, keep_rows};
 use crate::chat::Chat;
 use leptos::html::Ul;
 use leptos::prelude::*;
@@ -21,10 +22,6 @@ use std::collections::HashMap;
 pub const WINDOW: usize = 200;
 /// Rows added to the window per scroll to the top.
 const PAGE: usize = 100;
-/// Most rows that enter the list in one update while it follows new
-/// messages: a burst shows its newest at once, and the rest of the window
-/// fills in above over the next frames (bounded work per frame).
-const ENTER_PER_FRAME: usize = 40;
 /// While the user reads further up, the window grows with new messages so
 /// the rows being read stay, up to this many.
 const READING_MAX: usize = 1000;
@@ -44,6 +41,11 @@ pub fn MessageList() -> impl IntoView {
     // Bumped on the next frame while the list holds fewer rows than its window.
     let fill = RwSignal::new(0u32);
     let filling = StoredValue::new(false);
+    let list = NodeRef::<Ul>::new();
+    let follower = StoredValue::new_local(Follower::new(list, stick));
+    // While following, at most the rows that fill the view enter per
+    // update: a burst shows its newest at once, and the rest of the window
+    // fills in above over the next frames (bounded layout per frame).
     let ids = Memo::new(move |prev: Option<&Vec<String>>| {
         let (r, n) = (room.get(), window.get());
         fill.track();
@@ -55,12 +57,13 @@ pub fn MessageList() -> impl IntoView {
                 .and_then(|p| p.last())
                 .and_then(|last| newest.iter().rposition(|e| e.id == *last))
                 .map_or(newest.len(), |i| newest.len() - 1 - i);
+            let per_update = follower.try_with_value(Follower::rows_per_update).unwrap_or(WINDOW);
             let count = if !stick.get_untracked() {
                 newest.len()
-            } else if entering > ENTER_PER_FRAME {
-                ENTER_PER_FRAME
+            } else if entering > per_update {
+                per_update
             } else {
-                before.saturating_add(ENTER_PER_FRAME)
+                before.saturating_add(per_update)
             }
             .min(newest.len());
             if count < newest.len() && !filling.get_value() {
@@ -107,11 +110,9 @@ pub fn MessageList() -> impl IntoView {
         });
     });
     let c1 = chat.clone();
-    let list = NodeRef::<Ul>::new();
     // Where the first row was when older rows were asked for (until they are in).
     let anchor = StoredValue::new_local(None::<Anchor>);
     let unseen = RwSignal::new(0usize);
-    let follower = StoredValue::new_local(Follower::new(list, stick));
     // To the newest: `now` for the user's own moves (the pill, another
     // room); following new rows waits for the browser's layout instead.
     let to_bottom = move |now: bool| {
@@ -162,25 +163,20 @@ pub fn MessageList() -> impl IntoView {
         // About five seconds of frames for the page to arrive.
         keep_view(list, anchor, reveal, 300);
     };
-    // After rows for new messages are in: follow them, or count them. Only
-    // rows after the previous last one are new; an older page goes above.
-    // Rows filled in above while following keep the view at the bottom too.
-    Effect::new(move |prev: Option<(String, Option<String>, Option<String>)>| {
-        if window.is_disposed() {
-            return prev.unwrap_or_default();
-        }
-        let r = room.get();
-        let (first, last) = ids.with(|ids| (ids.first().cloned(), ids.last().cloned()));
+    // Once rows for new messages are in: follow them, or count them. Only
+    // rows put in below are new; an older page goes above. Rows filled in
+    // above while following keep the view at the bottom too.
+    let before = StoredValue::new_local(None::<(String, Shown)>);
+    let after_rows = move |now: &Shown| {
+        let r = room.get_untracked();
+        let Some(prev) = before.try_update_value(|b| b.replace((r.clone(), now.clone()))) else { return };
         match prev {
-            Some((pr, pfirst, plast)) if pr == r => {
-                if stick.get_untracked() && (last != plast || first != pfirst) {
+            Some((pr, prev)) if pr == r => {
+                if stick.get_untracked() && (now.last != prev.last || now.first != prev.first) {
                     to_bottom(false);
-                } else if last != plast {
-                    let fresh = ids.with(|ids| match plast.and_then(|p| ids.iter().rposition(|i| *i == p)) {
-                        Some(pos) => ids.len() - pos - 1,
-                        None => ids.len(),
-                    });
-                    unseen.update(|u| *u += fresh);
+                } else if now.last != prev.last {
+                    let fresh = usize::try_from(now.added_below.wrapping_sub(prev.added_below)).unwrap_or(usize::MAX);
+                    unseen.update(|u| *u = u.saturating_add(fresh));
                     // The rows being read stay: the window grows instead
                     // (up to a bound; a flood then moves them on).
                     if window.get_untracked() < READING_MAX {
@@ -190,8 +186,8 @@ pub fn MessageList() -> impl IntoView {
             }
             _ => to_bottom(true), // first rows, or another room
         }
-        (r, first, last)
-    });
+    };
+    keep_rows(list, ids, move |id| view! { <MessageRow id rows /> }.into_any(), after_rows);
     list.on_load(move |el| {
         follower.try_with_value(|f| f.listen_for_input(&el));
     });
@@ -223,9 +219,6 @@ pub fn MessageList() -> impl IntoView {
             </Show>
             <ul class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
                 aria-live="polite" aria-relevant="additions" aria-label="Messages" tabindex="0">
-                <For each=move || ids.get() key=|id| id.clone() let:id>
-                    <MessageRow id rows />
-                </For>
             </ul>
             <Show when=move || { unseen.get() > 0 }>
                 <button class="new-pill" data-testid="new-messages" on:click=move |_| to_bottom(true)>

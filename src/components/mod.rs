@@ -10,4 +10,7 @@ pub mod message_row;
 pub mod messages;
 pub mod nickname;
 pub mod rooms;
+pub mod row_list;
+pub mod row_plan;
 pub mod sparkline;
+pub mod view_rows;

@@ -22,16 +22,22 @@ try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__
 try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__loaf.push(e); })
   .observe({ type: 'long-animation-frame', buffered: true }); } catch (_) {}
 return performance.now();";
-/// What made the most blocking animation frame that ended after
-/// `arguments[0]` long (Chromium's Long Animation Frames API): its scripts
-/// by what invoked them, and its rendering. `null` without one.
-const LONGEST_WHY: &str = "let b = null;
-for (const e of window.__loaf || []) if (e.startTime + e.duration >= arguments[0] && (!b || e.blockingDuration > b.blockingDuration)) b = e;
-if (!b) return null;
-const end = b.startTime + b.duration, r = (x) => Math.round(x);
-const scripts = b.scripts.map((x) => `${x.invoker} ${r(x.duration)} ms (forced layout ${r(x.forcedStyleAndLayoutDuration)} ms)`).join('; ');
-return `frame ${r(b.duration)} ms (blocking ${r(b.blockingDuration)} ms): rendering ${b.renderStart ? r(end - b.renderStart) : 0} ms, `
-  + `of which style and layout ${b.styleAndLayoutStart ? r(end - b.styleAndLayoutStart) : 0} ms; scripts: ${scripts || 'none'}`;";
+/// What made the longest task that ended after `arguments[0]` long: the
+/// animation frames it overlaps (Chromium's Long Animation Frames API), each
+/// with its scripts by what invoked them, and its rendering. `null` without
+/// a long task; none recorded when the browser reported no frame for it
+/// (or not yet).
+const LONGEST_WHY: &str = "let t = null;
+for (const [s, d] of window.__lt || []) if (s + d >= arguments[0] && (!t || d > t[1])) t = [s, d];
+if (!t) return null;
+const r = (x) => Math.round(x);
+const frames = (window.__loaf || []).filter((e) => e.startTime < t[0] + t[1] && e.startTime + e.duration > t[0]).map((b) => {
+  const end = b.startTime + b.duration;
+  const scripts = b.scripts.map((x) => `${x.invoker} ${r(x.duration)} ms (forced layout ${r(x.forcedStyleAndLayoutDuration)} ms)`).join('; ');
+  return `frame at ${r(b.startTime - t[0])} ms, ${r(b.duration)} ms (blocking ${r(b.blockingDuration)} ms): rendering ${b.renderStart ? r(end - b.renderStart) : 0} ms, `
+    + `of which style and layout ${b.styleAndLayoutStart ? r(end - b.styleAndLayoutStart) : 0} ms; scripts: ${scripts || 'none'}`;
+});
+return frames.length ? frames.join(' | ') : 'no long animation frame recorded over it';";
 /// The longest task that ended after `arguments[0]`.
 const LONGEST: &str =
     "let m = 0; for (const [s, d] of window.__lt || []) if (s + d >= arguments[0]) m = Math.max(m, d); return m;";
@@ -159,7 +165,7 @@ impl Browser {
                         Ok(v) => v.as_str().unwrap_or("none recorded").to_owned(),
                         Err(e) => format!("not read: {e}"),
                     };
-                    eprintln!("    {page}: longest task {longest} ms; most blocking frame: {why}");
+                    eprintln!("    {page}: longest task {longest} ms; its frames: {why}");
                 }
                 result = Some(Burst { ms: t1 - t0, longest_task_ms: longest });
                 break;

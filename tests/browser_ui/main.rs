@@ -1,0 +1,58 @@
+//! What people expect of a chat, in real headless Chromium against the real
+//! server: a drawer on phones, the list that follows new messages or shows
+//! a pill, Enter/Shift+Enter/IME, unread counts, the health panel, and no
+//! serious accessibility violation (axe-core).
+
+#![cfg(target_arch = "wasm32")]
+
+mod axe;
+#[path = "../common/mod.rs"]
+mod common;
+mod keyboard;
+mod layout;
+mod list;
+mod panels;
+
+use common::dom::*;
+use common::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{HtmlElement, HtmlIFrameElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const CSS: &str = include_str!("../../style/main.css");
+
+fn click(root: &HtmlElement, sel: &str) {
+    q(root, sel).unwrap_or_else(|| panic!("no {sel}")).unchecked_into::<HtmlElement>().click();
+}
+
+/// Mount the chat inside an iframe of the given size, with the app's
+/// stylesheet, so media queries see that viewport.
+async fn mount_sized(
+    url: String,
+    nick: &str,
+    room: &str,
+    w: u32,
+    h: u32,
+) -> (HtmlElement, HtmlIFrameElement, Box<dyn std::any::Any>) {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let frame: HtmlIFrameElement = doc.create_element("iframe").unwrap().unchecked_into();
+    frame.set_width(&w.to_string());
+    frame.set_height(&h.to_string());
+    doc.body().unwrap().append_child(&frame).unwrap();
+    sleep(50).await;
+    let inner = frame.content_document().expect("same-origin iframe");
+    let style = inner.create_element("style").unwrap();
+    style.set_text_content(Some(CSS));
+    inner.head().unwrap().append_child(&style).unwrap();
+    let host: HtmlElement = inner.create_element("div").unwrap().unchecked_into();
+    inner.body().unwrap().append_child(&host).unwrap();
+    let (nick, room) = (nick.to_owned(), room.to_owned());
+    init();
+    let handle = leptos::mount::mount_to(host.clone(), move || {
+        use leptos::prelude::*;
+        view! { <tether::components::app::ChatView nick room url /> }
+    });
+    (host, frame, Box::new(handle))
+}
