@@ -23,8 +23,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// part empty once the list had first filled it, and the most rows one
 /// update put in once that was laid out (before, the list goes by a guess
 /// of the rows' height). Rows are counted as they go in; the view is looked
-/// at in each animation frame, whose layout is already done (looking at it
-/// after every update would lay the list out there, which the list avoids).
+/// at once per animation frame, before the frame's own updates (looking at
+/// it after every update would lay the list out each time, which the list
+/// avoids).
 const PROBE: &str = r#"
 const probe = { ticks: [], longest: 0, longtasks: 0, start: performance.now(), most: 0, full: false, measured: false, emptied: 0, on: true };
 const list = root.querySelector('[data-testid=message-list]');

@@ -1,9 +1,10 @@
 //! How many queued inbound messages one flush hands to the chat: as many as
 //! fit a time budget, judged by what the last flushes cost per message. A
-//! fixed count is wrong on one machine or the other: 1,000 messages took
-//! 60 to 80 ms on a slow 2-core machine (a long task, the page stalls) and
-//! a fraction of that on a fast one, where a smaller count would only hold
-//! the burst back. Pure: the caller measures and reports each flush.
+//! fixed count is wrong on one machine or the other: 1,000 per frame came
+//! with frame callbacks of 48 to 115 ms on a slow 2-core machine (the
+//! bench's chat burst; a long task, the page stalls), while on a fast one a
+//! smaller count would only hold the burst back. Pure: the caller measures
+//! and reports each flush.
 
 /// What one flush may cost, leaving the frame's render its share of the
 /// 50 ms after which a task counts as long.
@@ -12,9 +13,8 @@ const BUDGET_MS: f64 = 20.0;
 pub const MIN_PER_FLUSH: usize = 100;
 /// Most per flush, however cheap.
 pub const MAX_PER_FLUSH: usize = 1000;
-/// Before anything was measured: what a slow machine applies within the
-/// budget (measured: 1,000 took 115 ms in one frame on a slow 2-core
-/// machine). A fast one grows to its own figure after one flush.
+/// Before anything was measured: about what a slow machine applies within
+/// the budget. A fast one grows to its own figure after one flush.
 pub const START_PER_FLUSH: usize = 200;
 /// Flushes smaller than this say little about the cost per message (the
 /// fixed part dominates): not counted.

@@ -3,7 +3,7 @@
 //!
 //! Leptos's `<For>` (tachys 0.2's keyed diff) moved every row already shown
 //! when rows went in above them (its grouping of moves keeps the first
-//! one's "move in the document" for the whole group; fixed in tachys 0.3).
+//! one's "move in the document" for the whole group; fixed in tachys 0.3.0-rc1).
 //! Each step of the fill-in above a burst, and each older page, took every
 //! shown row out of the document and back in, so the browser styled and
 //! laid them all out again: two to eight times the style and layout time of
