@@ -47,7 +47,10 @@ pub struct Metrics {
     pub rate_limited: Counter,
     pub connections_refused: Counter,
     connections_by_transport: Family<TransportLabel, Gauge>,
-    /// Emulated sessions (HTTP fallback) started since start.
+    /// Emulated sessions (HTTP fallback) started since start, counted when
+    /// the session is created: a client may post its handshake on a session
+    /// whose stream never attaches (the browser held the request back, its
+    /// deadline passed), and that session still reached the server.
     emulated_sessions: Counter,
     /// Rooms that exist.
     pub rooms: Gauge,
@@ -243,10 +246,14 @@ impl Metrics {
         OpenConnection(self.connections_open.clone(), by_transport)
     }
 
+    /// An emulated session (HTTP fallback) was created.
+    pub fn emulated_session_started(&self) {
+        self.emulated_sessions.inc();
+    }
+
     /// Counts an emulated session (HTTP fallback) under `transport` until
     /// the guard drops. `tether_connections_open` stays WebSocket-only (CONTRACT.md).
     pub fn transport_opened(&self, transport: &str) -> OpenTransport {
-        self.emulated_sessions.inc();
         let gauge =
             self.connections_by_transport.get_or_create(&TransportLabel { transport: transport.into() }).clone();
         gauge.inc();

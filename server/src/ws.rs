@@ -99,6 +99,7 @@ fn run(
         let slow = state.metrics().slow_consumer_closes.clone();
         let (outbox, rx) = Outbox::new(state.hub().next_conn_id(), state.settings().limits.outbox_bytes, slow);
         let _registration = state.hub().register(outbox.clone());
+        tracing::debug!(conn = outbox.id, "connection started");
         let closer = outbox.closer.clone();
         // Shutdown ends every registered connection once (`serve`); one that
         // registered after that sees the token already cancelled.

@@ -1,6 +1,7 @@
 //! Emulated sessions' lifecycle over real sockets: idle expiry (410) and
 //! unknown tokens (404), the client's DELETE, the hello timeout, server
-//! shutdown (close 1001) and a client too slow to read (close 1013).
+//! shutdown (close 1001), a client too slow to read (close 1013), and when
+//! a session counts as started.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use common::emu::{Emu, Sse, fetch, start_session};
 use common::emu_chat::{collect, joined, limits, quick, server};
 use common::frames::{join, post};
-use common::{Client, TestServer, WAIT};
+use common::{Client, TestServer, WAIT, metric, wait_metric};
 use tether_protocol::{ClientMsg, close_code};
 use tether_server::Limits;
 use tether_server::emulated::EmulatedLimits;
@@ -229,5 +230,33 @@ async fn a_retried_poll_gets_the_close_again() {
         assert_eq!(r.status, 200, "{attempt}: {}", r.body);
         assert_eq!(r.json()["close"]["code"].as_u64(), Some(close_code::TOO_BIG.into()), "{attempt}: {}", r.body);
     }
+    server.stop().await;
+}
+
+/// A session counts as started when it is created, before any stream
+/// attaches: a browser may hold a fallback's stream back (six connections
+/// per host) until the client gives the session up, after its handshake's
+/// post was stored. The post then comes again on the next connection, and
+/// the started sessions are what accounts for that duplicate.
+#[tokio::test]
+async fn a_session_counts_as_started_before_a_stream_attaches() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(&dir, quick()).await;
+    let token = start_session(server.addr).await;
+    let mut emu = Emu::of(server.addr, &token);
+    emu.send(&ClientMsg::Hello { nick: "al".into() }).await;
+    emu.send(&join("lobby", None)).await;
+    emu.send(&post("lobby", "p1", "hi")).await;
+    wait_metric(server.addr, "tether_messages_stored_total", 1).await;
+    // Given up before its ack came back: the next connection resends.
+    let r = fetch(server.addr, "DELETE", &format!("/ws/session?session={token}"), &[], "").await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let mut ws = Client::hello(&server.ws_url(), "al").await;
+    ws.send(&join("lobby", None)).await;
+    ws.send(&post("lobby", "p1", "hi")).await;
+    wait_metric(server.addr, "tether_duplicate_posts_total", 1).await;
+    let sessions = metric(server.addr, "tether_emulated_sessions_total").await;
+    assert_eq!(sessions, 1, "the unattached session counts");
+    assert_eq!(metric(server.addr, "tether_messages_stored_total").await, 1, "stored once");
     server.stop().await;
 }

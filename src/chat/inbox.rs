@@ -20,6 +20,7 @@
 use super::flush_size::FlushSize;
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 /// A batch waits at most this long for its animation frame.
@@ -27,9 +28,14 @@ const FALLBACK_MS: u32 = 16;
 /// ...unless a batch already went out by the timer since the last frame (a
 /// hidden tab's batches go out this often).
 const IDLE_MS: u32 = 100;
+/// Room kept in the empty queue between bursts (items, not bytes): ordinary
+/// traffic never grows it again, and a burst's buffer is given back.
+const QUEUE_KEPT: usize = 1024;
 
 struct Inner<T> {
-    queue: RefCell<Vec<T>>,
+    /// Taken from the front a batch at a time: what stays is not moved
+    /// (a burst of 100,000 would otherwise be copied once per frame).
+    queue: RefCell<VecDeque<T>>,
     scheduled: Cell<bool>,
     /// A batch went out by the timer and no animation frame has run since.
     early: Cell<bool>,
@@ -61,7 +67,7 @@ impl<T: 'static> Batcher<T> {
     }
 
     pub fn push(&self, item: T) {
-        self.0.queue.borrow_mut().push(item);
+        self.0.queue.borrow_mut().push_back(item);
         schedule(&self.0);
     }
 }
@@ -96,20 +102,21 @@ fn run<T: 'static>(inner: &Weak<Inner<T>>, frame: bool) {
     if !frame {
         inner.early.set(true);
     }
-    let most = inner.size.borrow().next();
+    let (most, start) = (inner.size.borrow().next(), tether_ws::now_ms());
     let (batch, more) = {
         let mut queue = inner.queue.borrow_mut();
-        if queue.len() > most {
-            let rest = queue.split_off(most);
-            (std::mem::replace(&mut *queue, rest), true)
-        } else {
-            (std::mem::take(&mut *queue), false)
+        let n = queue.len().min(most);
+        let batch = queue.drain(..n).collect::<Vec<T>>();
+        if queue.is_empty() {
+            // A burst's room is not held for the page's life.
+            queue.shrink_to(QUEUE_KEPT);
         }
+        (batch, !queue.is_empty())
     };
     if more {
         schedule(&inner);
     }
-    let (items, start) = (batch.len(), tether_ws::now_ms());
+    let items = batch.len();
     (inner.flush)(batch);
     // Timed once the effects the batch set off have run too (Leptos queues
     // them before this task, on the same queue): rendering a batch costs

@@ -46,24 +46,43 @@ pub fn MessageList() -> impl IntoView {
     // While following, at most the rows that fill the view enter per
     // update: a burst shows its newest at once, and the rest of the window
     // fills in above over the next frames (bounded layout per frame).
+    // Another room opens following, with the usual window: the one left
+    // may have been scrolled up, its window grown to hundreds of rows, and
+    // those are reset only once the new room's first rows are in.
+    let ids_room = StoredValue::new(None::<String>);
+    let fill_seen = StoredValue::new(0u32);
     let ids = Memo::new(move |prev: Option<&Vec<String>>| {
         let (r, n) = (room.get(), window.get());
-        fill.track();
+        // Rows fill in above only on the frame's tick: any other run in the
+        // same task (the window reset when a room opens) adds none.
+        let tick = fill.get();
+        let filling_now = fill_seen.try_update_value(|seen| std::mem::replace(seen, tick) != tick) == Some(true);
+        // Opened until it shows a row (its history may come after the switch).
+        let opened = ids_room.with_value(|shown| shown.as_ref() != Some(&r));
+        let (n, prev) = if opened { (WINDOW, None) } else { (n, prev) };
+        let following = opened || stick.get_untracked();
         logs.with(|l| {
             let Some(log) = l.get(&r) else { return Vec::new() };
             let newest = log.newest(n);
+            if opened && !newest.is_empty() {
+                ids_room.set_value(Some(r.clone()));
+            }
             let before = prev.map_or(0, Vec::len);
+            // New rows go in after the last stored row shown: one's own
+            // messages not yet stored stay last, with others' going in above.
             let entering = prev
-                .and_then(|p| p.last())
-                .and_then(|last| newest.iter().rposition(|e| e.id == *last))
+                .and_then(|p| p.iter().rev().find(|id| log.get(id).is_some_and(|e| e.seq.is_some())))
+                .and_then(|anchor| newest.iter().rposition(|e| e.id == *anchor))
                 .map_or(newest.len(), |i| newest.len() - 1 - i);
             let per_update = follower.try_with_value(Follower::rows_per_update).unwrap_or(WINDOW);
-            let count = if !stick.get_untracked() {
+            let count = if !following {
                 newest.len()
             } else if entering > per_update {
                 per_update
-            } else {
+            } else if filling_now || opened {
                 before.saturating_add(per_update)
+            } else {
+                before.saturating_add(entering)
             }
             .min(newest.len());
             if count < newest.len() && !filling.get_value() {
@@ -172,10 +191,13 @@ pub fn MessageList() -> impl IntoView {
         let Some(prev) = before.try_update_value(|b| b.replace((r.clone(), now.clone()))) else { return };
         match prev {
             Some((pr, prev)) if pr == r => {
-                if stick.get_untracked() && (now.last != prev.last || now.first != prev.first) {
+                // New rows below, not a new last one: one's own message
+                // still pending (or failed) stays last while others' go in
+                // above it.
+                let fresh = usize::try_from(now.added_below.wrapping_sub(prev.added_below)).unwrap_or(usize::MAX);
+                if stick.get_untracked() && (fresh > 0 || now.last != prev.last || now.first != prev.first) {
                     to_bottom(false);
-                } else if now.last != prev.last {
-                    let fresh = usize::try_from(now.added_below.wrapping_sub(prev.added_below)).unwrap_or(usize::MAX);
+                } else if fresh > 0 {
                     unseen.update(|u| *u = u.saturating_add(fresh));
                     // The rows being read stay: the window grows instead
                     // (up to a bound; a flood then moves them on).

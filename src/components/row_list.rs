@@ -9,8 +9,10 @@
 //! laid them all out again: two to eight times the style and layout time of
 //! inserting only the new rows (measured filling 200 rows in 10, 25 or 40
 //! at a time in headless Chromium). Here rows go in and out only at the two
-//! ends ([`plan`]), and a row that stays is never touched; only a run with
-//! nothing in common (another room, a burst past the window) is built anew.
+//! ends ([`plan`]), and a row that stays is never touched; one taken off an
+//! end that comes back elsewhere (one's own message stored) is moved, not
+//! built again. Only a run with nothing in common (another room, a burst
+//! past the window) is built anew.
 
 use super::row_plan::{Plan, plan};
 use leptos::html::Ul;
@@ -18,16 +20,16 @@ use leptos::prelude::*;
 use leptos::tachys::reactive_graph::{OwnedView, OwnedViewState};
 use leptos::tachys::view::any_view::AnyViewState;
 use leptos::tachys::view::{Mountable, Render};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// What the list shows, once its rows are in.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Shown {
     pub first: Option<String>,
     pub last: Option<String>,
-    /// Rows put in below the ones before them, ever (a running count: the
-    /// difference between two readings is what came in between, however
-    /// many updates that took).
+    /// New rows put in below the ones before them, ever (a running count:
+    /// the difference between two readings is what came in between, however
+    /// many updates that took). A row moved back to the bottom is not new.
     pub added_below: u64,
 }
 
@@ -83,24 +85,59 @@ pub fn keep_rows(
                     new.len()
                 }
                 Plan::Ends { drop_front, drop_back, keep_at, kept } => {
-                    shown_rows.drain(..drop_front).for_each(Row::remove);
-                    shown_rows.drain(shown_rows.len() - drop_back..).for_each(Row::remove);
+                    let below = &new[keep_at + kept..];
+                    // Rows taken off the bottom that are still last (one's own
+                    // messages not yet stored, while others' go in above them)
+                    // stay where they are, and new rows go in before them:
+                    // taken out and put back, a screen reader would announce
+                    // them again and a focused Retry button would lose focus.
+                    let stay = if below.ends_with(&old[old.len() - drop_back..]) { drop_back } else { 0 };
+                    let mut staying = shown_rows.split_off(shown_rows.len() - stay);
+                    // Other rows taken off either end may come back elsewhere
+                    // (one's own message stored and moved): moved, not built
+                    // again, and not new.
+                    let mut spare: HashMap<String, Row> = HashMap::new();
+                    let gone_back = shown_rows.len() - (drop_back - stay);
+                    let ids_back = &old[old.len() - drop_back..old.len() - stay];
+                    for (id, mut r) in ids_back.iter().zip(shown_rows.drain(gone_back..)) {
+                        r.0.unmount();
+                        spare.insert(id.clone(), r);
+                    }
+                    for (id, mut r) in old[..drop_front].iter().zip(shown_rows.drain(..drop_front)) {
+                        r.0.unmount();
+                        spare.insert(id.clone(), r);
+                    }
+                    let mut take = |id: &String, fresh: &mut usize| {
+                        spare.remove(id).unwrap_or_else(|| {
+                            *fresh += 1;
+                            build(id)
+                        })
+                    };
                     // Above the first kept row, in order (the list holds only rows).
                     let first = ul.first_child();
-                    let mut above = VecDeque::with_capacity(keep_at + shown_rows.len());
+                    let mut above = VecDeque::with_capacity(keep_at + shown_rows.len() + below.len());
                     for id in &new[..keep_at] {
-                        let mut r = build(id);
+                        let mut r = take(id, &mut 0);
                         r.0.mount(&ul, first.as_ref());
                         above.push_back(r);
                     }
                     above.append(shown_rows);
                     *shown_rows = above;
-                    for id in &new[keep_at + kept..] {
-                        let mut r = build(id);
-                        r.0.mount(&ul, None);
+                    let before: Option<web_sys::Node> = if staying.is_empty() {
+                        None
+                    } else {
+                        ul.children().item(u32::try_from(shown_rows.len()).unwrap_or(u32::MAX)).map(Into::into)
+                    };
+                    let mut fresh = 0;
+                    for id in &below[..below.len() - stay] {
+                        let mut r = take(id, &mut fresh);
+                        r.0.mount(&ul, before.as_ref());
                         shown_rows.push_back(r);
                     }
-                    new.len() - keep_at - kept
+                    shown_rows.append(&mut staying);
+                    // Unmounted already: dropping runs their cleanups.
+                    drop(spare);
+                    fresh
                 }
             };
             *old = new;

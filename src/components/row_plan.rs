@@ -24,8 +24,8 @@ pub fn plan<K: PartialEq>(old: &[K], new: &[K]) -> Plan {
         return Plan::Rebuild;
     };
     // Where they part again (an own message that moved to the end when the
-    // server stored it), the old rows after go and the new ones are built:
-    // still only at the bottom end.
+    // server stored it), the old rows after go and the new ones go in (the
+    // list moves back those it had): still only at the bottom end.
     let kept = old[from..].iter().zip(&new[keep_at..]).take_while(|(a, b)| a == b).count();
     Plan::Ends { drop_front: from, drop_back: old.len() - from - kept, keep_at, kept }
 }
@@ -64,7 +64,7 @@ mod tests {
     }
 
     #[test]
-    fn where_the_runs_part_the_rows_after_are_built_again_below() {
+    fn where_the_runs_part_the_rows_after_go_in_again_below() {
         // 2 was pending at the end, the server stored it after 4: the rows
         // from where they part go, and come back below in the new order.
         assert_eq!(plan(&[1, 3, 2], &[1, 3, 4, 2]), ends(0, 1, 0, 2));

@@ -1,7 +1,7 @@
 //! The message list: it follows new messages at the bottom, shows a pill
 //! when scrolled up, and keeps following through early scroll events.
 
-use super::{click, mount_sized};
+use super::{click, mount_sized, mount_sized_with};
 use crate::common::dom::*;
 use crate::common::*;
 use wasm_bindgen::JsCast;
@@ -152,4 +152,134 @@ async fn a_room_opened_again_shows_its_newest_message() {
     );
     drop(h);
     drop(hw);
+}
+
+/// One's own message that failed stays last in the log, and others' new
+/// messages go in above it: the list's last row does not change. At the
+/// bottom the view must still follow them, and scrolled up the pill must
+/// count them (it used to do neither).
+#[wasm_bindgen_test]
+async fn new_messages_above_ones_own_failed_message_are_followed_and_counted() {
+    let url = ws_url().await;
+    let room = unique_room("stuck");
+    let (reader, _frame, h) = mount_sized_with(url.clone(), "rea", &room, 800, 400, Some(1_000.0)).await;
+    let (writer, hw) = mount(url, "wri", &room);
+    assert!(wait_for(5_000, || state(&reader) == "open" && state(&writer) == "open").await);
+    ctl_post("/kill").await;
+    let down = wait_for(5_000, || state(&reader) == "reconnecting").await;
+    type_and_enter(&reader, "message-input", "mine");
+    let last = |r: &HtmlElement| messages(r).last().map(|m| (m.1.clone(), m.2.clone()));
+    let failed = wait_for(4_000, || last(&reader) == Some(("mine".into(), "failed".into()))).await;
+    // Started again before asserting: the server is shared with later tests.
+    ctl_post("/start").await;
+    assert!(down && failed, "down: {down}, the message failed: {failed}: {:?}", last(&reader));
+    assert!(wait_for(15_000, || state(&reader) == "open" && state(&writer) == "open").await);
+    for i in 0..40 {
+        type_and_enter(&writer, "message-input", &format!("line {i}"));
+    }
+    assert!(wait_for(5_000, || messages(&reader).len() == 41).await);
+    assert_eq!(last(&reader), Some(("mine".into(), "failed".into())), "the failed message stays last");
+    let l = list(&reader);
+    assert!(l.scroll_height() > l.client_height(), "the list overflows");
+    assert!(wait_for(1_000, || at_end(&l)).await, "at the bottom");
+
+    let probe = rows_probe(&l);
+    for i in 0..3 {
+        type_and_enter(&writer, "message-input", &format!("more {i}"));
+    }
+    assert!(wait_for(5_000, || messages(&reader).len() == 44).await);
+    sleep(100).await;
+    // Only the new rows went in: no row was taken out, neither one's own
+    // (put back, a screen reader would announce it again) nor the oldest.
+    assert_eq!(probe_stop(&probe, "removed"), 0.0, "rows were taken out of the list");
+    assert!(
+        wait_for(1_000, || at_end(&l)).await,
+        "at {} of {} (view {}): the new messages above one's own went out of view",
+        l.scroll_top(),
+        l.scroll_height(),
+        l.client_height()
+    );
+
+    user_scrolls_to_top(&l);
+    sleep(50).await;
+    for i in 0..3 {
+        type_and_enter(&writer, "message-input", &format!("later {i}"));
+    }
+    assert!(wait_for(5_000, || messages(&reader).len() == 47).await);
+    let pill = || q(&reader, "[data-testid=new-messages]").and_then(|p| p.text_content());
+    assert!(wait_for(1_000, || pill().as_deref() == Some("3 new messages")).await, "{:?}", pill());
+    assert_eq!(l.scroll_top(), 0, "scrolled up: the view is not yanked");
+    drop(h);
+    drop(hw);
+}
+
+/// Counts, from now until `stop()`, the most message rows one update put
+/// into the list (the rows one synchronous update puts in reach one
+/// MutationObserver callback) and the rows taken out.
+const ROWS: &str = r#"
+const probe = { most: 0, removed: 0 };
+const row = n => n.nodeType === 1 && n.matches('[data-testid=message]');
+probe.obs = new MutationObserver(records => {
+  let added = 0;
+  for (const r of records) {
+    for (const n of r.addedNodes) if (row(n)) added++;
+    for (const n of r.removedNodes) if (row(n)) probe.removed++;
+  }
+  probe.most = Math.max(probe.most, added);
+});
+probe.obs.observe(list, { childList: true });
+probe.stop = () => probe.obs.disconnect();
+return probe;
+"#;
+
+/// A room left while scrolled up had its window grown (here to 300 rows):
+/// the next room opens with a view's worth of rows, then fills in above,
+/// instead of building that many rows at once and cutting them down.
+#[wasm_bindgen_test]
+async fn a_room_opened_after_reading_up_in_another_builds_a_view_first() {
+    let url = ws_url().await;
+    let (long, other) = (unique_room("long"), unique_room("other"));
+    let (reader, _frame, h) = mount_sized(url, "rea", &other, 800, 400).await;
+    assert!(wait_for(5_000, || state(&reader) == "open").await);
+    ctl_post(&format!("/burst?room={other}&n=400")).await;
+    assert!(wait_for(10_000, || messages(&reader).len() >= 150).await, "the other room shows its window");
+    type_and_enter(&reader, "room-input", &long);
+    assert!(wait_for(5_000, || messages(&reader).is_empty()).await, "in the long room");
+    ctl_post(&format!("/burst?room={long}&n=400")).await;
+    assert!(wait_for(10_000, || messages(&reader).len() == 200).await, "the long room shows its window");
+    let l = list(&reader);
+    user_scrolls_to_top(&l);
+    assert!(wait_for(5_000, || messages(&reader).len() == 300).await, "older rows on reading up");
+
+    let probe = rows_probe(&l);
+    // The wheel turned up just before: the user's input in the room left
+    // must not stop the next one following.
+    js_sys::Function::new_with_args("list", "list.dispatchEvent(new WheelEvent('wheel', { deltaY: -100 }))")
+        .call1(&wasm_bindgen::JsValue::NULL, &l)
+        .expect("wheel");
+    click(&reader, &format!("[data-testid=room-link][data-room='{other}']"));
+    assert!(wait_for(5_000, || messages(&reader).len() == 200).await, "back in the other room, its window");
+    assert!(
+        wait_for(1_000, || at_end(&l)).await,
+        "opened at {} of {} (view {}), {} rows: the newest is out of view",
+        l.scroll_top(),
+        l.scroll_height(),
+        l.client_height(),
+        messages(&reader).len()
+    );
+    let most = probe_stop(&probe, "most");
+    let row = q(&reader, "[data-testid=message]").unwrap().get_bounding_client_rect().height();
+    let fits = ((f64::from(l.client_height()) / row).ceil() as usize + 2).max(8);
+    assert!(most <= fits as f64, "one update put in {most} rows; {fits} fill the view ({row} px rows)");
+    drop(h);
+}
+
+fn rows_probe(list: &web_sys::Element) -> wasm_bindgen::JsValue {
+    js_sys::Function::new_with_args("list", ROWS).call1(&wasm_bindgen::JsValue::NULL, list).expect("probe installed")
+}
+
+/// Stops `probe` and reads its figure `what`.
+fn probe_stop(probe: &wasm_bindgen::JsValue, what: &str) -> f64 {
+    js_sys::Function::new_with_args("p", "p.stop()").call1(&wasm_bindgen::JsValue::NULL, probe).expect("stopped");
+    js_sys::Reflect::get(probe, &what.into()).ok().and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
 }

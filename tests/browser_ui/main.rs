@@ -36,6 +36,18 @@ async fn mount_sized(
     w: u32,
     h: u32,
 ) -> (HtmlElement, HtmlIFrameElement, Box<dyn std::any::Any>) {
+    mount_sized_with(url, nick, room, w, h, None).await
+}
+
+/// As [`mount_sized`], with a given outbox deadline.
+async fn mount_sized_with(
+    url: String,
+    nick: &str,
+    room: &str,
+    w: u32,
+    h: u32,
+    deadline_ms: Option<f64>,
+) -> (HtmlElement, HtmlIFrameElement, Box<dyn std::any::Any>) {
     let doc = web_sys::window().unwrap().document().unwrap();
     let frame: HtmlIFrameElement = doc.create_element("iframe").unwrap().unchecked_into();
     frame.set_width(&w.to_string());
@@ -52,7 +64,11 @@ async fn mount_sized(
     init();
     let handle = leptos::mount::mount_to(host.clone(), move || {
         use leptos::prelude::*;
-        view! { <tether::components::app::ChatView nick room url /> }
+        use tether::components::app::ChatView;
+        match deadline_ms {
+            Some(d) => view! { <ChatView nick room url outbox_deadline_ms=d /> }.into_any(),
+            None => view! { <ChatView nick room url /> }.into_any(),
+        }
     });
     (host, frame, Box::new(handle))
 }

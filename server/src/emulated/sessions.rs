@@ -150,6 +150,8 @@ pub async fn create(
     let metrics = state.metrics_arc();
     let shared = Arc::new(Shared::new(token_for(&state), session, limits.outbox_bytes, metrics));
     state.emulated().insert(shared.clone());
+    state.metrics().emulated_session_started();
+    tracing::debug!(conn = outbox.id, "emulated session started");
     let body = serde_json::json!({
         "session": shared.token,
         "poll_ms": limits.emulated.poll_hold_ms,
@@ -221,6 +223,7 @@ async fn run(
             },
         }
     }
+    tracing::debug!(conn, ending = ?closer.ending(), "emulated session ended");
     // Frames queued before a Close still go out, as on a WebSocket.
     let end = match closer.ending() {
         Some(Ending::Close { code, reason }) => {

@@ -110,6 +110,7 @@ impl Hub {
         }
         let ack = ServerMsg::Ack { id: id.clone(), room: stored_room.clone(), seq };
         if appended.duplicate {
+            tracing::debug!(conn = poster.id, %id, "post already stored; acked again");
             poster.push(&ack);
             self.metrics.duplicate_posts.inc();
             return Posted::Duplicate;
