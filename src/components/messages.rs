@@ -67,16 +67,23 @@ pub fn MessageList() -> impl IntoView {
             if opened && !newest.is_empty() {
                 ids_room.set_value(Some(r.clone()));
             }
-            let before = prev.map_or(0, Vec::len);
-            // New rows go in after the last stored row shown: one's own
-            // messages not yet stored stay last, with others' going in above.
-            let entering = prev
-                .and_then(|p| p.iter().rev().find(|id| log.get(id).is_some_and(|e| e.seq.is_some())))
-                .and_then(|anchor| newest.iter().rposition(|e| e.id == *anchor))
-                .map_or(newest.len(), |i| newest.len() - 1 - i);
+            // One's own messages not yet stored are last in the log, and
+            // others' go in above them: always shown, and apart from the
+            // rest (counting them as entering would leave only them shown).
+            let tail = newest.iter().rev().take_while(|e| e.seq.is_none()).count();
+            let (body, unsent) = newest.split_at(newest.len() - tail);
+            let shown = prev.map_or(&[][..], |p| {
+                let t = p.iter().rev().take_while(|id| log.get(id).is_none_or(|e| e.seq.is_none())).count();
+                &p[..p.len() - t]
+            });
+            let before = shown.len();
+            let entering = shown
+                .last()
+                .and_then(|anchor| body.iter().rposition(|e| e.id == *anchor))
+                .map_or(body.len(), |i| body.len() - 1 - i);
             let per_update = follower.try_with_value(Follower::rows_per_update).unwrap_or(WINDOW);
             let count = if !following {
-                newest.len()
+                body.len()
             } else if entering > per_update {
                 per_update
             } else if filling_now || opened {
@@ -84,15 +91,15 @@ pub fn MessageList() -> impl IntoView {
             } else {
                 before.saturating_add(entering)
             }
-            .min(newest.len());
-            if count < newest.len() && !filling.get_value() {
+            .min(body.len());
+            if count < body.len() && !filling.get_value() {
                 filling.set_value(true);
                 request_animation_frame(move || {
                     filling.try_set_value(false);
                     fill.try_update(|f| *f = f.wrapping_add(1));
                 });
             }
-            newest[newest.len() - count..].iter().map(|e| e.id.clone()).collect()
+            body[body.len() - count..].iter().chain(unsent).map(|e| e.id.clone()).collect()
         })
     });
     // Older messages exist: held but outside the window, or on the server.

@@ -123,11 +123,8 @@ pub fn keep_rows(
                     }
                     above.append(shown_rows);
                     *shown_rows = above;
-                    let before: Option<web_sys::Node> = if staying.is_empty() {
-                        None
-                    } else {
-                        ul.children().item(u32::try_from(shown_rows.len()).unwrap_or(u32::MAX)).map(Into::into)
-                    };
+                    let before: Option<web_sys::Node> =
+                        staying.front().and_then(|r| r.0.elements().into_iter().next()).map(Into::into);
                     let mut fresh = 0;
                     for id in &below[..below.len() - stay] {
                         let mut r = take(id, &mut fresh);

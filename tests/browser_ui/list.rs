@@ -154,12 +154,17 @@ async fn a_room_opened_again_shows_its_newest_message() {
     drop(hw);
 }
 
-/// One's own message that failed stays last in the log, and others' new
-/// messages go in above it: the list's last row does not change. At the
+/// One's own failed messages in the test below: more than the list puts in
+/// per update (a view's worth, 9 rows in its frame).
+const MINE: usize = 12;
+
+/// One's own messages that failed stay last in the log, and others' new
+/// messages go in above them: the list's last row does not change. At the
 /// bottom the view must still follow them, and scrolled up the pill must
-/// count them (it used to do neither).
+/// count them (it used to do neither). More of them than the list puts in
+/// per update must not crowd the others' messages out.
 #[wasm_bindgen_test]
-async fn new_messages_above_ones_own_failed_message_are_followed_and_counted() {
+async fn new_messages_above_ones_own_failed_messages_are_followed_and_counted() {
     let url = ws_url().await;
     let room = unique_room("stuck");
     let (reader, _frame, h) = mount_sized_with(url.clone(), "rea", &room, 800, 400, Some(1_000.0)).await;
@@ -167,9 +172,12 @@ async fn new_messages_above_ones_own_failed_message_are_followed_and_counted() {
     assert!(wait_for(5_000, || state(&reader) == "open" && state(&writer) == "open").await);
     ctl_post("/kill").await;
     let down = wait_for(5_000, || state(&reader) == "reconnecting").await;
-    type_and_enter(&reader, "message-input", "mine");
+    for i in 0..MINE {
+        type_and_enter(&reader, "message-input", &format!("mine {i}"));
+    }
+    let failed_count = |r: &HtmlElement| messages(r).iter().filter(|m| m.2 == "failed").count();
     let last = |r: &HtmlElement| messages(r).last().map(|m| (m.1.clone(), m.2.clone()));
-    let failed = wait_for(4_000, || last(&reader) == Some(("mine".into(), "failed".into()))).await;
+    let failed = wait_for(4_000, || failed_count(&reader) == MINE).await;
     // Started again before asserting: the server is shared with later tests.
     ctl_post("/start").await;
     assert!(down && failed, "down: {down}, the message failed: {failed}: {:?}", last(&reader));
@@ -177,8 +185,9 @@ async fn new_messages_above_ones_own_failed_message_are_followed_and_counted() {
     for i in 0..40 {
         type_and_enter(&writer, "message-input", &format!("line {i}"));
     }
-    assert!(wait_for(5_000, || messages(&reader).len() == 41).await);
-    assert_eq!(last(&reader), Some(("mine".into(), "failed".into())), "the failed message stays last");
+    assert!(wait_for(5_000, || messages(&reader).len() == 40 + MINE).await, "{}", messages(&reader).len());
+    let mine_last = Some((format!("mine {}", MINE - 1), "failed".to_owned()));
+    assert_eq!(last(&reader), mine_last, "the failed messages stay last");
     let l = list(&reader);
     assert!(l.scroll_height() > l.client_height(), "the list overflows");
     assert!(wait_for(1_000, || at_end(&l)).await, "at the bottom");
@@ -187,7 +196,7 @@ async fn new_messages_above_ones_own_failed_message_are_followed_and_counted() {
     for i in 0..3 {
         type_and_enter(&writer, "message-input", &format!("more {i}"));
     }
-    assert!(wait_for(5_000, || messages(&reader).len() == 44).await);
+    assert!(wait_for(5_000, || messages(&reader).len() == 43 + MINE).await, "{}", messages(&reader).len());
     sleep(100).await;
     // Only the new rows went in: no row was taken out, neither one's own
     // (put back, a screen reader would announce it again) nor the oldest.
@@ -205,7 +214,7 @@ async fn new_messages_above_ones_own_failed_message_are_followed_and_counted() {
     for i in 0..3 {
         type_and_enter(&writer, "message-input", &format!("later {i}"));
     }
-    assert!(wait_for(5_000, || messages(&reader).len() == 47).await);
+    assert!(wait_for(5_000, || messages(&reader).len() == 46 + MINE).await);
     let pill = || q(&reader, "[data-testid=new-messages]").and_then(|p| p.text_content());
     assert!(wait_for(1_000, || pill().as_deref() == Some("3 new messages")).await, "{:?}", pill());
     assert_eq!(l.scroll_top(), 0, "scrolled up: the view is not yanked");
