@@ -11,20 +11,16 @@
 
 use super::list_scroll::{Anchor, Follower, at_bottom, keep_view};
 use super::message_row::{MessageRow, RowState, Rows, local_time};
+use super::new_rows::{Move, NewRows};
 use super::row_list::{Shown, keep_rows};
+use super::shown_ids::{Ask, ShownIds, WINDOW};
 use crate::chat::Chat;
 use leptos::html::Ul;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
-/// Rows shown while following the newest messages: a long room renders this
-/// many, whatever arrives; scrolling up shows more (then older pages).
-pub const WINDOW: usize = 200;
 /// Rows added to the window per scroll to the top.
 const PAGE: usize = 100;
-/// While the user reads further up, the window grows with new messages so
-/// the rows being read stay, up to this many.
-const READING_MAX: usize = 1000;
 
 #[component]
 pub fn MessageList() -> impl IntoView {
@@ -43,64 +39,30 @@ pub fn MessageList() -> impl IntoView {
     let filling = StoredValue::new(false);
     let list = NodeRef::<Ul>::new();
     let follower = StoredValue::new_local(Follower::new(list, stick));
-    // While following, at most the rows that fill the view enter per
-    // update: a burst shows its newest at once, and the rest of the window
-    // fills in above over the next frames (bounded layout per frame).
-    // Another room opens following, with the usual window: the one left
-    // may have been scrolled up, its window grown to hundreds of rows, and
-    // those are reset only once the new room's first rows are in.
-    let ids_room = StoredValue::new(None::<String>);
-    let fill_seen = StoredValue::new(0u32);
+    // Which ids show, run to run (see `shown_ids.rs`): bursts enter a
+    // view's worth per update, the rest of the window fills in above on the
+    // next frames' ticks.
+    let shown_ids = StoredValue::new(ShownIds::default());
     let ids = Memo::new(move |prev: Option<&Vec<String>>| {
-        let (r, n) = (room.get(), window.get());
-        // Rows fill in above only on the frame's tick: any other run in the
-        // same task (the window reset when a room opens) adds none.
-        let tick = fill.get();
-        let filling_now = fill_seen.try_update_value(|seen| std::mem::replace(seen, tick) != tick) == Some(true);
-        // Opened until it shows a row (its history may come after the switch).
-        let opened = ids_room.with_value(|shown| shown.as_ref() != Some(&r));
-        let (n, prev) = if opened { (WINDOW, None) } else { (n, prev) };
-        let following = opened || stick.get_untracked();
-        logs.with(|l| {
-            let Some(log) = l.get(&r) else { return Vec::new() };
-            let newest = log.newest(n);
-            if opened && !newest.is_empty() {
-                ids_room.set_value(Some(r.clone()));
-            }
-            // One's own messages not yet stored are last in the log, and
-            // others' go in above them: always shown, and apart from the
-            // rest (counting them as entering would leave only them shown).
-            let tail = newest.iter().rev().take_while(|e| e.seq.is_none()).count();
-            let (body, unsent) = newest.split_at(newest.len() - tail);
-            let shown = prev.map_or(&[][..], |p| {
-                let t = p.iter().rev().take_while(|id| log.get(id).is_none_or(|e| e.seq.is_none())).count();
-                &p[..p.len() - t]
+        let r = room.get();
+        let ask = Ask {
+            room: &r,
+            window: window.get(),
+            tick: fill.get(),
+            following: stick.get_untracked(),
+            per_update: follower.try_with_value(Follower::rows_per_update).unwrap_or(WINDOW),
+        };
+        let pick = logs.with(|l| {
+            shown_ids.try_update_value(|s| s.pick(ask, l.get(&r), prev.map(Vec::as_slice))).unwrap_or_default()
+        });
+        if pick.fill_more && !filling.get_value() {
+            filling.set_value(true);
+            request_animation_frame(move || {
+                filling.try_set_value(false);
+                fill.try_update(|f| *f = f.wrapping_add(1));
             });
-            let before = shown.len();
-            let entering = shown
-                .last()
-                .and_then(|anchor| body.iter().rposition(|e| e.id == *anchor))
-                .map_or(body.len(), |i| body.len() - 1 - i);
-            let per_update = follower.try_with_value(Follower::rows_per_update).unwrap_or(WINDOW);
-            let count = if !following {
-                body.len()
-            } else if entering > per_update {
-                per_update
-            } else if filling_now || opened {
-                before.saturating_add(per_update)
-            } else {
-                before.saturating_add(entering)
-            }
-            .min(body.len());
-            if count < body.len() && !filling.get_value() {
-                filling.set_value(true);
-                request_animation_frame(move || {
-                    filling.try_set_value(false);
-                    fill.try_update(|f| *f = f.wrapping_add(1));
-                });
-            }
-            body[body.len() - count..].iter().chain(unsent).map(|e| e.id.clone()).collect()
-        })
+        }
+        pick.ids
     });
     // Older messages exist: held but outside the window, or on the server.
     let more_above = Memo::new(move |_| {
@@ -189,31 +151,21 @@ pub fn MessageList() -> impl IntoView {
         // About five seconds of frames for the page to arrive.
         keep_view(list, anchor, reveal, 300);
     };
-    // Once rows for new messages are in: follow them, or count them. Only
-    // rows put in below are new; an older page goes above. Rows filled in
-    // above while following keep the view at the bottom too.
-    let before = StoredValue::new_local(None::<(String, Shown)>);
+    // Once rows are in: follow them, count them, or go to the newest (see
+    // `new_rows.rs`).
+    let new_rows = StoredValue::new_local(NewRows::default());
     let after_rows = move |now: &Shown| {
-        let r = room.get_untracked();
-        let Some(prev) = before.try_update_value(|b| b.replace((r.clone(), now.clone()))) else { return };
-        match prev {
-            Some((pr, prev)) if pr == r => {
-                // New rows below, not a new last one: one's own message
-                // still pending (or failed) stays last while others' go in
-                // above it.
-                let fresh = usize::try_from(now.added_below.wrapping_sub(prev.added_below)).unwrap_or(usize::MAX);
-                if stick.get_untracked() && (fresh > 0 || now.last != prev.last || now.first != prev.first) {
-                    to_bottom(false);
-                } else if fresh > 0 {
-                    unseen.update(|u| *u = u.saturating_add(fresh));
-                    // The rows being read stay: the window grows instead
-                    // (up to a bound; a flood then moves them on).
-                    if window.get_untracked() < READING_MAX {
-                        window.update(|w| *w = w.saturating_add(fresh).min(READING_MAX));
-                    }
+        let (r, following, w) = (room.get_untracked(), stick.get_untracked(), window.get_untracked());
+        match new_rows.try_update_value(|n| n.saw(&r, now, following, w)) {
+            Some(Move::ToNewest) => to_bottom(true),
+            Some(Move::Follow) => to_bottom(false),
+            Some(Move::Count { fresh, window: grown }) => {
+                unseen.update(|u| *u = u.saturating_add(fresh));
+                if let Some(w) = grown {
+                    window.set(w);
                 }
             }
-            _ => to_bottom(true), // first rows, or another room
+            Some(Move::Stay) | None => {}
         }
     };
     keep_rows(list, ids, move |id| view! { <MessageRow id rows /> }.into_any(), after_rows);

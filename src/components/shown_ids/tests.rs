@@ -1,0 +1,127 @@
+//! Which ids the list shows: bursts entering a view's worth at a time,
+//! reading up, rooms opening, one's own unsent messages.
+
+use super::*;
+use crate::chat::log::Status;
+use tether_protocol::ChatMessage;
+
+fn msg(seq: u64) -> ChatMessage {
+    ChatMessage { room: "r".into(), seq, id: format!("m{seq}"), author: "bob".into(), body: String::new(), ts_ms: 0 }
+}
+
+/// A room holding stored messages `m1..=mN`.
+fn room(n: u64) -> RoomLog {
+    let mut l = RoomLog::default();
+    l.joined("e".into(), false, (1..=n).map(msg).collect(), "me");
+    l
+}
+
+fn more(l: &mut RoomLog, seqs: std::ops::RangeInclusive<u64>) {
+    for s in seqs {
+        l.apply(msg(s), "me");
+    }
+}
+
+fn ask(room: &str, tick: u32, following: bool) -> Ask<'_> {
+    Ask { room, window: WINDOW, tick, following, per_update: 10 }
+}
+
+fn ids(from: u64, to: u64) -> Vec<String> {
+    (from..=to).map(|s| format!("m{s}")).collect()
+}
+
+/// Opens room "r" on `l` and returns what it shows.
+fn opened(s: &mut ShownIds, l: &RoomLog) -> Vec<String> {
+    s.pick(ask("r", 0, true), Some(l), None).ids
+}
+
+#[test]
+fn a_room_opens_with_a_view_and_fills_in_above_on_each_tick_only() {
+    let l = room(500);
+    let mut s = ShownIds::default();
+    let p = s.pick(ask("r", 0, true), Some(&l), None);
+    assert_eq!(p, Pick { ids: ids(491, 500), fill_more: true }, "a view's worth of the newest");
+    let again = s.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
+    assert_eq!(again.ids, p.ids, "another run in the same frame adds nothing");
+    let mut shown = again.ids;
+    for tick in 1..=19 {
+        let p = s.pick(ask("r", tick, true), Some(&l), Some(&shown));
+        assert_eq!(p.ids.len(), 10 + 10 * tick as usize);
+        assert_eq!(p.fill_more, tick < 19, "tick {tick}");
+        shown = p.ids;
+    }
+    assert_eq!(shown, ids(301, 500), "the window, newest last");
+}
+
+#[test]
+fn a_few_new_messages_enter_with_the_shown_rows_and_a_burst_shows_only_its_newest() {
+    let mut l = room(20);
+    let mut s = ShownIds::default();
+    let shown = opened(&mut s, &l);
+    let shown = s.pick(ask("r", 1, true), Some(&l), Some(&shown)).ids;
+    assert_eq!(shown, ids(1, 20));
+    more(&mut l, 21..=23);
+    let p = s.pick(ask("r", 1, true), Some(&l), Some(&shown));
+    assert_eq!(p, Pick { ids: ids(1, 23), fill_more: false }, "3 enter, none leaves");
+    more(&mut l, 24..=100);
+    let p = s.pick(ask("r", 1, true), Some(&l), Some(&p.ids));
+    assert_eq!(p, Pick { ids: ids(91, 100), fill_more: true }, "77 enter: the view's worth of the newest");
+}
+
+#[test]
+fn reading_up_shows_the_whole_window_and_a_new_room_starts_over() {
+    let l = room(500);
+    let mut s = ShownIds::default();
+    let shown = opened(&mut s, &l);
+    let reading = Ask { window: 350, ..ask("r", 0, false) };
+    let p = s.pick(reading, Some(&l), Some(&shown));
+    assert_eq!(p, Pick { ids: ids(151, 500), fill_more: false });
+    // Another room: the grown window and not following are the old room's.
+    let other = room(400);
+    let p = s.pick(Ask { room: "o", ..reading }, Some(&other), Some(&p.ids));
+    assert_eq!(p, Pick { ids: ids(391, 400), fill_more: true }, "a view's worth, as on first opening");
+}
+
+#[test]
+fn a_room_is_opened_until_it_shows_a_row() {
+    let mut s = ShownIds::default();
+    let reading = Ask { window: 350, ..ask("r", 0, false) };
+    assert_eq!(s.pick(reading, None, None), Pick { ids: vec![], fill_more: false }, "not joined yet");
+    let empty = RoomLog::default();
+    assert!(s.pick(reading, Some(&empty), Some(&[])).ids.is_empty());
+    let l = room(500);
+    let p = s.pick(reading, Some(&l), Some(&[]));
+    assert_eq!(p, Pick { ids: ids(491, 500), fill_more: true }, "its history came after the switch");
+}
+
+#[test]
+fn ones_own_unsent_messages_stay_last_and_apart_from_the_rows_entering() {
+    let mut l = room(3);
+    let mut s = ShownIds::default();
+    let mine: Vec<String> = (0..12).map(|i| format!("own{i}")).collect();
+    for id in &mine {
+        l.add_own(id.clone(), "me".into(), "hi".into(), Status::Failed, 0.0);
+    }
+    let p = s.pick(ask("r", 0, true), Some(&l), None);
+    assert_eq!(p.ids, [ids(1, 3), mine.clone()].concat(), "all 12 shown, with the stored rows");
+    more(&mut l, 4..=5);
+    let p = s.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, [ids(1, 5), mine.clone()].concat(), "others' go in above, none leaves the top");
+    more(&mut l, 6..=60);
+    let p = s.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
+    assert_eq!(p, Pick { ids: [ids(51, 60), mine.clone()].concat(), fill_more: true });
+    let p = s.pick(ask("r", 1, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, [ids(41, 60), mine].concat(), "and the rest fills in above");
+}
+
+#[test]
+fn ones_own_message_stored_moves_to_its_place_without_dropping_a_row() {
+    let mut l = room(2);
+    let mut s = ShownIds::default();
+    l.add_own("mine".into(), "me".into(), "hi".into(), Status::Sent, 0.0);
+    let p = s.pick(ask("r", 0, true), Some(&l), None);
+    more(&mut l, 3..=3);
+    l.ack("mine", 4);
+    let p = s.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, ["m1", "m2", "m3", "mine"], "others' message and the ack in one update: the top row stays");
+}
