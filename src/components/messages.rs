@@ -9,11 +9,11 @@
 //! message the user was reading when it arrives. The "Load older messages"
 //! button shows them: the view moves up to them and stops following.
 
+use super::id_picker::{Ask, IdPicker, WINDOW};
 use super::list_scroll::{Anchor, Follower, at_bottom, keep_view};
 use super::message_row::{MessageRow, RowState, Rows, local_time};
 use super::new_rows::{Move, NewRows};
 use super::row_list::{Shown, keep_rows};
-use super::shown_ids::{Ask, ShownIds, WINDOW};
 use crate::chat::Chat;
 use leptos::html::Ul;
 use leptos::prelude::*;
@@ -39,10 +39,10 @@ pub fn MessageList() -> impl IntoView {
     let filling = StoredValue::new(false);
     let list = NodeRef::<Ul>::new();
     let follower = StoredValue::new_local(Follower::new(list, stick));
-    // Which ids show, run to run (see `shown_ids.rs`): bursts enter a
+    // Which ids show, run to run (see `id_picker.rs`): bursts enter a
     // view's worth per update, the rest of the window fills in above on the
     // next frames' ticks.
-    let shown_ids = StoredValue::new(ShownIds::default());
+    let id_picker = StoredValue::new(IdPicker::default());
     let ids = Memo::new(move |prev: Option<&Vec<String>>| {
         let r = room.get();
         let ask = Ask {
@@ -53,7 +53,7 @@ pub fn MessageList() -> impl IntoView {
             per_update: follower.try_with_value(Follower::rows_per_update).unwrap_or(WINDOW),
         };
         let pick = logs.with(|l| {
-            shown_ids.try_update_value(|s| s.pick(ask, l.get(&r), prev.map(Vec::as_slice))).unwrap_or_default()
+            id_picker.try_update_value(|s| s.pick(ask, l.get(&r), prev.map(Vec::as_slice))).unwrap_or_default()
         });
         if pick.fill_more && !filling.get_value() {
             filling.set_value(true);
@@ -155,7 +155,12 @@ pub fn MessageList() -> impl IntoView {
     // `new_rows.rs`).
     let new_rows = StoredValue::new_local(NewRows::default());
     let after_rows = move |now: &Shown| {
-        let (r, following, w) = (room.get_untracked(), stick.get_untracked(), window.get_untracked());
+        // Any of these may be gone while the list is being unmounted.
+        let (Some(r), Some(following), Some(w)) =
+            (room.try_get_untracked(), stick.try_get_untracked(), window.try_get_untracked())
+        else {
+            return;
+        };
         match new_rows.try_update_value(|n| n.saw(&r, now, following, w)) {
             Some(Move::ToNewest) => to_bottom(true),
             Some(Move::Follow) => to_bottom(false),

@@ -20,7 +20,9 @@ pub enum Move {
     /// pill, and the window grows to `window` (if it still may) so the rows
     /// being read stay.
     Count { fresh: usize, window: Option<usize> },
-    /// Nothing new below, and not following.
+    /// Not following, and nothing new below (rows filled in above, an older
+    /// page). Following, every report moves the view: the list reports only
+    /// when what it shows changed.
     Stay,
 }
 

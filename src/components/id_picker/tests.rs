@@ -9,8 +9,8 @@ fn msg(seq: u64) -> ChatMessage {
     ChatMessage { room: "r".into(), seq, id: format!("m{seq}"), author: "bob".into(), body: String::new(), ts_ms: 0 }
 }
 
-/// A room holding stored messages `m1..=mN`.
-fn room(n: u64) -> RoomLog {
+/// A room's log holding stored messages `m1..=mN`.
+fn log_of(n: u64) -> RoomLog {
     let mut l = RoomLog::default();
     l.joined("e".into(), false, (1..=n).map(msg).collect(), "me");
     l
@@ -31,14 +31,26 @@ fn ids(from: u64, to: u64) -> Vec<String> {
 }
 
 /// Opens room "r" on `l` and returns what it shows.
-fn opened(s: &mut ShownIds, l: &RoomLog) -> Vec<String> {
+fn opened(s: &mut IdPicker, l: &RoomLog) -> Vec<String> {
     s.pick(ask("r", 0, true), Some(l), None).ids
+}
+
+/// Ticks until the window has filled in; returns what shows then.
+fn filled(s: &mut IdPicker, l: &RoomLog, a: Ask, mut shown: Vec<String>) -> Vec<String> {
+    for tick in 1..100 {
+        let p = s.pick(Ask { tick: a.tick.wrapping_add(tick), ..a }, Some(l), Some(&shown));
+        shown = p.ids;
+        if !p.fill_more {
+            return shown;
+        }
+    }
+    panic!("never filled in: {} rows", shown.len());
 }
 
 #[test]
 fn a_room_opens_with_a_view_and_fills_in_above_on_each_tick_only() {
-    let l = room(500);
-    let mut s = ShownIds::default();
+    let l = log_of(500);
+    let mut s = IdPicker::default();
     let p = s.pick(ask("r", 0, true), Some(&l), None);
     assert_eq!(p, Pick { ids: ids(491, 500), fill_more: true }, "a view's worth of the newest");
     let again = s.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
@@ -55,8 +67,8 @@ fn a_room_opens_with_a_view_and_fills_in_above_on_each_tick_only() {
 
 #[test]
 fn a_few_new_messages_enter_with_the_shown_rows_and_a_burst_shows_only_its_newest() {
-    let mut l = room(20);
-    let mut s = ShownIds::default();
+    let mut l = log_of(20);
+    let mut s = IdPicker::default();
     let shown = opened(&mut s, &l);
     let shown = s.pick(ask("r", 1, true), Some(&l), Some(&shown)).ids;
     assert_eq!(shown, ids(1, 20));
@@ -70,34 +82,55 @@ fn a_few_new_messages_enter_with_the_shown_rows_and_a_burst_shows_only_its_newes
 
 #[test]
 fn reading_up_shows_the_whole_window_and_a_new_room_starts_over() {
-    let l = room(500);
-    let mut s = ShownIds::default();
+    let l = log_of(500);
+    let mut s = IdPicker::default();
     let shown = opened(&mut s, &l);
     let reading = Ask { window: 350, ..ask("r", 0, false) };
     let p = s.pick(reading, Some(&l), Some(&shown));
     assert_eq!(p, Pick { ids: ids(151, 500), fill_more: false });
     // Another room: the grown window and not following are the old room's.
-    let other = room(400);
+    let other = log_of(400);
     let p = s.pick(Ask { room: "o", ..reading }, Some(&other), Some(&p.ids));
     assert_eq!(p, Pick { ids: ids(391, 400), fill_more: true }, "a view's worth, as on first opening");
+    // A view taller than the default window: still only the default window.
+    let mut s = IdPicker::default();
+    let tall = Ask { per_update: 300, ..reading };
+    assert_eq!(s.pick(tall, Some(&other), None), Pick { ids: ids(201, 400), fill_more: false });
+}
+
+#[test]
+fn a_full_window_moves_on_while_following_and_shrinks_back_from_reading() {
+    let mut l = log_of(500);
+    let mut s = IdPicker::default();
+    let shown = opened(&mut s, &l);
+    let shown = filled(&mut s, &l, ask("r", 0, true), shown);
+    assert_eq!(shown, ids(301, 500));
+    more(&mut l, 501..=503);
+    let p = s.pick(ask("r", 20, true), Some(&l), Some(&shown));
+    assert_eq!(p, Pick { ids: ids(304, 503), fill_more: false }, "3 in below, the 3 oldest gone");
+    let reading = Ask { window: 450, ..ask("r", 20, false) };
+    let p = s.pick(reading, Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, ids(54, 503));
+    let p = s.pick(ask("r", 20, true), Some(&l), Some(&p.ids));
+    assert_eq!(p, Pick { ids: ids(304, 503), fill_more: false }, "back at the newest: the window again");
 }
 
 #[test]
 fn a_room_is_opened_until_it_shows_a_row() {
-    let mut s = ShownIds::default();
+    let mut s = IdPicker::default();
     let reading = Ask { window: 350, ..ask("r", 0, false) };
     assert_eq!(s.pick(reading, None, None), Pick { ids: vec![], fill_more: false }, "not joined yet");
     let empty = RoomLog::default();
     assert!(s.pick(reading, Some(&empty), Some(&[])).ids.is_empty());
-    let l = room(500);
+    let l = log_of(500);
     let p = s.pick(reading, Some(&l), Some(&[]));
     assert_eq!(p, Pick { ids: ids(491, 500), fill_more: true }, "its history came after the switch");
 }
 
 #[test]
 fn ones_own_unsent_messages_stay_last_and_apart_from_the_rows_entering() {
-    let mut l = room(3);
-    let mut s = ShownIds::default();
+    let mut l = log_of(3);
+    let mut s = IdPicker::default();
     let mine: Vec<String> = (0..12).map(|i| format!("own{i}")).collect();
     for id in &mine {
         l.add_own(id.clone(), "me".into(), "hi".into(), Status::Failed, 0.0);
@@ -115,9 +148,38 @@ fn ones_own_unsent_messages_stay_last_and_apart_from_the_rows_entering() {
 }
 
 #[test]
+fn others_messages_arriving_below_only_unsent_rows_enter_as_usual() {
+    let mut l = RoomLog::default();
+    l.joined("e".into(), false, vec![], "me");
+    l.add_own("mine".into(), "me".into(), "hi".into(), Status::Sent, 0.0);
+    let mut s = IdPicker::default();
+    let p = s.pick(ask("r", 0, true), Some(&l), None);
+    assert_eq!(p.ids, ["mine"]);
+    more(&mut l, 1..=4);
+    let p = s.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
+    assert_eq!(p, Pick { ids: [ids(1, 4), vec!["mine".into()]].concat(), fill_more: false });
+    more(&mut l, 5..=40);
+    let p = s.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, [ids(31, 40), vec!["mine".into()]].concat(), "a burst: its newest view's worth");
+}
+
+#[test]
+fn a_burst_stored_with_ones_own_message_still_enters_a_view_at_a_time() {
+    let mut l = log_of(2);
+    let mut s = IdPicker::default();
+    l.add_own("mine".into(), "me".into(), "hi".into(), Status::Sent, 0.0);
+    let p = s.pick(ask("r", 0, true), Some(&l), None);
+    more(&mut l, 3..=50);
+    l.ack("mine", 51);
+    let p = s.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, [ids(42, 50), vec!["mine".into()]].concat());
+    assert!(p.fill_more);
+}
+
+#[test]
 fn ones_own_message_stored_moves_to_its_place_without_dropping_a_row() {
-    let mut l = room(2);
-    let mut s = ShownIds::default();
+    let mut l = log_of(2);
+    let mut s = IdPicker::default();
     l.add_own("mine".into(), "me".into(), "hi".into(), Status::Sent, 0.0);
     let p = s.pick(ask("r", 0, true), Some(&l), None);
     more(&mut l, 3..=3);

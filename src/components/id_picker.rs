@@ -36,14 +36,15 @@ pub struct Pick {
     pub fill_more: bool,
 }
 
-/// Kept between runs: the room that showed a row, and the tick last seen.
+/// Picks the ids the list shows. Kept between runs: the room that showed a
+/// row, and the tick last seen.
 #[derive(Debug, Default)]
-pub struct ShownIds {
+pub struct IdPicker {
     room: Option<String>,
     tick: u32,
 }
 
-impl ShownIds {
+impl IdPicker {
     /// The ids to show, given the room's log (`None`: not joined yet) and
     /// what was shown before.
     ///
@@ -70,26 +71,26 @@ impl ShownIds {
             let t = p.iter().rev().take_while(|id| log.get(id).is_none_or(|e| e.seq.is_none())).count();
             &p[..p.len() - t]
         });
-        // Rows below the last stored one shown: those are new.
-        let entering = shown
-            .last()
-            .and_then(|anchor| body.iter().rposition(|e| e.id == *anchor))
-            .map_or(body.len(), |i| body.len() - 1 - i);
-        // What stays: from the first row shown down, with whatever went in
-        // below or between (one's own message stored while others' came in
-        // is not shown last any more, so the last shown stored row is no
-        // longer the bottom of what was shown).
-        let kept = || {
-            let first = shown.first()?;
-            body.iter().position(|e| e.id == *first).map(|i| body.len() - i)
-        };
-        let count = if !following {
-            body.len()
-        } else if entering > ask.per_update {
-            ask.per_update
+        let count = if following {
+            // Rows from the first one shown to the end.
+            let from_first = shown.first().and_then(|f| body.iter().position(|e| e.id == *f)).map(|i| body.len() - i);
+            // Rows below the last stored row shown are new, and so are rows
+            // that went in between the shown ones: one's own message stored
+            // while others' came in moves below them, so it no longer marks
+            // the bottom of what was shown.
+            let below_last = shown
+                .last()
+                .and_then(|last| body.iter().rposition(|e| e.id == *last))
+                .map_or(body.len(), |i| body.len() - 1 - i);
+            let entering = from_first.map_or(below_last, |f| below_last.max(f.saturating_sub(shown.len())));
+            if entering > ask.per_update {
+                ask.per_update
+            } else {
+                let stay = shown.len().saturating_add(entering);
+                if filling_now || opened { stay.saturating_add(ask.per_update) } else { stay }
+            }
         } else {
-            let kept = kept().unwrap_or_else(|| shown.len().saturating_add(entering));
-            if filling_now || opened { kept.saturating_add(ask.per_update) } else { kept }
+            body.len()
         }
         .min(body.len());
         let ids = body[body.len() - count..].iter().chain(unsent).map(|e| e.id.clone()).collect();
@@ -98,5 +99,5 @@ impl ShownIds {
 }
 
 #[cfg(test)]
-#[path = "shown_ids/tests.rs"]
+#[path = "id_picker/tests.rs"]
 mod tests;
