@@ -5,7 +5,8 @@
 //! further up. Pure, natively tested: the list's memo feeds it the log and
 //! what it showed last.
 
-use crate::chat::log::RoomLog;
+use crate::chat::log::{Entry, RoomLog};
+use std::collections::HashSet;
 
 /// Rows shown while following the newest messages: a long room renders this
 /// many, whatever arrives; scrolling up shows more (then older pages).
@@ -28,7 +29,7 @@ pub struct Ask<'a> {
 }
 
 /// What the list shows next.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Pick {
     pub ids: Vec<String>,
     /// Rows of the window are still to fill in: ask again on the next frame
@@ -67,27 +68,16 @@ impl IdPicker {
         }
         let tail = newest.iter().rev().take_while(|e| e.seq.is_none()).count();
         let (body, unsent) = newest.split_at(newest.len() - tail);
-        let shown = prev.map_or(&[][..], |p| {
-            let t = p.iter().rev().take_while(|id| log.get(id).is_none_or(|e| e.seq.is_none())).count();
-            &p[..p.len() - t]
-        });
+        let shown = prev.unwrap_or_default();
         let count = if following {
-            // Rows from the first one shown to the end.
-            let from_first = shown.first().and_then(|f| body.iter().position(|e| e.id == *f)).map(|i| body.len() - i);
-            // Rows below the last stored row shown are new, and so are rows
-            // that went in between the shown ones: one's own message stored
-            // while others' came in moves below them, so it no longer marks
-            // the bottom of what was shown.
-            let below_last = shown
-                .last()
-                .and_then(|last| body.iter().rposition(|e| e.id == *last))
-                .map_or(body.len(), |i| body.len() - 1 - i);
-            let entering = from_first.map_or(below_last, |f| below_last.max(f.saturating_sub(shown.len())));
+            let (kept, entering) = kept_and_entering(shown, body);
             if entering > ask.per_update {
                 ask.per_update
+            } else if filling_now || opened {
+                // The rows entering below count against the fill-in's share.
+                kept.saturating_add(ask.per_update)
             } else {
-                let stay = shown.len().saturating_add(entering);
-                if filling_now || opened { stay.saturating_add(ask.per_update) } else { stay }
+                kept + entering
             }
         } else {
             body.len()
@@ -96,6 +86,20 @@ impl IdPicker {
         let ids = body[body.len() - count..].iter().chain(unsent).map(|e| e.id.clone()).collect();
         Pick { ids, fill_more: count < body.len() }
     }
+}
+
+/// Of `body` from its topmost row that was shown down: how many were shown
+/// (and stay), and how many were not (they enter). Counted by id rather
+/// than by where the shown rows' ends are now: one's own message stored
+/// while others' came in moves below them, and failed ones are left in the
+/// middle of what was shown, so neither end marks it (rows not in `body`,
+/// one's own unsent ones, count for nothing). Nothing shown is in `body`
+/// (a room opened, its history replaced): all of it enters. O(window).
+fn kept_and_entering(shown: &[String], body: &[Entry]) -> (usize, usize) {
+    let was_shown: HashSet<&str> = shown.iter().map(String::as_str).collect();
+    let Some(top) = body.iter().position(|e| was_shown.contains(e.id.as_str())) else { return (0, body.len()) };
+    let kept = body[top..].iter().filter(|e| was_shown.contains(e.id.as_str())).count();
+    (kept, body.len() - top - kept)
 }
 
 #[cfg(test)]

@@ -9,11 +9,12 @@
 //! message the user was reading when it arrives. The "Load older messages"
 //! button shows them: the view moves up to them and stops following.
 
-use super::id_picker::{Ask, IdPicker, WINDOW};
+use super::id_picker::{Ask, IdPicker, Pick, WINDOW};
 use super::list_scroll::{Anchor, Follower, at_bottom, keep_view};
 use super::message_row::{MessageRow, RowState, Rows, local_time};
 use super::new_rows::{Move, NewRows};
-use super::row_list::{Shown, keep_rows};
+use super::row_list::keep_rows;
+use super::row_plan::Shown;
 use crate::chat::Chat;
 use leptos::html::Ul;
 use leptos::prelude::*;
@@ -53,7 +54,10 @@ pub fn MessageList() -> impl IntoView {
             per_update: follower.try_with_value(Follower::rows_per_update).unwrap_or(WINDOW),
         };
         let pick = logs.with(|l| {
-            id_picker.try_update_value(|s| s.pick(ask, l.get(&r), prev.map(Vec::as_slice))).unwrap_or_default()
+            id_picker
+                .try_update_value(|p| p.pick(ask, l.get(&r), prev.map(Vec::as_slice)))
+                // Being unmounted: the rows stay as they were.
+                .unwrap_or_else(|| Pick { ids: prev.cloned().unwrap_or_default(), fill_more: false })
         });
         if pick.fill_more && !filling.get_value() {
             filling.set_value(true);

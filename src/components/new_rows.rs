@@ -3,7 +3,7 @@
 //! another room). Pure, natively tested: the list reports what it shows
 //! each time rows went in or out.
 
-use super::row_list::Shown;
+use super::row_plan::Shown;
 
 /// While the user reads further up, the window grows with new messages so
 /// the rows being read stay, up to this many (a flood then moves them on).

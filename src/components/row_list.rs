@@ -14,24 +14,13 @@
 //! built again. Only a run with nothing in common (another room, a burst
 //! past the window) is built anew.
 
-use super::row_plan::{Plan, plan};
+use super::row_plan::{Plan, Shown, plan};
 use leptos::html::Ul;
 use leptos::prelude::*;
 use leptos::tachys::reactive_graph::{OwnedView, OwnedViewState};
 use leptos::tachys::view::any_view::AnyViewState;
 use leptos::tachys::view::{Mountable, Render};
 use std::collections::{HashMap, VecDeque};
-
-/// What the list shows, once its rows are in.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Shown {
-    pub first: Option<String>,
-    pub last: Option<String>,
-    /// New rows put in below the ones before them, ever (a running count:
-    /// the difference between two readings is what came in between, however
-    /// many updates that took). A row moved back to the bottom is not new.
-    pub added_below: u64,
-}
 
 /// A shown row: its view's state, which owns the row's reactive scope
 /// (dropping it runs the row's cleanups).

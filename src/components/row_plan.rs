@@ -1,5 +1,17 @@
 //! How the message list's shown run of ids becomes the next one, touching
-//! only its ends (see `row_list.rs` for why). Pure, natively tested.
+//! only its ends (see `row_list.rs` for why), and what the list reports
+//! once its rows are in. Pure, natively tested.
+
+/// What the list shows, once its rows are in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Shown {
+    pub first: Option<String>,
+    pub last: Option<String>,
+    /// New rows put in below the ones before them, ever (a running count:
+    /// the difference between two readings is what came in between, however
+    /// many updates that took). A row moved back to the bottom is not new.
+    pub added_below: u64,
+}
 
 /// How the shown run of ids becomes the next one.
 #[derive(Debug, PartialEq, Eq)]
