@@ -38,11 +38,17 @@ pub struct Pick {
 }
 
 /// Picks the ids the list shows. Kept between runs: the room that showed a
-/// row, and the tick last seen.
+/// row, the tick last seen, and whether the last run was a burst's.
 #[derive(Debug, Default)]
 pub struct IdPicker {
     room: Option<String>,
     tick: u32,
+    /// The last run showed only a burst's newest rows. A fill tick right
+    /// after fills nothing: while a burst goes on, the next frame's batch
+    /// replaces the rows again, so rows filled in above would be built and
+    /// thrown away (the inbox's frame callback runs before the fill's, so
+    /// both came in every frame of a burst: twice the rows built).
+    burst: bool,
 }
 
 impl IdPicker {
@@ -58,6 +64,7 @@ impl IdPicker {
     /// of them would leave nothing else shown).
     pub fn pick(&mut self, ask: Ask, log: Option<&RoomLog>, prev: Option<&[String]>) -> Pick {
         let filling_now = std::mem::replace(&mut self.tick, ask.tick) != ask.tick;
+        let after_burst = std::mem::take(&mut self.burst);
         let opened = self.room.as_deref() != Some(ask.room);
         let (window, prev) = if opened { (WINDOW, None) } else { (ask.window, prev) };
         let following = opened || ask.following;
@@ -72,8 +79,10 @@ impl IdPicker {
         let count = if following {
             let (kept, entering) = kept_and_entering(shown, body);
             if entering > ask.per_update {
+                // A room opening is not a stream of batches.
+                self.burst = !opened;
                 ask.per_update
-            } else if filling_now || opened {
+            } else if opened || (filling_now && !after_burst) {
                 // The rows entering below count against the fill-in's share.
                 kept.saturating_add(ask.per_update)
             } else {

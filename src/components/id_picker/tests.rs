@@ -144,6 +144,8 @@ fn ones_own_unsent_messages_stay_last_and_apart_from_the_rows_entering() {
     let p = picker.pick(ask("r", 0, true), Some(&l), Some(&p.ids));
     assert_eq!(p, Pick { ids: [ids(51, 60), mine.clone()].concat(), fill_more: true });
     let p = picker.pick(ask("r", 1, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, [ids(51, 60), mine.clone()].concat(), "not on the tick right after the burst");
+    let p = picker.pick(ask("r", 2, true), Some(&l), Some(&p.ids));
     assert_eq!(p.ids, [ids(41, 60), mine].concat(), "and the rest fills in above");
 }
 
@@ -204,9 +206,9 @@ fn a_burst_stored_with_ones_own_message_in_a_full_window_enters_a_view_at_a_time
 
 #[test]
 fn failed_messages_left_between_count_nothing_as_shown() {
-    // Failed own messages stay unsent between others' rows once a later own
-    // message is stored: they are in no stored run, and must not make new
-    // rows look shown.
+    // Failed own messages stay last in the log, unsent; once a later own
+    // message is stored they sit between rows in what was shown, and must
+    // not make new rows look shown.
     let mut l = log_of(20);
     for i in 0..12 {
         l.add_own(format!("f{i}"), "me".into(), "hi".into(), Status::Failed, 0.0);
@@ -218,8 +220,8 @@ fn failed_messages_left_between_count_nothing_as_shown() {
     more(&mut l, 21..=40);
     l.ack("mine", 41);
     let p = picker.pick(ask("r", 99, true), Some(&l), Some(&shown));
-    let new_rows = p.ids.iter().filter(|id| !shown.contains(id)).count();
-    assert!(new_rows <= 10, "{new_rows} rows put in at once: {:?}", p.ids);
+    let failed: Vec<String> = (0..12).map(|i| format!("f{i}")).collect();
+    assert_eq!(p.ids, [ids(32, 40), vec!["mine".into()], failed].concat(), "a burst: its newest");
 }
 
 #[test]
@@ -258,4 +260,23 @@ fn history_replaced_while_following_starts_from_the_newest() {
     let p = picker.pick(ask("r", 99, true), Some(&l), Some(&shown));
     let newest: Vec<String> = (41..=50).map(|s| format!("n{s}")).collect();
     assert_eq!(p, Pick { ids: newest, fill_more: true });
+}
+
+#[test]
+fn a_fill_tick_right_after_a_burst_fills_nothing_and_the_next_one_does() {
+    let mut l = log_of(20);
+    let mut picker = IdPicker::default();
+    let shown = first_pick(&mut picker, &l);
+    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    more(&mut l, 21..=100);
+    let p = picker.pick(ask("r", 50, true), Some(&l), Some(&shown));
+    assert_eq!(p, Pick { ids: ids(91, 100), fill_more: true }, "a burst: its newest");
+    // The next frame: another batch first, a burst again, then the tick.
+    more(&mut l, 101..=150);
+    let p = picker.pick(ask("r", 50, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, ids(141, 150));
+    let p = picker.pick(ask("r", 51, true), Some(&l), Some(&p.ids));
+    assert_eq!(p, Pick { ids: ids(141, 150), fill_more: true }, "the tick after a burst adds none");
+    let p = picker.pick(ask("r", 52, true), Some(&l), Some(&p.ids));
+    assert_eq!(p, Pick { ids: ids(131, 150), fill_more: true }, "the burst over, the next tick fills");
 }
