@@ -43,11 +43,12 @@ pub struct Pick {
 pub struct IdPicker {
     room: Option<String>,
     tick: u32,
-    /// The last run showed only a burst's newest rows. A fill tick right
-    /// after fills nothing: while a burst goes on, the next frame's batch
+    /// The run just before showed only a burst's newest rows. A fill tick
+    /// right after fills nothing: while a burst goes on, the next batch
     /// replaces the rows again, so rows filled in above would be built and
-    /// thrown away (the inbox's frame callback runs before the fill's, so
-    /// both came in every frame of a burst: twice the rows built).
+    /// thrown away (a batch and a tick in the same frame built twice the
+    /// rows). Any run clears it, so a run in between lets the tick fill as
+    /// usual, and the fill-in never waits more than a frame past a burst.
     burst: bool,
 }
 

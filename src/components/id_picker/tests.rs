@@ -280,3 +280,26 @@ fn a_fill_tick_right_after_a_burst_fills_nothing_and_the_next_one_does() {
     let p = picker.pick(ask("r", 52, true), Some(&l), Some(&p.ids));
     assert_eq!(p, Pick { ids: ids(131, 150), fill_more: true }, "the burst over, the next tick fills");
 }
+
+#[test]
+fn a_run_between_a_burst_and_the_tick_lets_the_tick_fill() {
+    let mut l = log_of(20);
+    let mut picker = IdPicker::default();
+    let shown = first_pick(&mut picker, &l);
+    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    more(&mut l, 21..=100);
+    let p = picker.pick(ask("r", 50, true), Some(&l), Some(&shown));
+    assert!(p.fill_more, "a burst");
+    let p = picker.pick(ask("r", 50, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, ids(91, 100), "a run with nothing new");
+    let p = picker.pick(ask("r", 51, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, ids(81, 100), "the tick fills as usual");
+    // Scrolled up after a burst: the whole window, and back down it starts clean.
+    more(&mut l, 101..=150);
+    let p = picker.pick(ask("r", 51, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, ids(141, 150));
+    let p = picker.pick(ask("r", 51, false), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, ids(1, 150), "reading up: the whole window");
+    let p = picker.pick(ask("r", 52, true), Some(&l), Some(&p.ids));
+    assert_eq!(p.ids, ids(1, 150), "following again: nothing taken away");
+}
