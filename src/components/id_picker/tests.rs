@@ -35,6 +35,15 @@ fn first_pick(picker: &mut IdPicker, l: &RoomLog) -> Vec<String> {
     picker.pick(ask("r", 0, true), Some(l), None).ids
 }
 
+/// A picker that opened room "r" on `l` and filled its window, following,
+/// and what it shows.
+fn opened_and_filled(l: &RoomLog) -> (IdPicker, Vec<String>) {
+    let mut picker = IdPicker::default();
+    let shown = first_pick(&mut picker, l);
+    let shown = filled(&mut picker, l, ask("r", 0, true), shown);
+    (picker, shown)
+}
+
 /// Ticks until the window has filled in; returns what shows then.
 fn filled(picker: &mut IdPicker, l: &RoomLog, a: Ask, mut shown: Vec<String>) -> Vec<String> {
     for tick in 1..100 {
@@ -101,9 +110,7 @@ fn reading_up_shows_the_whole_window_and_a_new_room_starts_over() {
 #[test]
 fn a_full_window_moves_on_while_following_and_shrinks_back_from_reading() {
     let mut l = log_of(500);
-    let mut picker = IdPicker::default();
-    let shown = first_pick(&mut picker, &l);
-    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    let (mut picker, shown) = opened_and_filled(&l);
     assert_eq!(shown, ids(301, 500));
     more(&mut l, 501..=503);
     let p = picker.pick(ask("r", 20, true), Some(&l), Some(&shown));
@@ -194,9 +201,7 @@ fn ones_own_message_stored_moves_to_its_place_without_dropping_a_row() {
 fn a_burst_stored_with_ones_own_message_in_a_full_window_enters_a_view_at_a_time() {
     let mut l = log_of(300);
     l.add_own("mine".into(), "me".into(), "hi".into(), Status::Sent, 0.0);
-    let mut picker = IdPicker::default();
-    let shown = first_pick(&mut picker, &l);
-    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    let (mut picker, shown) = opened_and_filled(&l);
     assert_eq!(shown, [ids(102, 300), vec!["mine".into()]].concat());
     more(&mut l, 301..=400);
     l.ack("mine", 401);
@@ -214,9 +219,7 @@ fn failed_messages_left_between_count_nothing_as_shown() {
         l.add_own(format!("f{i}"), "me".into(), "hi".into(), Status::Failed, 0.0);
     }
     l.add_own("mine".into(), "me".into(), "hi".into(), Status::Sent, 0.0);
-    let mut picker = IdPicker::default();
-    let shown = first_pick(&mut picker, &l);
-    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    let (mut picker, shown) = opened_and_filled(&l);
     more(&mut l, 21..=40);
     l.ack("mine", 41);
     let p = picker.pick(ask("r", 99, true), Some(&l), Some(&shown));
@@ -238,9 +241,7 @@ fn rows_entering_on_a_fill_tick_take_from_its_share() {
 #[test]
 fn as_many_entering_as_fill_the_view_join_the_shown_rows() {
     let mut l = log_of(30);
-    let mut picker = IdPicker::default();
-    let shown = first_pick(&mut picker, &l);
-    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    let (mut picker, shown) = opened_and_filled(&l);
     more(&mut l, 31..=40);
     let p = picker.pick(ask("r", 99, true), Some(&l), Some(&shown));
     assert_eq!(p, Pick { ids: ids(1, 40), fill_more: false }, "10 is not a burst");
@@ -252,9 +253,7 @@ fn as_many_entering_as_fill_the_view_join_the_shown_rows() {
 #[test]
 fn history_replaced_while_following_starts_from_the_newest() {
     let mut l = log_of(50);
-    let mut picker = IdPicker::default();
-    let shown = first_pick(&mut picker, &l);
-    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    let (mut picker, shown) = opened_and_filled(&l);
     // The server's history was reset: other ids, none of them shown.
     l.joined("e2".into(), false, (1..=50).map(|s| ChatMessage { id: format!("n{s}"), ..msg(s) }).collect(), "me");
     let p = picker.pick(ask("r", 99, true), Some(&l), Some(&shown));
@@ -265,9 +264,7 @@ fn history_replaced_while_following_starts_from_the_newest() {
 #[test]
 fn a_fill_tick_right_after_a_burst_fills_nothing_and_the_next_one_does() {
     let mut l = log_of(20);
-    let mut picker = IdPicker::default();
-    let shown = first_pick(&mut picker, &l);
-    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    let (mut picker, shown) = opened_and_filled(&l);
     more(&mut l, 21..=100);
     let p = picker.pick(ask("r", 50, true), Some(&l), Some(&shown));
     assert_eq!(p, Pick { ids: ids(91, 100), fill_more: true }, "a burst: its newest");
@@ -284,9 +281,7 @@ fn a_fill_tick_right_after_a_burst_fills_nothing_and_the_next_one_does() {
 #[test]
 fn a_run_between_a_burst_and_the_tick_lets_the_tick_fill() {
     let mut l = log_of(20);
-    let mut picker = IdPicker::default();
-    let shown = first_pick(&mut picker, &l);
-    let shown = filled(&mut picker, &l, ask("r", 0, true), shown);
+    let (mut picker, shown) = opened_and_filled(&l);
     more(&mut l, 21..=100);
     let p = picker.pick(ask("r", 50, true), Some(&l), Some(&shown));
     assert!(p.fill_more, "a burst");
